@@ -1,0 +1,133 @@
+# noqueue — GNU make.
+#
+#   make            build every program into bin/
+#   make check      install missing Debian packages, build, run every test
+#   make demo       install missing Debian packages, build, relay one message
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Programs run once per SMTP connection, so they are linked static with
+# musl when musl-gcc is there (see INSTALL for the figures).  Unit tests
+# link the check library, which Debian builds against glibc, so lib/ is
+# compiled a second time with the host compiler for them.
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+DESTDIR ?=
+
+MUSLCC  := $(shell command -v musl-gcc 2>/dev/null)
+ifeq ($(origin CC),default)
+  ifneq ($(MUSLCC),)
+    CC := musl-gcc
+  endif
+endif
+ifeq ($(notdir $(CC)),musl-gcc)
+  STATIC ?= -static
+endif
+STATIC  ?=
+HOSTCC  ?= cc
+
+# B is the build directory, BIN where programs go: a second build with
+# another compiler (make B=build/clang BIN=build/clang/bin CC=clang) does
+# not disturb the first.
+B       ?= build
+BIN     ?= bin
+
+WARN     = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+           -Wmissing-prototypes -Wno-unused-parameter
+OPT     ?= -O2
+CFLAGS  ?= $(OPT)
+CPPFLAGS = -Ilib -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64
+ALL_CFLAGS = -std=c99 $(WARN) $(CFLAGS) $(SANITIZE) -ffunction-sections -fdata-sections
+LDFLAGS ?=
+ALL_LDFLAGS = $(STATIC) -Wl,--gc-sections $(SANITIZE) $(LDFLAGS)
+
+PROGRAMS := $(notdir $(patsubst %/,%,$(wildcard cmd/*/)))
+LIB_SRC  := $(wildcard lib/*.c)
+LIB_OBJ  := $(LIB_SRC:lib/%.c=$(B)/lib/%.o)
+LIB_A    := $(B)/libnoqueue.a
+
+TOOL_SRC := $(wildcard t/tools/*.c)
+TOOLS    := $(TOOL_SRC:t/tools/%.c=$(B)/t/%)
+UNIT_SRC := $(wildcard t/unit/check_*.c)
+UNITS    := $(UNIT_SRC:t/unit/%.c=$(B)/unit/%)
+HOST_OBJ := $(LIB_SRC:lib/%.c=$(B)/host/%.o)
+
+# A program's extra libraries live in cmd/NAME/build.mk as LDLIBS_NAME.
+-include $(wildcard cmd/*/build.mk)
+
+all: $(PROGRAMS:%=$(BIN)/%)
+
+define program_rule
+$(1)_SRC := $$(wildcard cmd/$(1)/*.c)
+$(1)_OBJ := $$($(1)_SRC:cmd/$(1)/%.c=$(B)/cmd/$(1)/%.o)
+$(BIN)/$(1): $$($(1)_OBJ) $(LIB_A)
+	@mkdir -p $$(@D)
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$($(1)_OBJ) $(LIB_A) $$(LDLIBS_$(1))
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
+
+$(B)/cmd/%.o: cmd/%.c $(wildcard lib/*.h) $(wildcard cmd/*/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Icmd/$(firstword $(subst /, ,$*)) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/lib/%.o: lib/%.c $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB_A): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# Test tools (the test smarthost and friends) are built like programs.
+$(B)/t/%: t/tools/%.c $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB_A)
+
+# Unit tests: host compiler, glibc, libcheck.
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
+$(B)/host/%.o: lib/%.c $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(HOSTCC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/unit/%: t/unit/%.c $(HOST_OBJ)
+	@mkdir -p $(@D)
+	$(HOSTCC) $(CPPFLAGS) -It/unit $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(HOST_OBJ) $(CHECK_LIBS) $(SANITIZE)
+
+tools: $(TOOLS)
+units: $(UNITS)
+
+# --- the README's two commands -------------------------------------------
+
+deps:
+	@sh tools/deps
+
+check: deps
+	@$(MAKE) --no-print-directory all tools units
+	@sh t/run
+
+# Every warning is an error with clang too; built aside so bin/ stays.
+check-clang:
+	@$(MAKE) --no-print-directory B=build/clang BIN=build/clang/bin CC=clang HOSTCC=clang all tools
+
+demo: deps
+	@$(MAKE) --no-print-directory all tools
+	@sh examples/demo
+
+# --- install ---------------------------------------------------------------
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR)
+	for p in $(PROGRAMS); do install -m 755 $(BIN)/$$p $(DESTDIR)$(BINDIR)/$$p; done
+	for m in man/*.[0-9]; do s=$${m##*.}; mkdir -p $(DESTDIR)$(MANDIR)/man$$s; \
+	  install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+
+uninstall:
+	for p in $(PROGRAMS); do rm -f $(DESTDIR)$(BINDIR)/$$p; done
+	for m in man/*.[0-9]; do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m#man/}; done
+
+clean:
+	rm -rf $(B) $(BIN)
+
+.PHONY: all tools units deps check check-clang demo install uninstall clean
+.DELETE_ON_ERROR:

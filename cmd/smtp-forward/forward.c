@@ -1,0 +1,421 @@
+/* smtp-forward: the smarthost side of noqueue.  Reads commands on stdin,
+ * one reply per command on stdout; see smtp-forward(8). */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "deadline.h"
+#include "header.h"
+#include "io.h"
+#include "log.h"
+#include "scan.h"
+#include "smtp_command.h"
+#include "smtp_data.h"
+#include "smtp_reply.h"
+#include "statustext.h"
+#include "upstream.h"
+#include "xtext.h"
+
+#define USAGE "usage: smtp-forward [-h helo] [-c connect-seconds] [-r reply-seconds]" \
+              " [-d data-seconds] [-k keepalive-seconds] [-m fd] host port [host port ...]"
+
+enum { T_UNAVAILABLE, T_LOST, T_PROTOCOL, T_NO_MESSAGE, T_COUNT };
+static struct statustext texts[T_COUNT] = {
+    [T_UNAVAILABLE] = { "UPSTREAM_UNAVAILABLE", "Mail server unavailable, try again later" },
+    [T_LOST]        = { "UPSTREAM_LOST", "Connection to the mail server lost, try again later" },
+    [T_PROTOCOL]    = { "UPSTREAM_PROTOCOL", "Mail server protocol error, try again later" },
+    [T_NO_MESSAGE]  = { "LOCAL_ERROR", "Local error, try again later" },
+};
+
+enum state { IDLE, TRANSACTION, LOST };
+
+static struct upstream_config cfg;
+static unsigned data_timeout = 480, keepalive = 30;
+static int msgfd = 3;
+static struct upstream up;
+static enum state state = IDLE;
+static unsigned rcpt_accepted;
+static char headers[16384];
+static size_t headers_len;
+
+static struct io_in cmd_in;
+static struct io_out reply_out;
+static char cmd_buf[8192], reply_buf[8192];
+
+static int64_t reply_deadline(void)
+{
+    return deadline_in_seconds(cfg.reply_timeout);
+}
+
+static void reply_text(const char *s, size_t n)
+{
+    if (io_put(&reply_out, s, n, reply_deadline()) < 0)
+        log_fatal_sys(111, "unable to write a reply");
+}
+
+static void reply_local(int code, const char *status, const char *text)
+{
+    char line[600];
+    int n = snprintf(line, sizeof line, "%d %s %s\n", code, status, text);
+    reply_text(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+/* A 421 from the smarthost ends its connection, not proxyd's session. */
+static void reply_upstream(struct smtp_reply *r)
+{
+    if (r->code == 421) {
+        char *p = r->text, *end = r->text + r->len;
+        for (; p < end; p = strchr(p, '\n') + 1) memcpy(p, "451", 3);
+        r->code = 451;
+    }
+    reply_text(r->text, r->len);
+}
+
+static void transaction_end(void)
+{
+    state = IDLE;
+    rcpt_accepted = 0;
+    headers_len = 0;
+}
+
+/* The connection went away inside a transaction. */
+static void lost(void)
+{
+    if (state == TRANSACTION) state = LOST;
+    reply_local(451, "4.4.2", texts[T_LOST].text);
+}
+
+static void protocol_error(const struct smtp_reply *r, const char *what)
+{
+    log_warn("smarthost %s gave an unexpected reply to %s: %.*s", up.peer, what,
+             (int)strcspn(r->text, "\n"), r->text);
+    upstream_close(&up);
+    if (state == TRANSACTION) state = LOST;
+    reply_local(451, "4.5.0", texts[T_PROTOCOL].text);
+}
+
+static void do_mail(const char *arg, size_t n)
+{
+    char addr[SMTP_ADDRESS_MAX + 1], line[512], size[sizeof ((struct smtp_param *)0)->value] = "";
+    char body[sizeof size] = "";
+    size_t k = smtp_path_prefix(arg, n, "FROM:"), used, len;
+    const char *p;
+    struct smtp_param prm;
+    struct smtp_reply r;
+    int e;
+
+    if (state == TRANSACTION) { reply_local(503, "5.5.1", "Transaction already open"); return; }
+    state = IDLE;
+    if (!k || smtp_path_parse(arg + k, n - k, 1, addr, &used) != SMTP_PATH_OK) {
+        reply_local(501, "5.1.7", "Bad sender address syntax");
+        return;
+    }
+    p = arg + k + used;
+    while ((e = smtp_param_next(&p, arg + n, &prm)) > 0) {
+        if (!strcasecmp(prm.key, "SIZE")) strcpy(size, prm.value);
+        else if (!strcasecmp(prm.key, "BODY")) strcpy(body, prm.value);
+        else { reply_local(555, "5.5.4", "Unsupported parameter"); return; }
+    }
+    if (e < 0) { reply_local(501, "5.5.4", "Bad parameter syntax"); return; }
+    if (up.fd < 0 && upstream_connect(&up, &cfg) < 0) {
+        reply_local(451, "4.4.1", texts[T_UNAVAILABLE].text);
+        return;
+    }
+    /* Only the parameters this smarthost announced. */
+    len = (size_t)snprintf(line, sizeof line, "MAIL FROM:<%s>", addr);
+    if (size[0] && (up.caps & CAP_SIZE))
+        len += (size_t)snprintf(line + len, sizeof line - len, " SIZE=%s", size);
+    if (body[0] && (up.caps & CAP_8BITMIME))
+        snprintf(line + len, sizeof line - len, " BODY=%s", body);
+    if (upstream_command(&up, line, &r, reply_deadline()) < 0) { lost(); return; }
+    if (r.code / 100 == 3) { protocol_error(&r, "MAIL"); return; }
+    if (r.code / 100 == 2) {
+        state = TRANSACTION;
+        rcpt_accepted = 0;
+    }
+    reply_upstream(&r);
+}
+
+static void do_rcpt(const char *arg, size_t n)
+{
+    char addr[SMTP_ADDRESS_MAX + 1], line[300];
+    size_t k = smtp_path_prefix(arg, n, "TO:"), used;
+    struct smtp_reply r;
+
+    if (state == LOST) { lost(); return; }
+    if (state == IDLE) { reply_local(503, "5.5.1", "Need MAIL first"); return; }
+    if (!k || smtp_path_parse(arg + k, n - k, 0, addr, &used) != SMTP_PATH_OK) {
+        reply_local(501, "5.1.3", "Bad recipient address syntax");
+        return;
+    }
+    if (k + used != n) { reply_local(555, "5.5.4", "Unsupported parameter"); return; }
+    snprintf(line, sizeof line, "RCPT TO:<%s>", addr);
+    if (upstream_command(&up, line, &r, reply_deadline()) < 0) { lost(); return; }
+    if (r.code / 100 == 3) { protocol_error(&r, "RCPT"); return; }
+    if (r.code == 421) state = LOST;
+    if (r.code / 100 == 2) rcpt_accepted++;
+    reply_upstream(&r);
+}
+
+static void do_header(const char *arg, size_t n)
+{
+    char field[2048];
+    ssize_t d = xtext_decode(field, sizeof field, arg, n);
+    if (d < 0 || !header_field_valid(field, (size_t)d)) {
+        reply_local(501, "5.5.4", "Bad header field");
+        return;
+    }
+    if ((size_t)d + 2 > sizeof headers - headers_len) {
+        reply_local(452, "4.3.1", "Too many header fields");
+        return;
+    }
+    memcpy(headers + headers_len, field, (size_t)d);
+    headers_len += (size_t)d;
+    memcpy(headers + headers_len, "\r\n", 2);
+    headers_len += 2;
+    reply_local(250, "2.0.0", "Header field added");
+}
+
+/* The body from the message descriptor, dot-stuffed.  0, or -1 with the
+ * connection closed: without the final dot the smarthost drops it. */
+static int send_body(void)
+{
+    char in[32768], out[2 * sizeof in + 8];
+    struct smtp_dot dot;
+    off_t off = 0;
+    size_t n;
+    if (headers_len && io_put(&up.out, headers, headers_len, reply_deadline()) < 0) goto write_error;
+    smtp_dot_init(&dot);
+    for (;;) {
+        ssize_t r = pread(msgfd, in, sizeof in, off);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            log_warn_sys("unable to read the message on fd %d", msgfd);
+            upstream_close(&up);
+            return -1;
+        }
+        if (r == 0) break;
+        off += r;
+        n = smtp_dot_feed(&dot, in, (size_t)r, out);
+        if (io_put(&up.out, out, n, reply_deadline()) < 0) goto write_error;
+    }
+    n = smtp_dot_end(&dot, out);
+    if (io_put(&up.out, out, n, reply_deadline()) < 0 || io_flush(&up.out, reply_deadline()) < 0)
+        goto write_error;
+    return 0;
+write_error:
+    log_warn_sys("smarthost %s: unable to send the message", up.peer);
+    upstream_close(&up);
+    return -1;
+}
+
+static void do_data(void)
+{
+    struct smtp_reply r;
+    struct stat st;
+
+    if (state == LOST) { lost(); return; }
+    if (state == IDLE) { reply_local(503, "5.5.1", "Need MAIL first"); return; }
+    if (!rcpt_accepted) { reply_local(503, "5.5.1", "Need RCPT first"); return; }
+    if (fstat(msgfd, &st) < 0) {
+        log_warn_sys("no message on fd %d", msgfd);
+        reply_local(451, "4.3.0", texts[T_NO_MESSAGE].text);
+        return;
+    }
+    if (upstream_command(&up, "DATA", &r, reply_deadline()) < 0) { lost(); return; }
+    if (r.code != 354) {
+        if (r.code / 100 == 2 || r.code / 100 == 3) { protocol_error(&r, "DATA"); return; }
+        reply_upstream(&r);
+        return;
+    }
+    if (send_body() < 0) {
+        transaction_end();
+        reply_local(451, "4.4.2", texts[T_LOST].text);
+        return;
+    }
+    transaction_end();
+    if (upstream_read_reply(&up, &r, deadline_in_seconds(data_timeout), "end of data") < 0) {
+        reply_local(451, "4.4.2", texts[T_LOST].text);
+        return;
+    }
+    if (r.code / 100 == 3) { protocol_error(&r, "end of data"); return; }
+    reply_upstream(&r);
+}
+
+static void do_rset(void)
+{
+    struct smtp_reply r;
+    if (state == TRANSACTION && up.fd >= 0) {
+        if (upstream_command(&up, "RSET", &r, reply_deadline()) == 0 && r.code / 100 != 2) {
+            log_warn("smarthost %s refused RSET, closing", up.peer);
+            upstream_close(&up);
+        }
+    }
+    transaction_end();
+    reply_local(250, "2.0.0", "Ok");
+}
+
+static void do_noop(void)
+{
+    struct smtp_reply r;
+    if (up.fd < 0) { reply_local(250, "2.0.0", "Ok"); return; }
+    if (upstream_command(&up, "NOOP", &r, reply_deadline()) < 0) { lost(); return; }
+    reply_upstream(&r);
+}
+
+static void finish(void)
+{
+    upstream_quit(&up);
+    io_flush(&reply_out, reply_deadline());
+    _exit(0);
+}
+
+static void command(char *line, size_t n)
+{
+    struct smtp_command c;
+    if (n && line[n - 1] == '\r') line[--n] = 0;
+    smtp_command_split(line, n, &c);
+    switch (c.verb) {
+    case SMTP_MAIL: do_mail(c.arg, c.arglen); break;
+    case SMTP_RCPT: do_rcpt(c.arg, c.arglen); break;
+    case SMTP_DATA: do_data(); break;
+    case SMTP_RSET: do_rset(); break;
+    case SMTP_NOOP: do_noop(); break;
+    case SMTP_QUIT:
+        reply_local(221, "2.0.0", "Bye");
+        finish();
+        break;
+    default:
+        if (n > 7 && !strncmp(line, "HEADER ", 7)) do_header(line + 7, n - 7);
+        else reply_local(500, "5.5.2", "Unknown command");
+    }
+}
+
+/* Keep the smarthost session alive while waiting, and notice when it goes:
+ * a smarthost that speaks unasked is closing (421) or broken. */
+static void idle(void)
+{
+    struct pollfd p[2];
+    int timeout = -1, n = 1;
+    p[0].fd = 0;
+    p[0].events = POLLIN;
+    if (up.fd >= 0) {
+        p[1].fd = up.fd;
+        p[1].events = POLLIN;
+        n = 2;
+        if (keepalive) {
+            int64_t left = up.last_activity + (int64_t)keepalive * 1000 - deadline_now();
+            timeout = left < 0 ? 0 : left > 0x7fffffff ? 0x7fffffff : (int)left;
+        }
+    }
+    if (poll(p, (nfds_t)n, timeout) < 0) {
+        if (errno == EINTR) return;
+        log_fatal_sys(111, "unable to poll");
+    }
+    if (n == 2 && p[1].revents) {
+        struct smtp_reply r;
+        if (upstream_read_reply(&up, &r, reply_deadline(), "nothing") == 0) {
+            log_warn("smarthost %s spoke unasked, closing: %.*s", up.peer,
+                     (int)strcspn(r.text, "\n"), r.text);
+            upstream_close(&up);
+        }
+        if (state == TRANSACTION) state = LOST;
+    } else if (n == 2 && !p[0].revents && keepalive) {
+        struct smtp_reply r;
+        if (deadline_now() - up.last_activity >= (int64_t)keepalive * 1000) {
+            if (upstream_command(&up, "NOOP", &r, reply_deadline()) < 0 || r.code != 250) {
+                if (up.fd >= 0) {
+                    log_warn("smarthost %s refused NOOP, closing", up.peer);
+                    upstream_close(&up);
+                }
+                if (state == TRANSACTION) state = LOST;
+            }
+        }
+    }
+    if (p[0].revents) {
+        ssize_t r = io_fill(&cmd_in, deadline_now());
+        if (r == 0) finish();
+        if (r < 0 && errno != ETIMEDOUT) log_fatal_sys(111, "unable to read commands");
+    }
+}
+
+static void options(int argc, char **argv)
+{
+    unsigned long v;
+    int opt;
+    static char host[256];
+    cfg.connect_timeout = 10;
+    cfg.reply_timeout = 120;
+    while ((opt = getopt(argc, argv, "+h:c:r:d:k:m:")) != -1) {
+        switch (opt) {
+        case 'h': cfg.helo = optarg; break;
+        case 'c': if (!scan_ulong(optarg, 3600, &v) || !v) goto usage; cfg.connect_timeout = (unsigned)v; break;
+        case 'r': if (!scan_ulong(optarg, 3600, &v) || !v) goto usage; cfg.reply_timeout = (unsigned)v; break;
+        case 'd': if (!scan_ulong(optarg, 3600, &v) || !v) goto usage; data_timeout = (unsigned)v; break;
+        case 'k': if (!scan_ulong(optarg, 3600, &v)) goto usage; keepalive = (unsigned)v; break;
+        case 'm': if (!scan_ulong(optarg, 1024, &v)) goto usage; msgfd = (int)v; break;
+        default: goto usage;
+        }
+    }
+    argc -= optind;
+    argv += optind;
+    if (argc < 2 || argc % 2) goto usage;
+    for (opt = 1; opt < argc; opt += 2)
+        if (!scan_ulong(argv[opt], 65535, &v) || !v) log_fatal(100, "bad port: %s", argv[opt]);
+    cfg.hosts = argv;
+    cfg.nhosts = argc;
+    if (!cfg.helo) {
+        if (gethostname(host, sizeof host - 1) < 0 || !host[0]) strcpy(host, "localhost");
+        cfg.helo = host;
+    }
+    if (!smtp_domain_valid(cfg.helo, strlen(cfg.helo)))
+        log_fatal(100, "bad helo name: %s", cfg.helo);
+    return;
+usage:
+    log_fatal(100, "%s", USAGE);
+}
+
+int main(int argc, char **argv)
+{
+    const char *why;
+    int bad, skipping = 0;
+    log_program = "smtp-forward";
+    signal(SIGPIPE, SIG_IGN);
+    options(argc, argv);
+    bad = statustext_load(texts, T_COUNT, &why);
+    if (bad >= 0) log_fatal(100, "SMTP_TEXT_%s %s", texts[bad].name, why);
+    upstream_init(&up);
+    io_in_init(&cmd_in, 0, cmd_buf, sizeof cmd_buf);
+    io_out_init(&reply_out, 1, reply_buf, sizeof reply_buf);
+    if (!isatty(1)) io_nonblock(1);
+    for (;;) {
+        char line[sizeof cmd_buf];
+        const char *lf = memchr(io_peek(&cmd_in), '\n', io_buffered(&cmd_in));
+        if (!lf) {
+            if (io_buffered(&cmd_in) == sizeof cmd_buf) {
+                /* Never two commands out of one line. */
+                io_consume(&cmd_in, io_buffered(&cmd_in));
+                if (!skipping) reply_local(500, "5.5.2", "Line too long");
+                skipping = 1;
+                continue;
+            }
+            if (io_flush(&reply_out, reply_deadline()) < 0)
+                log_fatal_sys(111, "unable to write a reply");
+            idle();
+            continue;
+        }
+        {
+            size_t n = (size_t)(lf - io_peek(&cmd_in));
+            memcpy(line, io_peek(&cmd_in), n);
+            line[n] = 0;
+            io_consume(&cmd_in, n + 1);
+            if (!skipping) command(line, n);
+            skipping = 0;
+        }
+    }
+}

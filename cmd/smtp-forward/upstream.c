@@ -1,0 +1,199 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "deadline.h"
+#include "log.h"
+#include "scan.h"
+#include "upstream.h"
+
+void upstream_init(struct upstream *u)
+{
+    u->fd = -1;
+    u->caps = 0;
+    u->size_limit = 0;
+    u->peer[0] = 0;
+}
+
+void upstream_close(struct upstream *u)
+{
+    if (u->fd >= 0) close(u->fd);
+    u->fd = -1;
+}
+
+static int connect_address(const struct addrinfo *ai, int64_t deadline)
+{
+    int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+    int err = 0, one = 1;
+    socklen_t len = sizeof err;
+    if (fd < 0) return -1;
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    if (io_nonblock(fd) < 0) goto fail;
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+        if (errno != EINPROGRESS) goto fail;
+        switch (io_wait(fd, POLLOUT, deadline)) {
+        case 0: errno = ETIMEDOUT; goto fail;
+        case -1: goto fail;
+        }
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) goto fail;
+        if (err) { errno = err; goto fail; }
+    }
+    /* Replies are batched by hand; Nagle would only add delay. */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+fail:
+    err = errno;
+    close(fd);
+    errno = err;
+    return -1;
+}
+
+int upstream_read_reply(struct upstream *u, struct smtp_reply *r, int64_t deadline,
+                        const char *what)
+{
+    int e = smtp_reply_read(&u->in, r, 1, deadline);
+    if (e == SMTP_REPLY_OK) {
+        u->last_activity = deadline_now();
+        if (r->code == 421) {
+            log_warn("smarthost %s said 421 after %s, closing", u->peer, what);
+            upstream_close(u);
+        }
+        return 0;
+    }
+    if (e == SMTP_REPLY_EOF)
+        log_warn("smarthost %s closed the connection after %s", u->peer, what);
+    else if (e == SMTP_REPLY_MALFORMED)
+        log_warn("smarthost %s sent a malformed reply to %s", u->peer, what);
+    else if (errno == ETIMEDOUT)
+        log_warn("smarthost %s timed out after %s", u->peer, what);
+    else
+        log_warn_sys("smarthost %s: unable to read the reply to %s", u->peer, what);
+    upstream_close(u);
+    return -1;
+}
+
+int upstream_command(struct upstream *u, const char *line, struct smtp_reply *r,
+                     int64_t deadline)
+{
+    char verb[16];
+    size_t v = strcspn(line, " ");
+    snprintf(verb, sizeof verb, "%.*s", (int)(v < 15 ? v : 15), line);
+    if (io_puts(&u->out, line, deadline) < 0 || io_put(&u->out, "\r\n", 2, deadline) < 0) {
+        log_warn_sys("smarthost %s: unable to send %s", u->peer, verb);
+        upstream_close(u);
+        return -1;
+    }
+    return upstream_read_reply(u, r, deadline, verb);
+}
+
+/* EHLO keywords we use. */
+static void parse_capabilities(struct upstream *u, const struct smtp_reply *r)
+{
+    const char *p = r->text, *end = r->text + r->len;
+    u->caps = 0;
+    u->size_limit = 0;
+    for (; p < end; p = strchr(p, '\n') + 1) {
+        const char *kw = p + 4, *eol = strchr(p, '\n');
+        size_t n;
+        if (p == r->text || eol - p < 5) continue;     /* first line: a name */
+        n = strcspn(kw, " \n");
+        if (n == 10 && !strncasecmp(kw, "PIPELINING", n)) u->caps |= CAP_PIPELINING;
+        else if (n == 8 && !strncasecmp(kw, "8BITMIME", n)) u->caps |= CAP_8BITMIME;
+        else if (n == 8 && !strncasecmp(kw, "STARTTLS", n)) u->caps |= CAP_STARTTLS;
+        else if (n == 4 && !strncasecmp(kw, "SIZE", n)) {
+            char num[24];
+            size_t k = (size_t)(eol - kw) > 5 ? (size_t)(eol - kw) - 5 : 0;
+            u->caps |= CAP_SIZE;
+            if (k && k < sizeof num) {
+                unsigned long s;
+                memcpy(num, kw + 5, k);
+                num[k] = 0;
+                if (scan_ulong(num, ~0UL, &s)) u->size_limit = s;
+            }
+        }
+    }
+}
+
+static int greet(struct upstream *u, const struct upstream_config *cfg)
+{
+    struct smtp_reply r;
+    char line[512];
+    int64_t deadline = deadline_in_seconds(cfg->reply_timeout);
+    if (upstream_read_reply(u, &r, deadline, "connect") < 0) return -1;
+    if (r.code != 220) {
+        log_warn("smarthost %s refused the connection: %.*s", u->peer,
+                 (int)strcspn(r.text, "\n"), r.text);
+        upstream_close(u);
+        return -1;
+    }
+    snprintf(line, sizeof line, "EHLO %s", cfg->helo);
+    if (upstream_command(u, line, &r, deadline_in_seconds(cfg->reply_timeout)) < 0) return -1;
+    if (r.code / 100 == 2) {
+        parse_capabilities(u, &r);
+        return 0;
+    }
+    if (r.code / 100 == 5 && u->fd >= 0) {
+        snprintf(line, sizeof line, "HELO %s", cfg->helo);
+        if (upstream_command(u, line, &r, deadline_in_seconds(cfg->reply_timeout)) < 0) return -1;
+        u->caps = 0;
+        if (r.code / 100 == 2) return 0;
+    }
+    log_warn("smarthost %s refused EHLO and HELO: %.*s", u->peer,
+             (int)strcspn(r.text, "\n"), r.text);
+    upstream_close(u);
+    return -1;
+}
+
+int upstream_connect(struct upstream *u, const struct upstream_config *cfg)
+{
+    int i;
+    for (i = 0; i + 1 < cfg->nhosts; i += 2) {
+        struct addrinfo hints, *res, *ai;
+        int e;
+        memset(&hints, 0, sizeof hints);
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_flags = AI_NUMERICSERV;
+        e = getaddrinfo(cfg->hosts[i], cfg->hosts[i + 1], &hints, &res);
+        if (e) {
+            log_warn("unable to resolve smarthost %s: %s", cfg->hosts[i], gai_strerror(e));
+            continue;
+        }
+        for (ai = res; ai; ai = ai->ai_next) {
+            char host[64] = "?";
+            getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof host, 0, 0, NI_NUMERICHOST);
+            snprintf(u->peer, sizeof u->peer, "%s:%s", host, cfg->hosts[i + 1]);
+            u->fd = connect_address(ai, deadline_in_seconds(cfg->connect_timeout));
+            if (u->fd < 0) {
+                log_warn_sys("unable to connect to smarthost %s", u->peer);
+                continue;
+            }
+            io_in_init(&u->in, u->fd, u->inbuf, sizeof u->inbuf);
+            io_out_init(&u->out, u->fd, u->outbuf, sizeof u->outbuf);
+            u->in.flush = &u->out;
+            u->last_activity = deadline_now();
+            if (greet(u, cfg) == 0) {
+                freeaddrinfo(res);
+                return 0;
+            }
+        }
+        freeaddrinfo(res);
+    }
+    return -1;
+}
+
+void upstream_quit(struct upstream *u)
+{
+    struct smtp_reply r;
+    if (u->fd < 0) return;
+    if (io_puts(&u->out, "QUIT\r\n", deadline_in_seconds(5)) == 0)
+        smtp_reply_read(&u->in, &r, 1, deadline_in_seconds(5));
+    upstream_close(u);
+}

@@ -1,0 +1,50 @@
+/* The smarthost session of smtp-forward: connect to the first smarthost
+ * that answers, EHLO (HELO as fallback), commands and checked replies. */
+#ifndef SMTP_FORWARD_UPSTREAM_H
+#define SMTP_FORWARD_UPSTREAM_H
+
+#include <stdint.h>
+
+#include "io.h"
+#include "smtp_reply.h"
+
+#define CAP_PIPELINING 1u
+#define CAP_SIZE       2u
+#define CAP_8BITMIME   4u
+#define CAP_STARTTLS   8u
+
+struct upstream {
+    int fd;                     /* -1 when not connected */
+    unsigned caps;
+    unsigned long long size_limit;
+    int64_t last_activity;      /* for keep-alive */
+    char peer[80];              /* "address port", for the log */
+    struct io_in in;
+    struct io_out out;
+    char inbuf[8192];
+    char outbuf[65536];
+};
+
+struct upstream_config {
+    char **hosts;               /* HOST PORT HOST PORT ... */
+    int nhosts;
+    const char *helo;
+    unsigned connect_timeout;   /* seconds, per address */
+    unsigned reply_timeout;     /* seconds, per command */
+};
+
+void upstream_init(struct upstream *u);
+/* Connect and greet: 0, or -1 after logging why for each smarthost. */
+int upstream_connect(struct upstream *u, const struct upstream_config *cfg);
+/* Send a command line (CRLF added) and read the reply.  Returns 0, or -1
+ * when the connection is no longer usable (it is then closed and why is
+ * logged); a 421 reply also closes it, but returns 0. */
+int upstream_command(struct upstream *u, const char *line, struct smtp_reply *r,
+                     int64_t deadline);
+int upstream_read_reply(struct upstream *u, struct smtp_reply *r, int64_t deadline,
+                        const char *what);
+void upstream_close(struct upstream *u);
+/* QUIT politely, briefly, then close. */
+void upstream_quit(struct upstream *u);
+
+#endif

@@ -1,0 +1,355 @@
+/* The filter chain: started once per connection, asked event by event,
+ * in order, each with its own deadline.  A filter that exits, times out or
+ * answers anything but the protocol has failed: it is killed and its
+ * policy answers for it from then on.  See smtp-filter(7). */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "deadline.h"
+#include "log.h"
+#include "proxyd.h"
+
+#define ALL_EVENTS ((1u << FILTER_EVENTS) - 1)
+/* A failed filter answers, by its policy, for every event that can still
+ * refuse something. */
+#define FAILED_EVENTS (ALL_EVENTS & ~(1u << FILTER_REPORT | 1u << FILTER_RSET))
+
+static char *const *oneshot_env;
+static int oneshot_spool = -1;
+
+static const char *policy_name(enum policy p)
+{
+    return p == POLICY_ACCEPT ? "accept" : p == POLICY_TEMPFAIL ? "tempfail" : "required";
+}
+
+static void close_filter(struct filter *f)
+{
+    if (f->proc.to >= 0) close(f->proc.to);
+    if (f->proc.from >= 0) close(f->proc.from);
+    f->proc.to = f->proc.from = -1;
+}
+
+static void fail(struct filter *f, enum filter_event ev, const char *why)
+{
+    char status[32] = "";
+    if (f->proc.pid > 0) {
+        /* An exit is reported with its status; anything else is killed. */
+        int st = strcmp(why, "exited") ? child_kill(f->proc.pid)
+                                       : child_reap(f->proc.pid, deadline_in_ms(1000));
+        if (!strcmp(why, "exited")) child_status_text(st, status, sizeof status);
+        f->proc.pid = -1;
+    }
+    close_filter(f);
+    log_warn("filter %s failed at %s: %s%s%s; policy %s", f->name,
+             filterproto_event_name(ev), why, status[0] ? " with " : "", status,
+             policy_name(f->policy));
+    f->failed = why;
+    f->events = FAILED_EVENTS;
+}
+
+int headers_add(struct headers *h, const char *name, const char *value, size_t n)
+{
+    size_t k = strlen(name);
+    if (h->len + k + 2 + n + 1 > sizeof h->buf) return -1;
+    memcpy(h->buf + h->len, name, k);
+    memcpy(h->buf + h->len + k, ": ", 2);
+    memcpy(h->buf + h->len + k + 2, value, n);
+    h->len += k + 2 + n;
+    h->buf[h->len++] = 0;
+    return 0;
+}
+
+static void start_one(struct filter *f, int spool_fd)
+{
+    f->proc.pid = -1;
+    f->proc.to = f->proc.from = -1;
+    if (f->oneshot) {
+        f->events = 1u << FILTER_EOM;
+        return;
+    }
+    if (child_spawn(&f->proc, f->argv, 0, -1, spool_fd) < 0) {
+        char why[128];
+        snprintf(why, sizeof why, "unable to start %s: %s", f->argv[0], strerror(errno));
+        log_warn("filter %s failed at start: %s; policy %s", f->name, why, policy_name(f->policy));
+        f->failed = "start";
+        f->events = FAILED_EVENTS;
+        return;
+    }
+    io_in_init(&f->in, f->proc.from, f->inbuf, sizeof f->inbuf);
+    io_out_init(&f->out, f->proc.to, f->outbuf, sizeof f->outbuf);
+    f->in.flush = &f->out;
+    if (io_puts(&f->out, "filter 1\n", deadline_in_seconds(f->timeout)) < 0 ||
+        io_flush(&f->out, deadline_in_seconds(f->timeout)) < 0)
+        fail(f, FILTER_CONNECT, "exited");
+}
+
+/* Every filter is started and greeted first, then all greetings are read,
+ * so start-up costs one round trip, not one per filter. */
+void filters_start(int spool_fd)
+{
+    unsigned i;
+    oneshot_spool = spool_fd;
+    for (i = 0; i < cfg.nfilters; i++) start_one(&cfg.filters[i], spool_fd);
+    for (i = 0; i < cfg.nfilters; i++) {
+        struct filter *f = &cfg.filters[i];
+        char line[FILTERPROTO_LINE_MAX];
+        ssize_t n;
+        if (f->failed || f->oneshot) continue;
+        n = io_getline(&f->in, line, sizeof line, deadline_in_seconds(f->timeout));
+        if (n == IO_EOF) { fail(f, FILTER_CONNECT, "exited"); continue; }
+        if (n == IO_ERROR) { fail(f, FILTER_CONNECT, errno == ETIMEDOUT ? "timeout" : "read error"); continue; }
+        if (n == IO_TOOLONG || filterproto_parse_hello(line, (size_t)n - 1, &f->events) < 0) {
+            fail(f, FILTER_CONNECT, "bad greeting");
+            continue;
+        }
+    }
+}
+
+int filters_want(enum filter_event ev)
+{
+    unsigned i;
+    for (i = 0; i < cfg.nfilters; i++)
+        if (cfg.filters[i].events & (1u << ev)) return 1;
+    return 0;
+}
+
+static void set_text(struct verdict *v, int code, const char *status, const char *text, size_t n)
+{
+    size_t esc = (size_t)smtp_enhanced_code_length(text, n);
+    v->code = code;
+    if (esc && text[0] - '0' == code / 100)
+        snprintf(v->text, sizeof v->text, "%.*s", (int)n, text);
+    else
+        snprintf(v->text, sizeof v->text, "%s %.*s", status, (int)n, text);
+}
+
+/* Set when the filter just asked failed, for the log. */
+static int failed_now;
+
+static enum outcome failed_outcome(struct filter *f, struct verdict *v)
+{
+    failed_now = 1;
+    if (f->policy == POLICY_ACCEPT) return O_CONTINUE;
+    set_text(v, 451, "4.3.0", texts[T_FILTER_FAILED].text, strlen(texts[T_FILTER_FAILED].text));
+    return O_TEMPFAIL;
+}
+
+/* Ask one filter; its modifiers count only once its verdict is valid. */
+static enum outcome ask(struct filter *f, enum filter_event ev, const char *event, size_t n,
+                        struct verdict *v, struct headers *h)
+{
+    int64_t deadline = deadline_in_seconds(f->timeout);
+    struct headers added;
+    long score = 0;
+    char class[FILTERPROTO_CLASS_MAX + 1];
+    int class_set = 0, lines;
+    struct filter_line fl;
+
+    added.len = 0;
+    if (io_put(&f->out, event, n, deadline) < 0 || io_put(&f->out, "\n", 1, deadline) < 0) {
+        fail(f, ev, errno == ETIMEDOUT ? "timeout" : "exited");
+        return failed_outcome(f, v);
+    }
+    for (lines = 0; lines <= FILTERPROTO_MODIFIERS; lines++) {
+        char line[FILTERPROTO_LINE_MAX];
+        ssize_t r = io_getline(&f->in, line, sizeof line, deadline);
+        if (r == IO_EOF) { fail(f, ev, "exited"); return failed_outcome(f, v); }
+        if (r == IO_ERROR) {
+            fail(f, ev, errno == ETIMEDOUT ? "timeout" : "read error");
+            return failed_outcome(f, v);
+        }
+        if (r == IO_TOOLONG || filterproto_parse_line(line, (size_t)r - 1, &fl) < 0) break;
+        switch (fl.kind) {
+        case FILTER_HEADER:
+            if (headers_add(&added, fl.name, fl.value, fl.valuelen) < 0) goto bad;
+            continue;
+        case FILTER_SCORE:
+            score += fl.score;
+            continue;
+        case FILTER_CLASS:
+            if (ev != FILTER_RCPT) goto bad;
+            memcpy(class, fl.name, sizeof class);
+            class_set = 1;
+            continue;
+        case FILTER_DISCARD:
+            if (ev != FILTER_EOM) goto bad;
+            break;
+        default:
+            break;
+        }
+        /* A verdict: commit the modifiers. */
+        if (h && added.len && h->len + added.len <= sizeof h->buf) {
+            memcpy(h->buf + h->len, added.buf, added.len);
+            h->len += added.len;
+        }
+        v->score += score;
+        if (class_set) {
+            memcpy(v->class, class, sizeof v->class);
+            v->class_set = 1;
+        }
+        switch (fl.kind) {
+        case FILTER_ACCEPT: return O_ACCEPT;
+        case FILTER_DISCARD: return O_DISCARD;
+        case FILTER_REJECT:
+            if (fl.textlen) set_text(v, fl.code, "5.7.1", fl.text, fl.textlen);
+            else set_text(v, fl.code, "5.7.1", texts[T_REJECTED].text, strlen(texts[T_REJECTED].text));
+            return O_REJECT;
+        case FILTER_TEMPFAIL:
+            if (fl.textlen) set_text(v, fl.code, "4.7.1", fl.text, fl.textlen);
+            else set_text(v, fl.code, "4.7.1", texts[T_TEMPFAIL].text, strlen(texts[T_TEMPFAIL].text));
+            return O_TEMPFAIL;
+        default:
+            return O_CONTINUE;
+        }
+    }
+bad:
+    fail(f, ev, "malformed reply");
+    return failed_outcome(f, v);
+}
+
+static char *last_lf(char *s, size_t n)
+{
+    while (n--) if (s[n] == '\n') return s + n;
+    return 0;
+}
+
+/* Legacy programs: the message on stdin, the verdict in the exit status
+ * (0 ok, 100 reject, 111 tempfail), the text on the last line of stdout. */
+static enum outcome run_oneshot(struct filter *f, struct verdict *v)
+{
+    int64_t deadline = deadline_in_seconds(f->timeout);
+    char out[1024];
+    size_t len = 0, i;
+    int status;
+    const char *why = 0;
+    char st[32];
+
+    if (lseek(oneshot_spool, 0, SEEK_SET) < 0 ||
+        child_spawn(&f->proc, f->argv, oneshot_env, oneshot_spool, oneshot_spool) < 0) {
+        log_warn_sys("filter %s: unable to start %s", f->name, f->argv[0]);
+        return failed_outcome(f, v);
+    }
+    close(f->proc.to);
+    f->proc.to = -1;
+    for (;;) {
+        ssize_t r;
+        if (len == sizeof out) {        /* keep only the last line */
+            char *lf = last_lf(out, len);
+            len = lf ? len - (size_t)(lf + 1 - out) : 0;
+            if (lf) memmove(out, lf + 1, len);
+        }
+        r = read(f->proc.from, out + len, sizeof out - len);
+        if (r > 0) { len += (size_t)r; continue; }
+        if (r == 0) break;
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN || io_wait(f->proc.from, POLLIN, deadline) != 1) { why = "timeout"; break; }
+    }
+    close(f->proc.from);
+    f->proc.from = -1;
+    status = why ? child_kill(f->proc.pid) : child_reap(f->proc.pid, deadline);
+    f->proc.pid = -1;
+    if (!why && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) why = "timeout";
+    if (!why && WIFEXITED(status)) {
+        const char *text;
+        size_t n;
+        while (len && (out[len - 1] == '\n' || out[len - 1] == '\r')) len--;
+        text = last_lf(out, len);
+        text = text ? text + 1 : out;
+        n = len - (size_t)(text - out);
+        for (i = 0; i < n; i++)           /* not printable ASCII: not used */
+            if ((unsigned char)text[i] < 32 || (unsigned char)text[i] > 126) n = 0;
+        switch (WEXITSTATUS(status)) {
+        case 0: return O_CONTINUE;
+        case 100:
+            if (!n) { text = texts[T_REJECTED].text; n = strlen(text); }
+            set_text(v, 554, "5.7.1", text, n > 300 ? 300 : n);
+            return O_REJECT;
+        case 111:
+            if (!n) { text = texts[T_TEMPFAIL].text; n = strlen(text); }
+            set_text(v, 451, "4.7.1", text, n > 300 ? 300 : n);
+            return O_TEMPFAIL;
+        }
+    }
+    log_warn("filter %s failed at eom: %s; policy %s", f->name,
+             why ? why : child_status_text(status, st, sizeof st), policy_name(f->policy));
+    return failed_outcome(f, v);
+}
+
+static void trail_add(char *trail, size_t size, const struct filter *f, enum filter_event ev,
+                      const char *what)
+{
+    size_t len = strlen(trail);
+    if (len + strlen(f->name) + strlen(what) + 16 >= size) return;
+    snprintf(trail + len, size - len, "%s%s:%s:%s", len ? "," : "", f->name,
+             filterproto_event_name(ev), what);
+}
+
+void filters_event(enum filter_event ev, const char *line, size_t n,
+                   struct verdict *v, struct headers *h, char *trail, size_t trailsize)
+{
+    static const char *const names[] = { "continue", "accept", "reject", "tempfail", "discard" };
+    unsigned i;
+    int accepted = 0;
+    v->outcome = O_CONTINUE;
+    v->score = 0;
+    v->class_set = 0;
+    v->by = 0;
+    for (i = 0; i < cfg.nfilters; i++) {
+        struct filter *f = &cfg.filters[i];
+        enum outcome o;
+        if (!(f->events & (1u << ev))) continue;
+        /* "accept" skips the rest of the chain, but not a required filter. */
+        if (accepted && f->policy != POLICY_REQUIRED) continue;
+        failed_now = 0;
+        if (f->failed) o = failed_outcome(f, v);
+        else if (f->oneshot) o = run_oneshot(f, v);
+        else {
+            /* The readers share one offset: each finds the message at 0. */
+            if (ev == FILTER_EOM) lseek(oneshot_spool, 0, SEEK_SET);
+            o = ask(f, ev, line, n, v, h);
+        }
+        if (failed_now)
+            trail_add(trail, trailsize, f, ev, f->policy == POLICY_ACCEPT ? "failed-accept" : "failed-tempfail");
+        else if (o != O_CONTINUE && ev != FILTER_REPORT)
+            trail_add(trail, trailsize, f, ev, names[o]);
+        if (ev == FILTER_REPORT) continue;
+        if (o == O_ACCEPT) {
+            accepted = 1;
+            v->by = f->name;
+            continue;
+        }
+        if (o != O_CONTINUE) {
+            v->outcome = o;
+            v->by = f->name;
+            return;
+        }
+    }
+    if (accepted) v->outcome = O_ACCEPT;
+}
+
+void filters_eom(const char *line, size_t n, char *const env[],
+                 struct verdict *v, struct headers *h, char *trail, size_t trailsize)
+{
+    oneshot_env = env;
+    filters_event(FILTER_EOM, line, n, v, h, trail, trailsize);
+}
+
+void filters_stop(int64_t deadline)
+{
+    unsigned i;
+    for (i = 0; i < cfg.nfilters; i++) {
+        struct filter *f = &cfg.filters[i];
+        if (f->proc.to >= 0) close(f->proc.to);
+        f->proc.to = -1;
+    }
+    for (i = 0; i < cfg.nfilters; i++) {
+        struct filter *f = &cfg.filters[i];
+        if (f->proc.pid > 0) child_reap(f->proc.pid, deadline);
+        f->proc.pid = -1;
+        close_filter(f);
+    }
+}

@@ -1,0 +1,71 @@
+/* The link to smtp-forward (or any program speaking its protocol): started
+ * on the first command that needs the smarthost, then one request line,
+ * one reply.  See smtp-forward(8). */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "deadline.h"
+#include "log.h"
+#include "proxyd.h"
+
+static struct child proc = { -1, -1, -1 };
+static int dead, spool = -1;
+static struct io_in in;
+static struct io_out out;
+static char inbuf[8192], outbuf[4096];
+
+void forwarder_set_spool(int fd)
+{
+    spool = fd;
+}
+
+int forwarder_alive(void)
+{
+    return !dead;
+}
+
+static int start(void)
+{
+    if (child_spawn(&proc, cfg.forward_argv, 0, -1, spool) < 0) {
+        log_warn_sys("unable to start %s", cfg.forward_argv[0]);
+        dead = 1;
+        return -1;
+    }
+    io_in_init(&in, proc.from, inbuf, sizeof inbuf);
+    io_out_init(&out, proc.to, outbuf, sizeof outbuf);
+    in.flush = &out;
+    return 0;
+}
+
+/* Replies are SMTP replies with LF line ends, already checked by the
+ * forwarder; checked again here, since we trust no other process. */
+int forwarder_request(const char *line, struct smtp_reply *r, int64_t deadline)
+{
+    int e;
+    if (dead) return -1;
+    if (proc.pid < 0 && start() < 0) return -1;
+    if (io_puts(&out, line, deadline) < 0 || io_put(&out, "\n", 1, deadline) < 0) {
+        log_warn_sys("unable to write to %s", cfg.forward_argv[0]);
+        dead = 1;
+        return -1;
+    }
+    e = smtp_reply_read(&in, r, 0, deadline);
+    if (e == SMTP_REPLY_OK) return 0;
+    if (e == SMTP_REPLY_EOF) log_warn("%s exited", cfg.forward_argv[0]);
+    else if (e == SMTP_REPLY_MALFORMED) log_warn("%s gave a malformed reply", cfg.forward_argv[0]);
+    else if (errno == ETIMEDOUT) log_warn("%s timed out", cfg.forward_argv[0]);
+    else log_warn_sys("unable to read from %s", cfg.forward_argv[0]);
+    dead = 1;
+    return -1;
+}
+
+void forwarder_stop(int64_t deadline)
+{
+    if (proc.pid < 0) return;
+    if (dead) child_kill(proc.pid);
+    close(proc.to);             /* end of commands: it says QUIT and exits */
+    if (!dead) child_reap(proc.pid, deadline);
+    close(proc.from);
+    proc.pid = -1;
+}

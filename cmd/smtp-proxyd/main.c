@@ -1,0 +1,170 @@
+/* smtp-proxyd: options, the filter blocks, then the session. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "proxyd.h"
+#include "scan.h"
+
+#define USAGE "usage: smtp-proxyd [-h host] [-e envelope-seconds] [-b body-seconds]" \
+    " [-w forwarder-seconds] [-s size] [-r max-recipients] [-E max-errors]" \
+    " [-m first|split] [-S [class=]points] [-t filter-seconds] [-p accept|tempfail]" \
+    " [-d spool-dir] [-R] [{ [-t seconds] [-p accept|tempfail|required] [-1] [-n name]" \
+    " program [args...] }]... -- forwarder [args...]"
+
+struct config cfg;
+
+static void usage(const char *why)
+{
+    if (why) log_warn("%s", why);
+    log_fatal(100, "%s", USAGE);
+}
+
+static unsigned seconds(const char *s, unsigned max)
+{
+    unsigned long v;
+    if (!scan_ulong(s, max, &v) || !v) usage("bad number of seconds");
+    return (unsigned)v;
+}
+
+static enum policy policy(const char *s, int allow_required)
+{
+    if (!strcmp(s, "accept")) return POLICY_ACCEPT;
+    if (!strcmp(s, "tempfail")) return POLICY_TEMPFAIL;
+    if (allow_required && !strcmp(s, "required")) return POLICY_REQUIRED;
+    usage("bad policy");
+    return POLICY_TEMPFAIL;
+}
+
+static void threshold(const char *arg)
+{
+    struct threshold *t;
+    const char *eq = strchr(arg, '=');
+    size_t k = eq ? (size_t)(eq - arg) : 0;
+    if (cfg.nthresholds == sizeof cfg.thresholds / sizeof cfg.thresholds[0])
+        usage("too many -S options");
+    t = &cfg.thresholds[cfg.nthresholds++];
+    if (k > FILTERPROTO_CLASS_MAX || (eq && !k)) usage("bad class in -S");
+    memcpy(t->class, arg, k);
+    t->class[k] = 0;
+    if (!scan_long(eq ? eq + 1 : arg, FILTERPROTO_SCORE_MAX, &t->points) || t->points <= 0)
+        usage("bad points in -S");
+}
+
+/* { [-t seconds] [-p policy] [-1] [-n name] program args... } */
+static int filter_block(char **argv, int i, int argc, struct filter *f)
+{
+    f->timeout = cfg.filter_timeout;
+    f->policy = cfg.filter_policy;
+    for (i++; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+        const char *o = argv[i];
+        if (!strcmp(o, "-1")) { f->oneshot = 1; continue; }
+        if (i + 1 >= argc) usage("filter option without its value");
+        if (!strcmp(o, "-t")) f->timeout = seconds(argv[++i], 86400);
+        else if (!strcmp(o, "-p")) f->policy = policy(argv[++i], 1);
+        else if (!strcmp(o, "-n")) f->name = argv[++i];
+        else usage("unknown filter option");
+    }
+    if (i >= argc || !strcmp(argv[i], "}")) usage("a filter block without a program");
+    f->argv = argv + i;
+    if (!f->name) {
+        const char *slash = strrchr(argv[i], '/');
+        f->name = slash ? slash + 1 : argv[i];
+    }
+    while (i < argc && strcmp(argv[i], "}")) i++;
+    if (i >= argc) usage("a filter block without its closing }");
+    argv[i] = 0;                        /* the filter's argv ends here */
+    return i + 1;
+}
+
+static void options(int argc, char **argv)
+{
+    static char host[256];
+    unsigned long v;
+    unsigned long long size;
+    int opt, i, n;
+
+    cfg.envelope_timeout = 300;
+    cfg.body_timeout = 600;
+    cfg.forward_timeout = 600;
+    cfg.size_limit = 52428800;
+    cfg.max_rcpt = 100;
+    cfg.max_errors = 20;
+    cfg.received = 1;
+    cfg.filter_timeout = 30;
+    cfg.filter_policy = POLICY_TEMPFAIL;
+    cfg.spool_dir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    while ((opt = getopt(argc, argv, "+h:e:b:w:s:r:E:m:S:t:p:d:R")) != -1) {
+        switch (opt) {
+        case 'h': cfg.hostname = optarg; break;
+        case 'e': cfg.envelope_timeout = seconds(optarg, 86400); break;
+        case 'b': cfg.body_timeout = seconds(optarg, 86400); break;
+        case 'w': cfg.forward_timeout = seconds(optarg, 86400); break;
+        case 's':
+            if (!scan_size(optarg, 1ULL << 40, &size) || !size) usage("bad size");
+            cfg.size_limit = size;
+            break;
+        case 'r':
+            if (!scan_ulong(optarg, 100000, &v) || !v) usage("bad recipient limit");
+            cfg.max_rcpt = (unsigned)v;
+            break;
+        case 'E':
+            if (!scan_ulong(optarg, 100000, &v) || !v) usage("bad error limit");
+            cfg.max_errors = (unsigned)v;
+            break;
+        case 'm':
+            if (!strcmp(optarg, "first")) cfg.first = 1;
+            else if (!strcmp(optarg, "split")) cfg.first = 0;
+            else usage("bad multi-recipient policy");
+            break;
+        case 'S': threshold(optarg); break;
+        case 't': cfg.filter_timeout = seconds(optarg, 86400); break;
+        case 'p': cfg.filter_policy = policy(optarg, 0); break;
+        case 'd': cfg.spool_dir = optarg; break;
+        case 'R': cfg.received = 0; break;
+        default: usage(0);
+        }
+    }
+    i = optind;
+    /* getopt took a "--" right after the options: no filters. */
+    if (!(i > 1 && !strcmp(argv[i - 1], "--"))) {
+        for (n = 0, opt = i; opt < argc && strcmp(argv[opt], "--"); opt++)
+            if (!strcmp(argv[opt], "{")) n++;
+        cfg.filters = calloc((size_t)n + 1, sizeof *cfg.filters);
+        if (!cfg.filters) log_fatal(111, "out of memory");
+        while (i < argc && strcmp(argv[i], "--")) {
+            if (strcmp(argv[i], "{")) usage("expected { or --");
+            i = filter_block(argv, i, argc, &cfg.filters[cfg.nfilters++]);
+        }
+        if (i >= argc) usage("no -- before the forwarder");
+        i++;
+    }
+    if (i >= argc) usage("no forwarder");
+    cfg.forward_argv = argv + i;
+
+    if (!cfg.hostname) cfg.hostname = getenv("TCPLOCALHOST");
+    if (!cfg.hostname || !*cfg.hostname) {
+        if (gethostname(host, sizeof host - 1) < 0 || !host[0]) strcpy(host, "localhost");
+        cfg.hostname = host;
+    }
+    if (!smtp_domain_valid(cfg.hostname, strlen(cfg.hostname)))
+        log_fatal(100, "bad host name: %s", cfg.hostname);
+}
+
+int main(int argc, char **argv)
+{
+    const char *why;
+    int bad;
+    log_program = "smtp-proxyd";
+    /* A closed stderr would let the next open() take fd 2. */
+    if (fcntl(2, F_GETFD) < 0) open("/dev/null", O_WRONLY);
+    signal(SIGPIPE, SIG_IGN);
+    options(argc, argv);
+    bad = statustext_load(texts, T_COUNT, &why);
+    if (bad >= 0) log_fatal(100, "SMTP_TEXT_%s %s", texts[bad].name, why);
+    session_run();
+    return 0;
+}

@@ -1,0 +1,108 @@
+/* smtp-proxyd: what the parts of the program share.  See smtp-proxyd(8). */
+#ifndef SMTP_PROXYD_H
+#define SMTP_PROXYD_H
+
+#include <stdint.h>
+
+#include "child.h"
+#include "filterproto.h"
+#include "io.h"
+#include "smtp_command.h"
+#include "smtp_reply.h"
+#include "spool.h"
+#include "statustext.h"
+
+/* Status texts (SMTP_TEXT_<NAME>); the codes are fixed, in session.c. */
+enum text {
+    T_GREETING, T_OK, T_BYE, T_HELP, T_VRFY, T_DATA_GO, T_DISCARDED,
+    T_NO_SERVICE, T_TIMEOUT, T_TOO_MANY_ERRORS, T_LINE_TOO_LONG, T_BARE_EOL_COMMAND,
+    T_BAD_COMMAND, T_NOT_IMPLEMENTED, T_BAD_SEQUENCE, T_BAD_SYNTAX, T_BAD_SENDER,
+    T_BAD_RECIPIENT, T_BAD_PARAMETER, T_TOO_MANY_RECIPIENTS, T_NO_RECIPIENTS,
+    T_TOO_BIG, T_BARE_EOL, T_STORAGE, T_REJECTED, T_TEMPFAIL, T_FILTER_FAILED,
+    T_UNAVAILABLE, T_UPSTREAM_PROTOCOL, T_COUNT
+};
+extern struct statustext texts[T_COUNT];
+
+enum policy { POLICY_ACCEPT, POLICY_TEMPFAIL, POLICY_REQUIRED };
+
+struct filter {
+    char **argv;                /* into smtp-proxyd's own argv */
+    const char *name;           /* for the log */
+    unsigned timeout;           /* seconds per event */
+    enum policy policy;
+    int policy_given;
+    int oneshot;
+    unsigned events;            /* 1 << FILTER_x */
+    struct child proc;
+    const char *failed;         /* why, once it has failed; then policy */
+    struct io_in in;
+    struct io_out out;
+    char inbuf[FILTERPROTO_LINE_MAX];
+    char outbuf[2048];
+};
+
+struct threshold {
+    char class[FILTERPROTO_CLASS_MAX + 1];   /* "" for the default */
+    long points;
+};
+
+struct config {
+    const char *hostname;
+    unsigned envelope_timeout, body_timeout, forward_timeout;
+    unsigned long long size_limit;
+    unsigned max_rcpt, max_errors;
+    int first;                  /* multi-recipient policy: first, else split */
+    int received;               /* add a Received header field */
+    const char *spool_dir;
+    struct threshold thresholds[16];
+    unsigned nthresholds;
+    unsigned filter_timeout;
+    enum policy filter_policy;
+    struct filter *filters;
+    unsigned nfilters;
+    char **forward_argv;
+};
+extern struct config cfg;
+
+/* What the filters decided about one event. */
+enum outcome { O_CONTINUE, O_ACCEPT, O_REJECT, O_TEMPFAIL, O_DISCARD };
+struct verdict {
+    enum outcome outcome;
+    int code;
+    char text[STATUSTEXT_MAX + 16];     /* "5.7.1 text" */
+    const char *by;                     /* the filter, for the log */
+    long score;                         /* points added */
+    char class[FILTERPROTO_CLASS_MAX + 1];
+    int class_set;
+};
+
+/* Header fields for the next message, as "Name: value" NUL-separated. */
+struct headers {
+    size_t len;
+    char buf[8192];
+};
+
+/* filters.c */
+void filters_start(int spool_fd);
+/* Run the event line (no LF) through the chain.  Headers go to h. */
+void filters_event(enum filter_event ev, const char *line, size_t n,
+                   struct verdict *v, struct headers *h, char *trail, size_t trailsize);
+/* eom, with the environment of one-shot filters. */
+void filters_eom(const char *line, size_t n, char *const env[],
+                 struct verdict *v, struct headers *h, char *trail, size_t trailsize);
+int filters_want(enum filter_event ev);
+void filters_stop(int64_t deadline);
+
+/* forwarder.c */
+int forwarder_request(const char *line, struct smtp_reply *r, int64_t deadline);
+int forwarder_alive(void);
+void forwarder_stop(int64_t deadline);
+void forwarder_set_spool(int fd);
+
+/* session.c */
+void session_run(void);
+
+/* headers */
+int headers_add(struct headers *h, const char *name, const char *value, size_t n);
+
+#endif

@@ -1,0 +1,851 @@
+/* The client's SMTP session: commands, the filter chain at each step, the
+ * smarthost's answers relayed live, the body spooled, the final reply only
+ * once the smarthost has answered.  See smtp-proxyd(8). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "deadline.h"
+#include "header.h"
+#include "log.h"
+#include "proxyd.h"
+#include "scan.h"
+#include "smtp_data.h"
+#include "xtext.h"
+
+#define LINE_MAX_SMTP 1024       /* a command line, CRLF included */
+
+struct statustext texts[T_COUNT] = {
+    [T_GREETING] = { "GREETING", "ESMTP" },
+    [T_OK] = { "OK", "Ok" },
+    [T_BYE] = { "BYE", "Bye" },
+    [T_HELP] = { "HELP", "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP" },
+    [T_VRFY] = { "VRFY", "Cannot VRFY user, but will accept message and attempt delivery" },
+    [T_DATA_GO] = { "DATA", "End data with <CR><LF>.<CR><LF>" },
+    [T_DISCARDED] = { "DISCARDED", "Ok" },
+    [T_NO_SERVICE] = { "NO_SERVICE", "No SMTP service here" },
+    [T_TIMEOUT] = { "TIMEOUT", "Timeout exceeded, closing connection" },
+    [T_TOO_MANY_ERRORS] = { "TOO_MANY_ERRORS", "Too many errors, closing connection" },
+    [T_LINE_TOO_LONG] = { "LINE_TOO_LONG", "Line too long" },
+    [T_BARE_EOL_COMMAND] = { "BARE_EOL_COMMAND", "Bare CR or LF in command" },
+    [T_BAD_COMMAND] = { "BAD_COMMAND", "Command unrecognized" },
+    [T_NOT_IMPLEMENTED] = { "NOT_IMPLEMENTED", "Command not implemented" },
+    [T_BAD_SEQUENCE] = { "BAD_SEQUENCE", "Bad sequence of commands" },
+    [T_BAD_SYNTAX] = { "BAD_SYNTAX", "Syntax error" },
+    [T_BAD_SENDER] = { "BAD_SENDER", "Bad sender address syntax" },
+    [T_BAD_RECIPIENT] = { "BAD_RECIPIENT", "Bad recipient address syntax" },
+    [T_BAD_PARAMETER] = { "BAD_PARAMETER", "Unsupported parameter" },
+    [T_TOO_MANY_RECIPIENTS] = { "TOO_MANY_RECIPIENTS", "Too many recipients" },
+    [T_NO_RECIPIENTS] = { "NO_RECIPIENTS", "No valid recipients" },
+    [T_TOO_BIG] = { "TOO_BIG", "Message size exceeds fixed maximum message size" },
+    [T_BARE_EOL] = { "BARE_EOL", "Message contains bare CR or LF" },
+    [T_STORAGE] = { "STORAGE", "Insufficient system storage" },
+    [T_REJECTED] = { "REJECTED", "Message rejected" },
+    [T_TEMPFAIL] = { "TEMPFAIL", "Temporary failure, try again later" },
+    [T_FILTER_FAILED] = { "FILTER_FAILED", "Temporary failure in content checking, try again later" },
+    [T_UNAVAILABLE] = { "UNAVAILABLE", "Service temporarily unavailable, try again later" },
+    [T_UPSTREAM_PROTOCOL] = { "UPSTREAM_PROTOCOL", "Mail server protocol error, try again later" },
+};
+
+struct rcpt {
+    char addr[SMTP_ADDRESS_MAX + 1];
+    int code;
+};
+
+static struct {
+    struct io_in in;
+    struct io_out out;
+    struct spool spool;
+    const char *ip, *port, *localip, *localport, *remotehost;
+    char helo[256];
+    int helo_seen, esmtp, refused;
+    unsigned errors, transactions;
+    int64_t start, deadline;            /* the phase's deadline */
+    long session_score;
+    struct headers session_headers;
+
+    /* the transaction */
+    int in_mail;
+    char sender[SMTP_ADDRESS_MAX + 1];
+    char size_param[24], body_param[16];
+    struct rcpt *rcpts;
+    unsigned nrcpts, rcpt_capacity, rcpt_lost, accepted;
+    char class[FILTERPROTO_CLASS_MAX + 1];
+    int class_set;
+    int upstream;                       /* 0 no MAIL yet, 1 open, -1 refused */
+    struct smtp_reply upstream_refusal;
+    long score;
+    struct headers headers;
+    char trail[512];
+    int64_t tx_start;
+    unsigned long long size;
+    int upstream_code;                  /* the smarthost's final answer */
+
+    char inbuf[65536];
+    char outbuf[8192];
+} s;
+
+static void session_end(const char *reason) __attribute__((noreturn));
+static void transaction_log(const char *result, int code);
+
+/* --- replies ------------------------------------------------------------ */
+
+static void put(const char *p, size_t n)
+{
+    if (io_put(&s.out, p, n, s.deadline) < 0) session_end("write error");
+}
+
+static void reply(int code, const char *status, enum text t)
+{
+    char line[STATUSTEXT_MAX + 32];
+    int n = snprintf(line, sizeof line, "%d %s%s%s\r\n", code, status, *status ? " " : "",
+                     texts[t].text);
+    put(line, (size_t)n);
+}
+
+static void reply_verdict(const struct verdict *v)
+{
+    char line[sizeof v->text + 8];
+    int n = snprintf(line, sizeof line, "%d %s\r\n", v->code, v->text);
+    put(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+static void reply_upstream(const struct smtp_reply *r)
+{
+    char out[SMTP_REPLY_MAX * 2];
+    size_t n = smtp_reply_format(r, 0, out, sizeof out);
+    if (!n) {
+        reply(451, "4.5.0", T_UPSTREAM_PROTOCOL);
+        return;
+    }
+    put(out, n);
+}
+
+static void flush(void)
+{
+    if (io_flush(&s.out, s.deadline) < 0) session_end("write error");
+}
+
+static void protocol_error(void)
+{
+    if (++s.errors < cfg.max_errors) return;
+    reply(421, "4.7.0", T_TOO_MANY_ERRORS);
+    session_end("too many errors");
+}
+
+/* --- filters ------------------------------------------------------------ */
+
+struct event {
+    size_t len;
+    char buf[FILTERPROTO_LINE_MAX];
+};
+
+static void event_start(struct event *e, enum filter_event ev)
+{
+    e->len = (size_t)snprintf(e->buf, sizeof e->buf, "%s", filterproto_event_name(ev));
+}
+
+static void event_field(struct event *e, const char *field)
+{
+    /* Fields are bounded well below the line length; a field that does not
+     * fit cannot occur, and would only be dropped. */
+    filterproto_field(e->buf, sizeof e->buf, &e->len, field, field ? strlen(field) : 0);
+}
+
+static void event_number(struct event *e, unsigned long long n)
+{
+    char num[24];
+    snprintf(num, sizeof num, "%llu", n);
+    event_field(e, num);
+}
+
+/* The whole chain for one event: returns its verdict; headers and score
+ * go to the transaction, or to the session before MAIL. */
+static void run_filters(enum filter_event ev, struct event *e, struct verdict *v)
+{
+    int session = ev == FILTER_CONNECT || ev == FILTER_HELO;
+    v->outcome = O_CONTINUE;
+    v->score = 0;
+    v->class_set = 0;
+    if (!filters_want(ev)) return;
+    filters_event(ev, e->buf, e->len, v, session ? &s.session_headers : &s.headers,
+                  s.trail, sizeof s.trail);
+    if (session) s.session_score += v->score;
+    else s.score += v->score;
+}
+
+/* A refusal from the filters: the reply, and a 421 ends the session. */
+static int refused(const struct verdict *v)
+{
+    if (v->outcome != O_REJECT && v->outcome != O_TEMPFAIL) return 0;
+    reply_verdict(v);
+    if (v->code == 421) session_end("closed by filter");
+    return 1;
+}
+
+/* --- the transaction ---------------------------------------------------- */
+
+static int64_t forward_deadline(void)
+{
+    return deadline_in_seconds(cfg.forward_timeout);
+}
+
+/* The forwarder is gone: no message can be relayed on this connection. */
+static void forwarder_lost(void) __attribute__((noreturn));
+static void forwarder_lost(void)
+{
+    reply(421, "4.3.0", T_UNAVAILABLE);
+    session_end("forwarder failed");
+}
+
+static void upstream_rset(void)
+{
+    struct smtp_reply r;
+    if (s.upstream == 1 && forwarder_request("RSET", &r, forward_deadline()) < 0) forwarder_lost();
+    s.upstream = 0;
+}
+
+static void transaction_clear(void)
+{
+    s.in_mail = 0;
+    s.nrcpts = s.rcpt_lost = s.accepted = 0;
+    s.class_set = 0;
+    s.class[0] = 0;
+    s.upstream = 0;
+    s.score = 0;
+    s.headers.len = 0;
+    s.trail[0] = 0;
+    s.size = 0;
+    s.upstream_code = 0;
+}
+
+/* A transaction given up before its end (RSET, HELO, QUIT, a lost client). */
+static void transaction_abort(const char *result)
+{
+    struct event e;
+    struct verdict v;
+    if (!s.in_mail) return;
+    transaction_log(result, 0);
+    if (forwarder_alive()) upstream_rset();
+    event_start(&e, FILTER_RSET);
+    run_filters(FILTER_RSET, &e, &v);
+    transaction_clear();
+}
+
+static void rcpt_record(const char *addr, int code)
+{
+    if (s.nrcpts == s.rcpt_capacity) {
+        s.rcpt_lost++;
+        return;
+    }
+    strcpy(s.rcpts[s.nrcpts].addr, addr);
+    s.rcpts[s.nrcpts++].code = code;
+}
+
+static void transaction_log(const char *result, int code)
+{
+    struct log_line l;
+    char list[LOG_LINE_MAX];
+    size_t len = 0;
+    unsigned i;
+    log_line_start(&l, "info");
+    log_raw(&l, " transaction", 12);
+    log_kv_num(&l, "conn", (long long)getpid());
+    log_kv_num(&l, "n", s.transactions);
+    log_kv_str(&l, "ip", s.ip);
+    log_kv_str(&l, "helo", s.helo);
+    len = (size_t)snprintf(list, sizeof list, "<%s>", s.sender);
+    log_kv(&l, "from", list, len);
+    for (i = 0, len = 0; i < s.nrcpts && len < sizeof list - 300; i++)
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s<%s>:%d", i ? "," : "",
+                                s.rcpts[i].addr, s.rcpts[i].code);
+    if (len) log_kv(&l, "rcpt", list, len);
+    if (s.rcpt_lost) log_kv_num(&l, "rcpt_unlogged", s.rcpt_lost);
+    log_kv_num(&l, "accepted", s.accepted);
+    if (s.class_set && s.class[0]) log_kv_str(&l, "class", s.class);
+    if (s.size) log_kv_num(&l, "size", (long long)s.size);
+    if (s.score || s.session_score) log_kv_num(&l, "score", s.score + s.session_score);
+    if (s.trail[0]) log_kv_str(&l, "filters", s.trail);
+    if (s.upstream_code) log_kv_num(&l, "upstream", s.upstream_code);
+    if (code) log_kv_num(&l, "reply", code);
+    log_kv_str(&l, "result", result);
+    log_kv_num(&l, "ms", deadline_now() - s.tx_start);
+    log_line_emit(&l);
+}
+
+/* --- the session's end -------------------------------------------------- */
+
+static void session_end(const char *reason)
+{
+    struct log_line l;
+    static int ending;
+    int64_t deadline = deadline_in_seconds(5);
+    if (ending++) _exit(111);           /* a write error while ending */
+    io_flush(&s.out, deadline_in_seconds(5));
+    if (s.in_mail) {
+        transaction_log(strcmp(reason, "quit") ? reason : "aborted", 0);
+        s.in_mail = 0;
+    }
+    /* The client first: it has its answer, let it go. */
+    shutdown(1, SHUT_RDWR);
+    close(0);
+    close(1);
+    forwarder_stop(deadline);
+    filters_stop(deadline);
+    log_line_start(&l, "info");
+    log_raw(&l, " end", 4);
+    log_kv_num(&l, "conn", (long long)getpid());
+    log_kv_str(&l, "ip", s.ip);
+    if (s.helo_seen) log_kv_str(&l, "helo", s.helo);
+    log_kv_num(&l, "transactions", s.transactions);
+    if (s.errors) log_kv_num(&l, "errors", s.errors);
+    log_kv_str(&l, "reason", reason);
+    log_kv_num(&l, "ms", deadline_now() - s.start);
+    log_line_emit(&l);
+    _exit(0);
+}
+
+/* --- commands ----------------------------------------------------------- */
+
+static void do_helo(const struct smtp_command *c, int esmtp)
+{
+    struct event e;
+    struct verdict v;
+    char line[512];
+    size_t i;
+    if (!c->arglen || c->arglen >= sizeof s.helo) {
+        reply(501, "5.5.4", T_BAD_SYNTAX);
+        protocol_error();
+        return;
+    }
+    for (i = 0; i < c->arglen; i++)
+        if (c->arg[i] == ' ' || c->arg[i] == '\t') break;
+    transaction_abort("aborted");
+    memcpy(s.helo, c->arg, i);
+    s.helo[i] = 0;
+    s.helo_seen = 0;
+    event_start(&e, FILTER_HELO);
+    event_field(&e, esmtp ? "EHLO" : "HELO");
+    event_field(&e, s.helo);
+    run_filters(FILTER_HELO, &e, &v);
+    if (refused(&v)) return;
+    s.helo_seen = 1;
+    s.esmtp = esmtp;
+    if (!esmtp) {
+        snprintf(line, sizeof line, "250 %s\r\n", cfg.hostname);
+        put(line, strlen(line));
+        return;
+    }
+    snprintf(line, sizeof line,
+             "250-%s\r\n250-PIPELINING\r\n250-SIZE %llu\r\n250-8BITMIME\r\n"
+             "250 ENHANCEDSTATUSCODES\r\n", cfg.hostname, cfg.size_limit);
+    put(line, strlen(line));
+}
+
+static void do_mail(const struct smtp_command *c)
+{
+    char addr[SMTP_ADDRESS_MAX + 1];
+    size_t k, used;
+    const char *p;
+    struct smtp_param prm;
+    struct event e;
+    struct verdict v;
+    int r;
+
+    if (!s.helo_seen || s.in_mail) {
+        reply(503, "5.5.1", T_BAD_SEQUENCE);
+        protocol_error();
+        return;
+    }
+    k = smtp_path_prefix(c->arg, c->arglen, "FROM:");
+    if (!k) { reply(501, "5.5.4", T_BAD_SYNTAX); protocol_error(); return; }
+    if (smtp_path_parse(c->arg + k, c->arglen - k, 1, addr, &used) != SMTP_PATH_OK) {
+        reply(501, "5.1.7", T_BAD_SENDER);
+        protocol_error();
+        return;
+    }
+    s.size_param[0] = s.body_param[0] = 0;
+    p = c->arg + k + used;
+    while ((r = smtp_param_next(&p, c->arg + c->arglen, &prm)) > 0) {
+        unsigned long size;
+        if (!strcasecmp(prm.key, "SIZE") && !s.size_param[0]) {
+            if (strlen(prm.value) >= sizeof s.size_param || !scan_ulong(prm.value, ~0UL, &size)) break;
+            if (size > cfg.size_limit) {
+                reply(552, "5.3.4", T_TOO_BIG);
+                return;
+            }
+            strcpy(s.size_param, prm.value);
+        } else if (!strcasecmp(prm.key, "BODY") && !s.body_param[0]) {
+            if (strcasecmp(prm.value, "7BIT") && strcasecmp(prm.value, "8BITMIME")) break;
+            strcpy(s.body_param, prm.value);
+        } else if (strcasecmp(prm.key, "SIZE") && strcasecmp(prm.key, "BODY")) {
+            reply(555, "5.5.4", T_BAD_PARAMETER);
+            protocol_error();
+            return;
+        } else {
+            break;                      /* given twice */
+        }
+    }
+    if (r != 0) { reply(501, "5.5.4", T_BAD_SYNTAX); protocol_error(); return; }
+
+    transaction_clear();
+    strcpy(s.sender, addr);
+    s.tx_start = deadline_now();
+    s.transactions++;
+    event_start(&e, FILTER_MAIL);
+    event_field(&e, addr[0] ? addr : 0);
+    run_filters(FILTER_MAIL, &e, &v);
+    if (refused(&v)) {
+        transaction_log(v.outcome == O_REJECT ? "rejected" : "tempfailed", v.code);
+        return;
+    }
+    s.in_mail = 1;
+    reply(250, "2.1.0", T_OK);
+}
+
+/* MAIL goes to the smarthost with the first recipient that passes. */
+static int upstream_mail(void)
+{
+    char line[SMTP_ADDRESS_MAX + 80];
+    struct smtp_reply r;
+    int n = snprintf(line, sizeof line, "MAIL FROM:<%s>", s.sender);
+    if (s.size_param[0]) n += snprintf(line + n, sizeof line - (size_t)n, " SIZE=%s", s.size_param);
+    if (s.body_param[0]) snprintf(line + n, sizeof line - (size_t)n, " BODY=%s", s.body_param);
+    if (forwarder_request(line, &r, forward_deadline()) < 0) forwarder_lost();
+    if (r.code / 100 == 2) return s.upstream = 1;
+    if (r.code / 100 != 4 && r.code / 100 != 5)
+        smtp_reply_set(&r, 451, "4.5.0 Mail server protocol error");
+    s.upstream_refusal = r;
+    return s.upstream = -1;
+}
+
+static void do_rcpt(const struct smtp_command *c)
+{
+    char addr[SMTP_ADDRESS_MAX + 1], line[SMTP_ADDRESS_MAX + 16];
+    const char *class;
+    size_t k, used;
+    struct event e;
+    struct verdict v;
+    struct smtp_reply r;
+
+    if (!s.in_mail) { reply(503, "5.5.1", T_BAD_SEQUENCE); protocol_error(); return; }
+    k = smtp_path_prefix(c->arg, c->arglen, "TO:");
+    if (!k) { reply(501, "5.5.4", T_BAD_SYNTAX); protocol_error(); return; }
+    if (smtp_path_parse(c->arg + k, c->arglen - k, 0, addr, &used) != SMTP_PATH_OK) {
+        reply(501, "5.1.3", T_BAD_RECIPIENT);
+        protocol_error();
+        return;
+    }
+    if (k + used != c->arglen) {
+        reply(555, "5.5.4", T_BAD_PARAMETER);
+        protocol_error();
+        return;
+    }
+    if (s.accepted >= cfg.max_rcpt) {
+        reply(452, "4.5.3", T_TOO_MANY_RECIPIENTS);
+        rcpt_record(addr, 452);
+        protocol_error();
+        return;
+    }
+    event_start(&e, FILTER_RCPT);
+    event_field(&e, addr);
+    run_filters(FILTER_RCPT, &e, &v);
+    if (refused(&v)) {
+        rcpt_record(addr, v.code);
+        return;
+    }
+    /* Multi-recipient policy: one rule class per transaction. */
+    class = v.class_set ? v.class : "";
+    if (s.class_set && strcmp(class, s.class)) {
+        if (!cfg.first) {
+            reply(452, "4.5.3", T_TOO_MANY_RECIPIENTS);
+            rcpt_record(addr, 452);
+            return;
+        }
+        class = s.class;
+    }
+    if (s.upstream == 0) upstream_mail();
+    if (s.upstream < 0) {
+        reply_upstream(&s.upstream_refusal);
+        rcpt_record(addr, s.upstream_refusal.code);
+        return;
+    }
+    snprintf(line, sizeof line, "RCPT TO:<%s>", addr);
+    if (forwarder_request(line, &r, forward_deadline()) < 0) forwarder_lost();
+    if (r.code / 100 != 2 && r.code / 100 != 4 && r.code / 100 != 5)
+        smtp_reply_set(&r, 451, "4.5.0 Mail server protocol error");
+    if (r.code / 100 == 2) {
+        s.accepted++;
+        if (!s.class_set) {
+            memcpy(s.class, class, strlen(class) + 1);
+            s.class_set = 1;
+        }
+    }
+    rcpt_record(addr, r.code);
+    reply_upstream(&r);
+}
+
+/* The body, to the spool: 0 done, or why not. */
+enum body { BODY_OK, BODY_EOF, BODY_TIMEOUT, BODY_ERROR };
+
+static enum body receive_body(struct smtp_undot *u, int *too_big, int *spool_errno)
+{
+    static char out[2 * 32768 + 8];
+    smtp_undot_init(u);
+    *too_big = 0;
+    *spool_errno = spool_reset(&s.spool) < 0 ? errno : 0;
+    for (;;) {
+        size_t take, used, outlen;
+        if (!io_buffered(&s.in)) {
+            ssize_t r = io_fill(&s.in, s.deadline);
+            if (r == 0) return BODY_EOF;
+            if (r < 0) return errno == ETIMEDOUT ? BODY_TIMEOUT : BODY_ERROR;
+        }
+        take = io_buffered(&s.in) < 32768 ? io_buffered(&s.in) : 32768;
+        used = smtp_undot_feed(u, io_peek(&s.in), take, out, &outlen);
+        io_consume(&s.in, used);
+        if (u->size > cfg.size_limit) *too_big = 1;
+        if (outlen && !*too_big && !*spool_errno &&
+            io_write_all(s.spool.fd_rw, out, outlen, DEADLINE_NONE) < 0)
+            *spool_errno = errno;
+        if (u->done) return BODY_OK;
+    }
+}
+
+/* The Received field we add on top (RFC 5321 4.4). */
+static void received_header(struct headers *h)
+{
+    char value[1024], date[64];
+    time_t now = time(0);
+    struct tm tm;
+    int n;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+    n = snprintf(value, sizeof value, "from %s (%s%s[%s])\r\n\tby %s (noqueue) with %s id %ld.%u;\r\n\t%s",
+                 s.helo, s.remotehost ? s.remotehost : "", s.remotehost ? " " : "",
+                 s.ip, cfg.hostname, s.esmtp ? "ESMTP" : "SMTP", (long)getpid(),
+                 s.transactions, date);
+    if (n > 0 && (size_t)n < sizeof value && header_value_valid(value, (size_t)n))
+        headers_add(h, "Received", value, (size_t)n);
+}
+
+static int send_headers(const struct headers *h)
+{
+    char line[3 * sizeof h->buf / 2 + 16];
+    const char *p = h->buf, *end = h->buf + h->len;
+    struct smtp_reply r;
+    for (; p < end; p += strlen(p) + 1) {
+        ssize_t n;
+        memcpy(line, "HEADER ", 7);
+        n = xtext_encode(line + 7, sizeof line - 7, p, strlen(p));
+        if (n < 0) continue;
+        if (forwarder_request(line, &r, forward_deadline()) < 0) return -1;
+        if (r.code / 100 != 2) log_warn("header field refused by forwarder: %.60s", p);
+    }
+    return 0;
+}
+
+static void report(const char *outcome, int code)
+{
+    struct event e;
+    struct verdict v;
+    if (!filters_want(FILTER_REPORT)) return;
+    event_start(&e, FILTER_REPORT);
+    event_field(&e, outcome);
+    event_number(&e, (unsigned long long)code);
+    run_filters(FILTER_REPORT, &e, &v);
+}
+
+static long threshold(void)
+{
+    long t = 0;
+    unsigned i;
+    for (i = 0; i < cfg.nthresholds; i++) {
+        if (!cfg.thresholds[i].class[0]) t = cfg.thresholds[i].points;
+        else if (s.class_set && !strcmp(cfg.thresholds[i].class, s.class))
+            return cfg.thresholds[i].points;
+    }
+    return t;
+}
+
+static void transaction_done(const char *result, int code)
+{
+    flush();
+    report(result, code);
+    transaction_log(result, code);
+    transaction_clear();
+    s.deadline = deadline_in_seconds(cfg.envelope_timeout);
+}
+
+/* One-shot filters learn the envelope from their environment. */
+static char **oneshot_environment(void)
+{
+    extern char **environ;
+    static char sender[SMTP_ADDRESS_MAX + 32], class[64], *recipients;
+    static char **env;
+    size_t n = 0, i, len = 0;
+    unsigned k;
+    for (k = 0; k < cfg.nfilters && !cfg.filters[k].oneshot; k++) ;
+    if (k == cfg.nfilters) return 0;
+    if (!env) {
+        while (environ[n]) n++;
+        env = calloc(n + 4, sizeof *env);
+        recipients = malloc((size_t)s.rcpt_capacity * (SMTP_ADDRESS_MAX + 1) + 32);
+        if (!env || !recipients) return environ;
+        for (i = 0; i < n; i++) env[i] = environ[i];
+        env[n] = sender;
+        env[n + 1] = recipients;
+        env[n + 2] = class;
+    }
+    snprintf(sender, sizeof sender, "NOQUEUE_SENDER=%s", s.sender);
+    snprintf(class, sizeof class, "NOQUEUE_CLASS=%s", s.class_set ? s.class : "");
+    len = (size_t)sprintf(recipients, "NOQUEUE_RECIPIENTS=");
+    for (k = 0; k < s.nrcpts; k++)
+        if (s.rcpts[k].code / 100 == 2)
+            len += (size_t)sprintf(recipients + len, "%s%s", len > 19 ? " " : "", s.rcpts[k].addr);
+    return env;
+}
+
+static void do_data(const struct smtp_command *c)
+{
+    struct event e;
+    struct verdict v;
+    struct smtp_reply r;
+    struct smtp_undot u;
+    struct headers out;
+    int too_big, spool_errno;
+    long t;
+
+    if (!s.in_mail) { reply(503, "5.5.1", T_BAD_SEQUENCE); protocol_error(); return; }
+    if (c->arglen) { reply(501, "5.5.4", T_BAD_SYNTAX); protocol_error(); return; }
+    if (!s.accepted) { reply(554, "5.5.1", T_NO_RECIPIENTS); return; }
+    event_start(&e, FILTER_DATA);
+    event_number(&e, s.accepted);
+    run_filters(FILTER_DATA, &e, &v);
+    if (refused(&v)) return;
+
+    reply(354, "", T_DATA_GO);
+    s.deadline = deadline_in_seconds(cfg.body_timeout);
+    switch (receive_body(&u, &too_big, &spool_errno)) {
+    case BODY_OK: break;
+    case BODY_EOF: session_end("disconnected in data");
+    case BODY_TIMEOUT:
+        reply(421, "4.4.2", T_TIMEOUT);
+        session_end("timeout in data");
+    case BODY_ERROR: session_end("read error in data");
+    }
+    s.size = u.size;
+    if (u.flags & SMTP_DATA_BARE_EOL) {
+        reply(554, "5.6.0", T_BARE_EOL);
+        upstream_rset();
+        transaction_done("rejected", 554);
+        return;
+    }
+    if (too_big) {
+        reply(552, "5.3.4", T_TOO_BIG);
+        upstream_rset();
+        transaction_done("rejected", 552);
+        return;
+    }
+    if (spool_errno) {
+        errno = spool_errno;
+        log_warn_sys("unable to spool the message");
+        reply(452, "4.3.1", T_STORAGE);
+        upstream_rset();
+        transaction_done("tempfailed", 452);
+        return;
+    }
+
+    event_start(&e, FILTER_EOM);
+    event_number(&e, u.size);
+    event_field(&e, s.class_set && s.class[0] ? s.class : 0);
+    v.outcome = O_CONTINUE;
+    v.score = 0;
+    if (filters_want(FILTER_EOM)) {
+        filters_eom(e.buf, e.len, oneshot_environment(), &v, &s.headers, s.trail, sizeof s.trail);
+        s.score += v.score;
+    }
+    t = threshold();
+    if (t > 0 && s.score + s.session_score >= t && v.outcome != O_REJECT && v.outcome != O_TEMPFAIL) {
+        v.outcome = O_REJECT;
+        v.code = 550;
+        snprintf(v.text, sizeof v.text, "5.7.1 %s", texts[T_REJECTED].text);
+    }
+    if (v.outcome == O_REJECT || v.outcome == O_TEMPFAIL) {
+        reply_verdict(&v);
+        upstream_rset();
+        transaction_done(v.outcome == O_REJECT ? "rejected" : "tempfailed", v.code);
+        if (v.code == 421) session_end("closed by filter");
+        return;
+    }
+    if (v.outcome == O_DISCARD) {
+        reply(250, "2.0.0", T_DISCARDED);
+        upstream_rset();
+        transaction_done("discarded", 250);
+        return;
+    }
+
+    /* Relay: our Received field, then what the filters added. */
+    out.len = 0;
+    if (cfg.received) received_header(&out);
+    if (out.len + s.session_headers.len <= sizeof out.buf) {
+        memcpy(out.buf + out.len, s.session_headers.buf, s.session_headers.len);
+        out.len += s.session_headers.len;
+    }
+    if (out.len + s.headers.len <= sizeof out.buf) {
+        memcpy(out.buf + out.len, s.headers.buf, s.headers.len);
+        out.len += s.headers.len;
+    }
+    if (send_headers(&out) < 0 || forwarder_request("DATA", &r, forward_deadline()) < 0)
+        forwarder_lost();
+    if (r.code / 100 != 2 && r.code / 100 != 4 && r.code / 100 != 5)
+        smtp_reply_set(&r, 451, "4.5.0 Mail server protocol error");
+    s.upstream_code = r.code;
+    reply_upstream(&r);
+    if (r.code / 100 != 2) upstream_rset();
+    transaction_done(r.code / 100 == 2 ? "delivered" : r.code / 100 == 4 ? "tempfailed" : "rejected",
+                     r.code);
+}
+
+static void do_rset(const struct smtp_command *c)
+{
+    if (c->arglen) { reply(501, "5.5.4", T_BAD_SYNTAX); protocol_error(); return; }
+    transaction_abort("aborted");
+    reply(250, "2.0.0", T_OK);
+}
+
+static void command(char *line, size_t n)
+{
+    struct smtp_command c;
+    smtp_command_split(line, n, &c);
+    if (s.refused && c.verb != SMTP_QUIT) {
+        reply(503, "5.5.1", T_NO_SERVICE);
+        protocol_error();
+        return;
+    }
+    switch (c.verb) {
+    case SMTP_EHLO: do_helo(&c, 1); break;
+    case SMTP_HELO: do_helo(&c, 0); break;
+    case SMTP_MAIL: do_mail(&c); break;
+    case SMTP_RCPT: do_rcpt(&c); break;
+    case SMTP_DATA: do_data(&c); break;
+    case SMTP_RSET: do_rset(&c); break;
+    case SMTP_NOOP: reply(250, "2.0.0", T_OK); break;
+    case SMTP_VRFY: reply(252, "2.5.2", T_VRFY); break;
+    case SMTP_HELP: reply(214, "2.0.0", T_HELP); break;
+    case SMTP_QUIT:
+        reply(221, "2.0.0", T_BYE);
+        session_end("quit");
+    case SMTP_UNKNOWN:
+        reply(500, "5.5.2", T_BAD_COMMAND);
+        protocol_error();
+        break;
+    default:
+        reply(502, "5.5.1", T_NOT_IMPLEMENTED);
+        protocol_error();
+        break;
+    }
+}
+
+static const char *env_or(const char *name, const char *dflt)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : dflt;
+}
+
+static void greet(void)
+{
+    struct event e;
+    struct verdict v;
+    char line[STATUSTEXT_MAX + 300];
+    event_start(&e, FILTER_CONNECT);
+    event_field(&e, s.ip);
+    event_field(&e, s.port);
+    event_field(&e, s.localip);
+    event_field(&e, s.localport);
+    event_field(&e, s.remotehost);
+    run_filters(FILTER_CONNECT, &e, &v);
+    if (v.outcome == O_TEMPFAIL) {
+        v.code = 421;                   /* RFC 5321 3.1: 421 or 554 here */
+        reply_verdict(&v);
+        session_end("refused by filter");
+    }
+    if (v.outcome == O_REJECT) {
+        v.code = 554;
+        reply_verdict(&v);
+        s.refused = 1;
+        return;
+    }
+    snprintf(line, sizeof line, "220 %s %s\r\n", cfg.hostname, texts[T_GREETING].text);
+    put(line, strlen(line));
+}
+
+void session_run(void)
+{
+    s.start = deadline_now();
+    s.deadline = deadline_in_seconds(cfg.envelope_timeout);
+    s.ip = env_or("TCPREMOTEIP", "unknown");
+    s.port = env_or("TCPREMOTEPORT", 0);
+    s.localip = env_or("TCPLOCALIP", 0);
+    s.localport = env_or("TCPLOCALPORT", 0);
+    s.remotehost = env_or("TCPREMOTEHOST", 0);
+    io_in_init(&s.in, 0, s.inbuf, sizeof s.inbuf);
+    io_out_init(&s.out, 1, s.outbuf, sizeof s.outbuf);
+    s.in.flush = &s.out;
+    io_nonblock(0);
+    io_nonblock(1);
+    s.rcpt_capacity = cfg.max_rcpt + 16;
+    s.rcpts = calloc(s.rcpt_capacity, sizeof *s.rcpts);
+    if (!s.rcpts) {
+        log_warn("out of memory");
+        reply(421, "4.3.0", T_UNAVAILABLE);
+        session_end("out of memory");
+    }
+    if (spool_open(&s.spool, cfg.spool_dir) < 0) {
+        log_warn_sys("unable to create a spool file in %s", cfg.spool_dir);
+        reply(421, "4.3.0", T_UNAVAILABLE);
+        session_end("no spool");
+    }
+    forwarder_set_spool(s.spool.fd_ro);
+    filters_start(s.spool.fd_ro);
+    greet();
+
+    for (;;) {
+        char line[LINE_MAX_SMTP];
+        ssize_t n = io_getline(&s.in, line, sizeof line, s.deadline);
+        size_t len;
+        if (n == IO_EOF) session_end("disconnected");
+        if (n == IO_ERROR) {
+            if (errno != ETIMEDOUT) session_end("read error");
+            reply(421, "4.4.2", T_TIMEOUT);
+            session_end("timeout");
+        }
+        if (n == IO_TOOLONG) {
+            /* Never two commands out of one line. */
+            if (io_skipline(&s.in, s.deadline) <= 0) session_end("disconnected");
+            reply(500, "5.5.2", T_LINE_TOO_LONG);
+            protocol_error();
+            continue;
+        }
+        len = (size_t)n;
+        switch (smtp_line_check(line, &len)) {
+        case SMTP_LINE_OK:
+            command(line, len);
+            break;
+        case SMTP_LINE_BARE_LF:
+        case SMTP_LINE_BARE_CR:
+            reply(500, "5.5.2", T_BARE_EOL_COMMAND);
+            protocol_error();
+            break;
+        default:
+            reply(500, "5.5.2", T_BAD_COMMAND);
+            protocol_error();
+            break;
+        }
+    }
+}

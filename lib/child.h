@@ -1,0 +1,29 @@
+/* Child processes: argv vectors only, never a shell.  Every descriptor we
+ * open is close-on-exec; a child gets exactly stdin, stdout, stderr and,
+ * when asked, the message on fd 3.  We wait only for our own pids. */
+#ifndef NOQUEUE_CHILD_H
+#define NOQUEUE_CHILD_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct child {
+    pid_t pid;
+    int to;                     /* our end of its stdin, or -1 */
+    int from;                   /* our end of its stdout, or -1 */
+};
+
+/* Start argv (searched in PATH) with envp (NULL: ours).  stdin_fd >= 0 is
+ * given as its stdin instead of a pipe; msg_fd >= 0 becomes its fd 3.  Our
+ * pipe ends are non-blocking and close-on-exec.  Returns 0 or -1 (errno). */
+int child_spawn(struct child *c, char *const argv[], char *const envp[],
+                int stdin_fd, int msg_fd);
+/* Wait for pid until the deadline, then SIGKILL it and wait.  Returns the
+ * wait status. */
+int child_reap(pid_t pid, int64_t deadline);
+/* SIGKILL and wait. */
+int child_kill(pid_t pid);
+/* "exit 3", "signal 9": a short text for a wait status. */
+const char *child_status_text(int status, char *buf, unsigned size);
+
+#endif

@@ -1,0 +1,39 @@
+/* Messages on stderr, one line per write(2) so that the lines of several
+ * processes sharing a log pipe never interleave:
+ *   PROG: fatal: unable to open rcpt.cdb: No such file or directory
+ *   PROG: info: key=value key="value with spaces" ...
+ * Values with a space, a quote, a backslash or a byte outside 33..126 are
+ * quoted, with \" \\ and \xHH inside the quotes. */
+#ifndef NOQUEUE_LOG_H
+#define NOQUEUE_LOG_H
+
+#include <stddef.h>
+
+extern const char *log_program;
+
+#define LOG_LINE_MAX 4000           /* below PIPE_BUF: one atomic write */
+
+void log_fatal(int status, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 2, 3)));
+void log_fatal_sys(int status, const char *fmt, ...)   /* ": strerror(errno)" */
+    __attribute__((noreturn, format(printf, 2, 3)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn_sys(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+struct log_line {
+    size_t len;
+    int truncated;
+    char buf[LOG_LINE_MAX + 1];
+};
+
+void log_line_start(struct log_line *l, const char *level);
+void log_kv(struct log_line *l, const char *key, const char *value, size_t n);
+void log_kv_str(struct log_line *l, const char *key, const char *value);
+void log_kv_num(struct log_line *l, const char *key, long long value);
+/* Append raw text, no quoting (the caller's own key=value pieces). */
+void log_raw(struct log_line *l, const char *s, size_t n);
+/* Append a quoted-if-needed value with no key. */
+void log_value(struct log_line *l, const char *value, size_t n);
+void log_line_emit(struct log_line *l);
+
+#endif

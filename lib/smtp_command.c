@@ -1,0 +1,213 @@
+#include <string.h>
+#include <strings.h>
+
+#include "smtp_command.h"
+
+int smtp_line_check(char *line, size_t *n)
+{
+    size_t len = *n, i;
+    if (!len || line[len - 1] != '\n') return SMTP_LINE_BARE_LF;
+    if (len < 2 || line[len - 2] != '\r') return SMTP_LINE_BARE_LF;
+    len -= 2;
+    line[len] = 0;
+    *n = len;
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)line[i];
+        if (c == '\r') return SMTP_LINE_BARE_CR;
+        if (c == '\n') return SMTP_LINE_BARE_LF;
+        if ((c < 32 && c != '\t') || c > 126) return SMTP_LINE_BAD_BYTE;
+    }
+    return SMTP_LINE_OK;
+}
+
+static const struct { const char *name; enum smtp_verb verb; } verbs[] = {
+    { "HELO", SMTP_HELO }, { "EHLO", SMTP_EHLO }, { "MAIL", SMTP_MAIL },
+    { "RCPT", SMTP_RCPT }, { "DATA", SMTP_DATA }, { "RSET", SMTP_RSET },
+    { "NOOP", SMTP_NOOP }, { "QUIT", SMTP_QUIT }, { "VRFY", SMTP_VRFY },
+    { "EXPN", SMTP_EXPN }, { "HELP", SMTP_HELP }, { "STARTTLS", SMTP_STARTTLS },
+    { "AUTH", SMTP_AUTH }, { "BDAT", SMTP_BDAT }, { "ETRN", SMTP_ETRN },
+    { "TURN", SMTP_TURN },
+};
+
+void smtp_command_split(const char *line, size_t n, struct smtp_command *cmd)
+{
+    size_t v = 0, i;
+    while (v < n && line[v] != ' ') v++;
+    cmd->verb = SMTP_UNKNOWN;
+    for (i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        if (strlen(verbs[i].name) == v && !strncasecmp(line, verbs[i].name, v)) {
+            cmd->verb = verbs[i].verb;
+            break;
+        }
+    if (v < n) v++;
+    cmd->arg = line + v;
+    cmd->arglen = n - v;
+}
+
+size_t smtp_path_prefix(const char *s, size_t n, const char *prefix)
+{
+    size_t k = strlen(prefix);
+    if (n < k || strncasecmp(s, prefix, k)) return 0;
+    if (k < n && s[k] == ' ') k++;
+    return k;
+}
+
+static int is_alnum(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* atext of RFC 5322 */
+static int is_atext(unsigned char c)
+{
+    return is_alnum(c) || (c && strchr("!#$%&'*+-/=?^_`{|}~", c));
+}
+
+static int domain_name_valid(const char *s, size_t n)
+{
+    size_t label = 0, i;
+    if (!n || n > 255) return 0;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '.') {
+            if (!label || s[i - 1] == '-') return 0;
+            label = 0;
+        } else if (is_alnum(c) || c == '-') {
+            if (!label && c == '-') return 0;
+            if (++label > 63) return 0;
+        } else {
+            return 0;
+        }
+    }
+    return label && s[n - 1] != '-';
+}
+
+static int ipv4_valid(const char *s, size_t n)
+{
+    size_t i = 0;
+    int part;
+    for (part = 0; part < 4; part++) {
+        unsigned value = 0, digits = 0;
+        if (part) {
+            if (i >= n || s[i] != '.') return 0;
+            i++;
+        }
+        while (i < n && s[i] >= '0' && s[i] <= '9' && digits < 4) {
+            value = value * 10 + (unsigned)(s[i] - '0');
+            digits++;
+            i++;
+        }
+        if (!digits || digits > 3 || value > 255) return 0;
+    }
+    return i == n;
+}
+
+static int literal_valid(const char *s, size_t n)
+{
+    size_t i;
+    if (ipv4_valid(s, n)) return 1;
+    if (n > 5 && !strncasecmp(s, "IPv6:", 5)) {
+        for (i = 5; i < n; i++)
+            if (!strchr("0123456789abcdefABCDEF:.", s[i])) return 0;
+        return 1;
+    }
+    /* General-address-literal: Standardized-tag ":" 1*dcontent */
+    for (i = 0; i < n && (is_alnum((unsigned char)s[i]) || s[i] == '-'); i++) ;
+    if (!i || i >= n - 1 || s[i] != ':') return 0;
+    for (i++; i < n; i++)
+        if (s[i] < 33 || s[i] > 126 || s[i] == '[' || s[i] == ']' || s[i] == '\\') return 0;
+    return 1;
+}
+
+int smtp_domain_valid(const char *s, size_t n)
+{
+    if (n >= 2 && s[0] == '[' && s[n - 1] == ']') return literal_valid(s + 1, n - 2);
+    return domain_name_valid(s, n);
+}
+
+/* Local part: a dot-string (dots anywhere, as sent by some real clients)
+ * or a quoted string.  Returns its length, 0 when malformed. */
+static size_t local_part(const char *s, size_t n)
+{
+    size_t i = 0;
+    if (n && s[0] == '"') {
+        for (i = 1; i < n; i++) {
+            unsigned char c = (unsigned char)s[i];
+            if (c == '"') return i + 1;
+            if (c == '\\') {
+                if (++i >= n || s[i] < 32 || s[i] > 126) return 0;
+            } else if (c < 32 || c > 126) {
+                return 0;
+            }
+        }
+        return 0;
+    }
+    while (i < n && (is_atext((unsigned char)s[i]) || s[i] == '.')) i++;
+    return i;
+}
+
+static int mailbox_valid(const char *s, size_t n, int allow_postmaster)
+{
+    size_t l = local_part(s, n);
+    if (!l) return 0;
+    if (l == n) return allow_postmaster && n == 10 && !strncasecmp(s, "postmaster", 10);
+    if (s[l] != '@') return 0;
+    return smtp_domain_valid(s + l + 1, n - l - 1);
+}
+
+int smtp_path_parse(const char *s, size_t n, int allow_null, char *addr, size_t *used)
+{
+    size_t i = 1, start, end;
+    int in_quote = 0;
+    if (!n || s[0] != '<') return SMTP_PATH_SYNTAX;
+    /* Source route "@a,@b:" is accepted and dropped (RFC 5321 4.1.2). */
+    if (i < n && s[i] == '@') {
+        while (i < n && s[i] != ':' && s[i] != '>') i++;
+        if (i >= n || s[i] != ':') return SMTP_PATH_SYNTAX;
+        i++;
+    }
+    start = i;
+    for (end = i; end < n; end++) {
+        if (in_quote && s[end] == '\\') { end++; continue; }
+        if (s[end] == '"') in_quote = !in_quote;
+        else if (!in_quote && s[end] == '>') break;
+    }
+    if (end >= n) return SMTP_PATH_SYNTAX;
+    if (end - start > SMTP_ADDRESS_MAX) return SMTP_PATH_TOOLONG;
+    if (end == start) {
+        if (!allow_null || start != 1) return SMTP_PATH_SYNTAX;
+    } else if (!mailbox_valid(s + start, end - start, !allow_null)) {
+        return SMTP_PATH_SYNTAX;
+    }
+    memcpy(addr, s + start, end - start);
+    addr[end - start] = 0;
+    *used = end + 1;
+    return SMTP_PATH_OK;
+}
+
+int smtp_param_next(const char **sp, const char *end, struct smtp_param *p)
+{
+    const char *s = *sp;
+    size_t k = 0, v = 0;
+    while (s < end && *s == ' ') s++;
+    if (s == end) { *sp = s; return 0; }
+    if (!is_alnum((unsigned char)*s)) return -1;
+    while (s < end && (is_alnum((unsigned char)*s) || *s == '-')) {
+        if (k + 1 >= sizeof p->key) return -1;
+        p->key[k++] = *s++;
+    }
+    p->key[k] = 0;
+    if (s < end && *s == '=') {
+        s++;
+        while (s < end && *s != ' ') {
+            unsigned char c = (unsigned char)*s;
+            if (c < 33 || c > 126 || c == '=' || v + 1 >= sizeof p->value) return -1;
+            p->value[v++] = *s++;
+        }
+        if (!v) return -1;
+    }
+    p->value[v] = 0;
+    if (s < end && *s != ' ') return -1;
+    *sp = s;
+    return 1;
+}

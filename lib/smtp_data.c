@@ -1,0 +1,114 @@
+#include "smtp_data.h"
+
+/* Receiving states */
+enum { LINE_START, IN_LINE, CR, DOT, DOT_CR };
+
+void smtp_undot_init(struct smtp_undot *u)
+{
+    u->state = LINE_START;
+    u->flags = 0;
+    u->size = 0;
+    u->done = 0;
+}
+
+size_t smtp_undot_feed(struct smtp_undot *u, const char *in, size_t n,
+                       char *out, size_t *outlen)
+{
+    size_t i, o = 0;
+    int s = u->state;
+    for (i = 0; i < n && !u->done; i++) {
+        char c = in[i];
+        switch (s) {
+        case LINE_START:
+            if (c == '.') { s = DOT; u->flags |= SMTP_DATA_DOT_LINES; break; }
+            /* fall through */
+        case IN_LINE:
+            if (c == '\r') { s = CR; break; }
+            if (c == '\n') u->flags |= SMTP_DATA_BARE_EOL;
+            out[o++] = c;
+            s = IN_LINE;
+            break;
+        case CR:
+            if (c == '\n') {
+                out[o++] = '\r';
+                out[o++] = '\n';
+                s = LINE_START;
+                break;
+            }
+            u->flags |= SMTP_DATA_BARE_EOL;
+            out[o++] = '\r';
+            if (c == '\r') break;           /* this CR may still pair */
+            out[o++] = c;
+            s = IN_LINE;
+            break;
+        case DOT:
+            if (c == '\r') { s = DOT_CR; break; }
+            if (c == '\n') u->flags |= SMTP_DATA_BARE_EOL;
+            out[o++] = c;                   /* the stuffed dot goes */
+            s = IN_LINE;
+            break;
+        case DOT_CR:
+            if (c == '\n') { u->done = 1; break; }
+            /* ".<CR>x": a bare CR after a stuffed dot */
+            u->flags |= SMTP_DATA_BARE_EOL;
+            out[o++] = '\r';
+            if (c == '\r') { s = CR; break; }
+            out[o++] = c;
+            s = IN_LINE;
+            break;
+        }
+    }
+    u->state = s;
+    u->size += o;
+    *outlen = o;
+    return i;
+}
+
+/* Sending states */
+enum { OUT_LINE_START, OUT_IN_LINE, OUT_CR };
+
+void smtp_dot_init(struct smtp_dot *d)
+{
+    d->state = OUT_LINE_START;
+}
+
+size_t smtp_dot_feed(struct smtp_dot *d, const char *in, size_t n, char *out)
+{
+    size_t i, o = 0;
+    int s = d->state;
+    for (i = 0; i < n; i++) {
+        char c = in[i];
+        if (s == OUT_CR) {
+            out[o++] = '\r';
+            out[o++] = '\n';
+            s = OUT_LINE_START;
+            if (c == '\n') continue;        /* CRLF */
+        }
+        if (c == '\r') { s = OUT_CR; continue; }
+        if (c == '\n') {
+            out[o++] = '\r';
+            out[o++] = '\n';
+            s = OUT_LINE_START;
+            continue;
+        }
+        if (s == OUT_LINE_START && c == '.') out[o++] = '.';
+        out[o++] = c;
+        s = OUT_IN_LINE;
+    }
+    d->state = s;
+    return o;
+}
+
+size_t smtp_dot_end(struct smtp_dot *d, char *out)
+{
+    size_t o = 0;
+    if (d->state != OUT_LINE_START) {
+        out[o++] = '\r';
+        out[o++] = '\n';
+    }
+    out[o++] = '.';
+    out[o++] = '\r';
+    out[o++] = '\n';
+    d->state = OUT_LINE_START;
+    return o;
+}

@@ -1,0 +1,19 @@
+/* A message spool: an unlinked temporary file, so that nothing is left on
+ * disk whatever happens to the process, and memory stays constant whatever
+ * the size.  The writer keeps a read-write descriptor to itself; readers
+ * (filters, the forwarder) inherit a read-only one. */
+#ifndef NOQUEUE_SPOOL_H
+#define NOQUEUE_SPOOL_H
+
+struct spool {
+    int fd_rw;                  /* close-on-exec */
+    int fd_ro;                  /* close-on-exec; given to children as fd 3 */
+};
+
+int spool_open(struct spool *s, const char *dir);
+/* Empty it for the next message. */
+int spool_reset(struct spool *s);
+/* Position the read-only descriptor at the start for the next reader. */
+int spool_rewind(struct spool *s);
+
+#endif

@@ -1,0 +1,23 @@
+/* Status texts: every reply text a program makes up itself can be replaced
+ * through the environment variable SMTP_TEXT_<NAME> (an envdir file, a
+ * tcprules entry...).  Only printable ASCII is allowed: a program refuses
+ * to start, naming the variable, when a text has any other byte. */
+#ifndef NOQUEUE_STATUSTEXT_H
+#define NOQUEUE_STATUSTEXT_H
+
+#include <stddef.h>
+
+#define STATUSTEXT_MAX 400
+
+struct statustext {
+    const char *name;           /* e.g. "TOO_MANY_RECIPIENTS" */
+    const char *text;           /* the default; replaced by the variable */
+};
+
+/* Returns the index of the first bad entry, or -1 when all are good; sets
+ * *why to a short reason. */
+int statustext_load(struct statustext *table, size_t n, const char **why);
+/* Is s printable ASCII (32..126), not empty, not too long? */
+int statustext_valid(const char *s, const char **why);
+
+#endif
