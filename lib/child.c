@@ -93,19 +93,21 @@ fail:
 
 int child_kill(pid_t pid)
 {
-    int status = 0;
+    int status;
     kill(pid, SIGKILL);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) ;
-    return status;
+    for (;;) {
+        if (waitpid(pid, &status, 0) == pid) return status;
+        if (errno != EINTR) return CHILD_STATUS_UNKNOWN;
+    }
 }
 
 int child_reap(pid_t pid, int64_t deadline)
 {
-    int status = 0, pause = 1;
+    int status, pause = 1;
     for (;;) {
         pid_t r = waitpid(pid, &status, WNOHANG);
         if (r == pid) return status;
-        if (r < 0 && errno != EINTR) return 0;
+        if (r < 0 && errno != EINTR) return CHILD_STATUS_UNKNOWN;
         if (deadline_poll_ms(deadline) == 0) return child_kill(pid);
         /* No SIGCHLD plumbing: a short, growing sleep bounded by the
          * deadline, only ever used after a child was told to finish. */
@@ -116,7 +118,8 @@ int child_reap(pid_t pid, int64_t deadline)
 
 const char *child_status_text(int status, char *buf, unsigned size)
 {
-    if (WIFEXITED(status)) snprintf(buf, size, "exit %d", WEXITSTATUS(status));
+    if (status == CHILD_STATUS_UNKNOWN) snprintf(buf, size, "unknown status");
+    else if (WIFEXITED(status)) snprintf(buf, size, "exit %d", WEXITSTATUS(status));
     else if (WIFSIGNALED(status)) snprintf(buf, size, "signal %d", WTERMSIG(status));
     else snprintf(buf, size, "status %d", status);
     return buf;

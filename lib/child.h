@@ -18,8 +18,12 @@ struct child {
  * pipe ends are non-blocking and close-on-exec.  Returns 0 or -1 (errno). */
 int child_spawn(struct child *c, char *const argv[], char *const envp[],
                 int stdin_fd, int msg_fd);
+/* A status that is neither an exit nor a signal: waitpid failed.  Callers
+ * must treat it as a failure, never as success. */
+#define CHILD_STATUS_UNKNOWN (-1)
+
 /* Wait for pid until the deadline, then SIGKILL it and wait.  Returns the
- * wait status. */
+ * wait status, or CHILD_STATUS_UNKNOWN. */
 int child_reap(pid_t pid, int64_t deadline);
 /* SIGKILL and wait. */
 int child_kill(pid_t pid);

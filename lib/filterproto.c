@@ -17,15 +17,19 @@ const char *filterproto_event_name(enum filter_event ev)
 /* The next space-separated word of s[*i..n-1]. */
 static int word(const char *s, size_t n, size_t *i, const char **w, size_t *wlen)
 {
-    size_t start;
-    if (*i >= n) return 0;
-    if (*i && s[*i] != ' ' ) return 0;
-    if (*i) (*i)++;
-    start = *i;
-    while (*i < n && s[*i] != ' ') (*i)++;
+    size_t j = *i, start;
+    if (j >= n) return 0;
+    if (j) {
+        if (s[j] != ' ') return 0;
+        j++;
+    }
+    start = j;
+    while (j < n && s[j] != ' ') j++;
+    if (j == start) return 0;           /* an empty word: not consumed */
+    *i = j;
     *w = s + start;
-    *wlen = *i - start;
-    return *wlen > 0;
+    *wlen = j - start;
+    return 1;
 }
 
 static int is(const char *w, size_t n, const char *lit)
@@ -133,13 +137,13 @@ int filterproto_field(char *buf, size_t size, size_t *len, const char *field, si
 {
     size_t o = *len;
     ssize_t e;
-    if (o + 2 >= size) return -1;
+    if (o + 3 > size) return -1;       /* " x" and the NUL, at least */
     buf[o++] = ' ';
     if (!field) {
         buf[o++] = '-';
         buf[o] = 0;
     } else if (n == 1 && field[0] == '-') {
-        if (o + 4 >= size) return -1;
+        if (o + 4 > size) return -1;
         memcpy(buf + o, "+2D", 4);
         o += 3;
     } else {

@@ -11,9 +11,10 @@ int header_name_valid(const char *s, size_t n)
     return 1;
 }
 
-int header_value_valid(const char *s, size_t n)
+/* line: the length of the first line before s (the name and colon). */
+static int value_valid(const char *s, size_t n, size_t line)
 {
-    size_t i, line = 0;
+    size_t i;
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '\r') {
@@ -29,9 +30,17 @@ int header_value_valid(const char *s, size_t n)
     return 1;
 }
 
+int header_value_valid(const char *s, size_t n)
+{
+    return value_valid(s, n, 0);
+}
+
 int header_field_valid(const char *s, size_t n)
 {
     const char *colon = memchr(s, ':', n);
-    if (!colon || !header_name_valid(s, (size_t)(colon - s))) return 0;
-    return header_value_valid(colon + 1, n - (size_t)(colon - s) - 1);
+    size_t name;
+    if (!colon) return 0;
+    name = (size_t)(colon - s);
+    if (!header_name_valid(s, name)) return 0;
+    return value_valid(colon + 1, n - name - 1, name + 1);
 }

@@ -39,7 +39,8 @@ static inline size_t io_buffered(const struct io_in *in) { return in->end - in->
 static inline const char *io_peek(const struct io_in *in) { return in->buf + in->start; }
 static inline void io_consume(struct io_in *in, size_t n) { in->start += n; }
 
-/* One line, LF included, copied to line[0..size-1] and NUL terminated.
+/* One line, LF included, copied to line[0..size-1] and NUL terminated;
+ * size must not exceed the io_in's buffer size.
  * Returns its length, IO_EOF (a partial last line is dropped), IO_ERROR or
  * IO_TOOLONG (the first size-1 bytes were consumed; see io_skipline). */
 ssize_t io_getline(struct io_in *in, char *line, size_t size, int64_t deadline);

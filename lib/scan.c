@@ -6,8 +6,9 @@ static int digits(const char **sp, unsigned long long max, unsigned long long *o
     unsigned long long v = 0;
     if (*s < '0' || *s > '9') return 0;
     for (; *s >= '0' && *s <= '9'; s++) {
-        if (v > (max - (unsigned)(*s - '0')) / 10) return 0;
-        v = v * 10 + (unsigned)(*s - '0');
+        unsigned d = (unsigned)(*s - '0');
+        if (d > max || v > (max - d) / 10) return 0;
+        v = v * 10 + d;
     }
     *sp = s;
     *out = v;

@@ -20,7 +20,7 @@ size_t smtp_undot_feed(struct smtp_undot *u, const char *in, size_t n,
         char c = in[i];
         switch (s) {
         case LINE_START:
-            if (c == '.') { s = DOT; u->flags |= SMTP_DATA_DOT_LINES; break; }
+            if (c == '.') { s = DOT; break; }
             /* fall through */
         case IN_LINE:
             if (c == '\r') { s = CR; break; }
@@ -43,6 +43,7 @@ size_t smtp_undot_feed(struct smtp_undot *u, const char *in, size_t n,
             break;
         case DOT:
             if (c == '\r') { s = DOT_CR; break; }
+            u->flags |= SMTP_DATA_DOT_LINES;   /* not the final dot */
             if (c == '\n') u->flags |= SMTP_DATA_BARE_EOL;
             out[o++] = c;                   /* the stuffed dot goes */
             s = IN_LINE;
@@ -50,7 +51,7 @@ size_t smtp_undot_feed(struct smtp_undot *u, const char *in, size_t n,
         case DOT_CR:
             if (c == '\n') { u->done = 1; break; }
             /* ".<CR>x": a bare CR after a stuffed dot */
-            u->flags |= SMTP_DATA_BARE_EOL;
+            u->flags |= SMTP_DATA_BARE_EOL | SMTP_DATA_DOT_LINES;
             out[o++] = '\r';
             if (c == '\r') { s = CR; break; }
             out[o++] = c;

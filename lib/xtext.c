@@ -44,6 +44,7 @@ static int hexval(char c)
 ssize_t xtext_decode(char *out, size_t size, const char *s, size_t n)
 {
     size_t o = 0, i = 0;
+    if (!size) return -1;
     while (i < n) {
         unsigned char c = (unsigned char)s[i];
         if (o + 1 >= size) return -1;

@@ -150,11 +150,14 @@ static void event_start(struct event *e, enum filter_event ev)
     e->len = (size_t)snprintf(e->buf, sizeof e->buf, "%s", filterproto_event_name(ev));
 }
 
+/* An empty field is sent as absent.  Fields are bounded well below the
+ * line length, so one that does not fit cannot occur: it too would be
+ * sent as absent, never dropped, so that no field moves to another's place. */
 static void event_field(struct event *e, const char *field)
 {
-    /* Fields are bounded well below the line length; a field that does not
-     * fit cannot occur, and would only be dropped. */
-    filterproto_field(e->buf, sizeof e->buf, &e->len, field, field ? strlen(field) : 0);
+    if (field && !*field) field = 0;
+    if (filterproto_field(e->buf, sizeof e->buf, &e->len, field, field ? strlen(field) : 0) < 0)
+        filterproto_field(e->buf, sizeof e->buf, &e->len, 0, 0);
 }
 
 static void event_number(struct event *e, unsigned long long n)
@@ -325,6 +328,11 @@ static void do_helo(const struct smtp_command *c, int esmtp)
     }
     for (i = 0; i < c->arglen; i++)
         if (c->arg[i] == ' ' || c->arg[i] == '\t') break;
+    if (!i) {
+        reply(501, "5.5.4", T_BAD_SYNTAX);
+        protocol_error();
+        return;
+    }
     transaction_abort("aborted");
     memcpy(s.helo, c->arg, i);
     s.helo[i] = 0;
