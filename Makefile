@@ -104,6 +104,7 @@ deps:
 
 check: deps
 	@$(MAKE) --no-print-directory all tools units
+	@$(MAKE) --no-print-directory check-clang
 	@sh t/run
 
 # Every warning is an error with clang too; built aside so bin/ stays.

@@ -1,0 +1,44 @@
+# Bad configuration is refused at start with one clear line and exit 100;
+# a filter that cannot start fails closed (tempfail) or open (accept) as
+# its policy says.
+. "$(dirname "$0")/lib.sh"
+F=$TOP/t/filters
+
+refuses() {   # refuses "expected stderr" command...
+  want=$1; shift
+  "$@" < /dev/null > "$T/out" 2> "$T/err"
+  rc=$?
+  [ $rc = 100 ] || fail "exit $rc, not 100: $*"
+  [ "$(wc -l < "$T/err")" -ge 1 ] || fail "no error line: $*"
+  grep -q "$want" "$T/err" || { cat "$T/err"; fail "error does not say '$want': $*"; }
+  [ -s "$T/out" ] && fail "wrote to the client: $*"
+  return 0
+}
+P=$BIN/smtp-proxyd FW=$BIN/smtp-forward
+refuses 'SMTP_TEXT_REJECTED has a non-ASCII byte' env SMTP_TEXT_REJECTED="$(printf 'Abgelehnt: \303\274')" $P -- $FW 127.0.0.1 1
+refuses 'SMTP_TEXT_OK has a control character' env SMTP_TEXT_OK="$(printf 'a\tb')" $P -- $FW 127.0.0.1 1
+refuses 'SMTP_TEXT_GREETING is empty' env SMTP_TEXT_GREETING= $P -- $FW 127.0.0.1 1
+refuses 'SMTP_TEXT_UPSTREAM_LOST has a non-ASCII byte' env SMTP_TEXT_UPSTREAM_LOST="$(printf '\344')" $FW 127.0.0.1 1
+ok "a status text with a non-ASCII or control byte, or empty: refused at start, naming it"
+refuses 'usage' $P -e 0 -- $FW 127.0.0.1 1
+refuses 'bad size' $P -s 10Q -- $FW 127.0.0.1 1
+refuses 'bad multi-recipient policy' $P -m all -- $FW 127.0.0.1 1
+refuses 'bad policy' $P -p required -- $FW 127.0.0.1 1
+refuses 'no forwarder' $P --
+refuses 'expected { or --' $P "$F/act" -- $FW 127.0.0.1 1
+refuses 'closing }' $P { "$F/act" -- $FW 127.0.0.1 1
+refuses 'without a program' $P { -t 5 } -- $FW 127.0.0.1 1
+refuses 'bad points' $P -S vip=x -- $FW 127.0.0.1 1
+refuses 'bad host name' $P -h 'bad host' -- $FW 127.0.0.1 1
+refuses 'usage' $FW 127.0.0.1
+refuses 'bad port' $FW 127.0.0.1 smtp
+ok "bad options: exit 100 with the reason"
+
+setup "" "{ -p tempfail /nonexistent/filter }"
+send --to bob@example.net --from alice@example.org
+saw '421'; [ "$(stored)" = 0 ] || fail "missing filter: stored"
+logged 'filter filter failed at start'
+setup "" "{ -p accept /nonexistent/filter }"
+send --to bob@example.net --from alice@example.org
+[ "$(final_code)" = 250 ] || fail "missing filter, accept: $(final_code)"
+ok "a filter that cannot start: 421 at the greeting under tempfail, relayed under accept"

@@ -1,0 +1,38 @@
+# The envelope and body deadlines end the session with 421, in time; the
+# envelope deadline starts again after each message.
+. "$(dirname "$0")/lib.sh"
+setup ""
+now() { date +%s.%N; }
+
+# Run proxyd fed by a writer that then stays silent for 6 seconds.
+silent_after() {
+  start=$(now) input=$1
+  shift
+  { printf "$input"; sleep 6; } | {
+    TCPREMOTEIP=192.0.2.1 "$BIN/smtp-proxyd" -h proxy.test "$@" -- \
+      "$BIN/smtp-forward" 127.0.0.1 "$HOST_PORT" > "$T/out" 2> "$T/err"
+    perl -e "print $(date +%s.%N) - $start" > "$T/took"
+  }
+}
+silent_after 'EHLO client.test\r\n' -e 2
+grep -q '^421 4.4.2' "$T/out" || fail "envelope: no 421"
+took=$(cat "$T/took")
+perl -e "exit !($took >= 1.8 && $took < 5)" || fail "envelope deadline took $took s"
+ok "envelope deadline 2 s: 421 4.4.2 after $took s"
+
+silent_after 'EHLO client.test\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nSubject: x\r\n\r\nsome' -b 2
+grep -q '^421 4.4.2' "$T/out" || fail "body: no 421"
+took=$(cat "$T/took")
+perl -e "exit !($took >= 1.8 && $took < 5)" || fail "body deadline took $took s"
+[ "$(stored)" = 0 ] || fail "body deadline: stored"
+grep -q 'result="timeout in data"' "$T/err" || fail "body deadline: log"
+ok "body deadline 2 s: 421 4.4.2 after $took s, nothing relayed"
+
+# Two messages 2 s apart under a 3 s envelope deadline: both pass.
+msg='MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nSubject: x\r\n\r\nbody\r\n.\r\n'
+{ printf "EHLO client.test\r\n$msg"; sleep 2; printf "$msg"; sleep 2; printf 'QUIT\r\n'; } |
+  TCPREMOTEIP=192.0.2.1 "$BIN/smtp-proxyd" -h proxy.test -e 3 -- \
+  "$BIN/smtp-forward" 127.0.0.1 "$HOST_PORT" > "$T/out" 2> "$T/err"
+[ "$(grep -c '^250 2.0.0 Ok: stored' "$T/out")" = 2 ] || { cat "$T/out"; fail "restart"; }
+grep -q '^221' "$T/out" || fail "restart: no 221"
+ok "the envelope deadline starts again after each message"
