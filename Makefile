@@ -38,6 +38,13 @@ WARN     = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 OPT     ?= -O2
 CFLAGS  ?= $(OPT)
 CPPFLAGS = -Ilib -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64
+# cdb.h is in /usr/include, which musl-gcc leaves out; after musl's own.
+ifeq ($(notdir $(CC)),musl-gcc)
+  CPPFLAGS += -idirafter /usr/include
+endif
+# Debian's libcdb.a (built against glibc; see INSTALL), for the programs
+# whose build.mk asks for $(LIBCDB).
+LIBCDB   = $(shell pkg-config --variable=libdir libcdb 2>/dev/null || echo /usr/lib)/libcdb.a
 ALL_CFLAGS = -std=c99 $(WARN) $(CFLAGS) $(SANITIZE) -ffunction-sections -fdata-sections
 LDFLAGS ?=
 ALL_LDFLAGS = $(STATIC) -Wl,--gc-sections $(SANITIZE) $(LDFLAGS)
@@ -85,7 +92,7 @@ $(B)/t/%: t/tools/%.c $(LIB_A)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB_A)
 
 # Unit tests: host compiler, glibc, libcheck.
-CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread) -lcdb
 $(B)/host/%.o: lib/%.c $(wildcard lib/*.h)
 	@mkdir -p $(@D)
 	$(HOSTCC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
@@ -93,6 +100,19 @@ $(B)/host/%.o: lib/%.c $(wildcard lib/*.h)
 $(B)/unit/%: t/unit/%.c $(HOST_OBJ)
 	@mkdir -p $(@D)
 	$(HOSTCC) $(CPPFLAGS) -It/unit $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(HOST_OBJ) $(CHECK_LIBS) $(SANITIZE)
+
+# A unit test named after a program, t/unit/check_PROG.c, also links that
+# program's logic: every cmd/PROG/*.c but main.c (where main() lives).
+$(B)/host/cmd/%.o: cmd/%.c $(wildcard lib/*.h) $(wildcard cmd/*/*.h)
+	@mkdir -p $(@D)
+	$(HOSTCC) $(CPPFLAGS) -Icmd/$(firstword $(subst /, ,$*)) $(ALL_CFLAGS) -c -o $@ $<
+
+define unit_program_rule
+$(B)/unit/check_$(1): t/unit/check_$(1).c $(HOST_OBJ) $$(patsubst cmd/$(1)/%.c,$(B)/host/cmd/$(1)/%.o,$$(filter-out cmd/$(1)/main.c,$$(wildcard cmd/$(1)/*.c)))
+	@mkdir -p $$(@D)
+	$(HOSTCC) $(CPPFLAGS) -Icmd/$(1) -It/unit $(ALL_CFLAGS) -Wno-missing-prototypes -o $$@ $$^ $(CHECK_LIBS) $(SANITIZE)
+endef
+$(foreach p,$(PROGRAMS),$(if $(wildcard t/unit/check_$(p).c),$(eval $(call unit_program_rule,$(p)))))
 
 tools: $(TOOLS)
 units: $(UNITS)

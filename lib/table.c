@@ -1,0 +1,70 @@
+#include <cdb.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "table.h"
+
+/* Debian's libcdb.a is built against glibc, whose fstat is a call to
+ * __fxstat64; a static musl program supplies it (see INSTALL). */
+#ifndef __GLIBC__
+int __fxstat64(int version, int fd, struct stat *st);
+int __fxstat64(int version, int fd, struct stat *st)
+{
+    (void)version;
+    return fstat(fd, st);
+}
+#endif
+
+int table_open(struct table *t, const char *path)
+{
+    struct cdb *db = malloc(sizeof *db);
+    int e;
+    t->path = path;
+    t->db = db;
+    if (!db) return -1;
+    t->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (t->fd < 0) goto fail;
+    if (cdb_init(db, t->fd) < 0) {
+        e = errno ? errno : EINVAL;
+        close(t->fd);
+        errno = e;
+        goto fail;
+    }
+    return 0;
+fail:
+    e = errno;
+    free(db);
+    t->db = 0;
+    t->fd = -1;
+    errno = e;
+    return -1;
+}
+
+int table_get(struct table *t, const char *key, size_t klen, char *value, size_t size)
+{
+    struct cdb *db = t->db;
+    unsigned len, n;
+    int r;
+    if (!db || klen > 0xffffffffu) return 0;
+    r = cdb_find(db, key, (unsigned)klen);
+    if (r <= 0) return r;
+    len = cdb_datalen(db);
+    n = size && len > size - 1 ? (unsigned)(size - 1) : len;
+    if (size && cdb_read(db, value, n, cdb_datapos(db)) < 0) return -1;
+    if (size) value[n] = 0;
+    return 1;
+}
+
+void table_close(struct table *t)
+{
+    if (t->db) {
+        cdb_free(t->db);
+        free(t->db);
+        close(t->fd);
+    }
+    t->db = 0;
+    t->fd = -1;
+}
