@@ -135,6 +135,11 @@ demo: deps
 	@$(MAKE) --no-print-directory all tools
 	@sh examples/demo
 
+# Not part of check: minutes long, and its figures are for reading.
+bench: deps
+	@$(MAKE) --no-print-directory all tools
+	@sh bench/run
+
 # --- install ---------------------------------------------------------------
 
 install: all
@@ -150,5 +155,5 @@ uninstall:
 clean:
 	rm -rf $(B) $(BIN)
 
-.PHONY: all tools units deps check check-clang demo install uninstall clean
+.PHONY: all tools units deps check check-clang demo bench install uninstall clean
 .DELETE_ON_ERROR:
