@@ -13,27 +13,65 @@
 
 extern char **environ;
 
-/* posix_spawn's dup2 only clears close-on-exec when the numbers differ, so
- * a descriptor that already sits on 0..3 is first moved above them. */
-static int lift(int fd)
+/* Children get default signal handling and an empty mask, whatever we
+ * ignore or block. */
+static void spawn_attributes(posix_spawnattr_t *attr)
 {
-    if (fd < 0 || fd > 3) return fd;
-    return fcntl(fd, F_DUPFD_CLOEXEC, 4);
+    sigset_t sigs;
+    posix_spawnattr_init(attr);
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGPIPE);
+    sigaddset(&sigs, SIGCHLD);
+    posix_spawnattr_setsigdefault(attr, &sigs);
+    sigemptyset(&sigs);
+    posix_spawnattr_setsigmask(attr, &sigs);
+    posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 }
 
-static void close_lifted(int fd, int orig)
+int child_spawn_map(pid_t *pid, char *const argv[], char *const envp[],
+                    const struct child_fd *map, unsigned n)
 {
-    if (fd != orig && fd >= 0) close(fd);
+    int lifted[CHILD_MAP_MAX], r = 0, e, above = 0;
+    unsigned i, j;
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+
+    *pid = -1;
+    if (n > CHILD_MAP_MAX) { errno = EINVAL; return -1; }
+    /* The dup2s run in order, and dup2 clears close-on-exec only when the
+     * numbers differ: every source is first moved above every target. */
+    for (i = 0; i < n; i++)
+        if (map[i].to >= above) above = map[i].to + 1;
+    for (i = 0; i < n; i++) {
+        lifted[i] = fcntl(map[i].from, F_DUPFD_CLOEXEC, above);
+        if (lifted[i] < 0) {
+            e = errno;
+            for (j = 0; j < i; j++) close(lifted[j]);
+            errno = e;
+            return -1;
+        }
+    }
+    posix_spawn_file_actions_init(&fa);
+    for (i = 0; i < n; i++) posix_spawn_file_actions_adddup2(&fa, lifted[i], map[i].to);
+    spawn_attributes(&attr);
+    r = posix_spawnp(pid, argv[0], &fa, &attr, argv, envp ? envp : environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    for (i = 0; i < n; i++) close(lifted[i]);
+    if (r) {
+        *pid = -1;
+        errno = r;
+        return -1;
+    }
+    return 0;
 }
 
 int child_spawn(struct child *c, char *const argv[], char *const envp[],
                 int stdin_fd, int msg_fd)
 {
-    int in[2] = { -1, -1 }, out[2] = { -1, -1 };
-    int child_in, child_out, child_msg, r, e;
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    sigset_t sigs;
+    int in[2] = { -1, -1 }, out[2] = { -1, -1 }, e;
+    struct child_fd map[3];
+    unsigned n = 0;
 
     c->pid = -1;
     c->to = c->from = -1;
@@ -45,36 +83,15 @@ int child_spawn(struct child *c, char *const argv[], char *const envp[],
         fcntl(in[0], F_SETFD, FD_CLOEXEC);
         fcntl(in[1], F_SETFD, FD_CLOEXEC);
     }
-    child_in = lift(stdin_fd >= 0 ? stdin_fd : in[0]);
-    child_out = lift(out[1]);
-    child_msg = lift(msg_fd);
-    if (child_in < 0 || child_out < 0 || (msg_fd >= 0 && child_msg < 0)) goto fail;
-
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, child_in, 0);
-    posix_spawn_file_actions_adddup2(&fa, child_out, 1);
-    if (child_msg >= 0) posix_spawn_file_actions_adddup2(&fa, child_msg, 3);
-    /* Children get default signal handling, whatever we ignore. */
-    posix_spawnattr_init(&attr);
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGPIPE);
-    sigaddset(&sigs, SIGCHLD);
-    posix_spawnattr_setsigdefault(&attr, &sigs);
-    sigemptyset(&sigs);
-    posix_spawnattr_setsigmask(&attr, &sigs);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-    r = posix_spawnp(&c->pid, argv[0], &fa, &attr, argv, envp ? envp : environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
-
-    close_lifted(child_in, stdin_fd >= 0 ? stdin_fd : in[0]);
-    close_lifted(child_out, out[1]);
-    close_lifted(child_msg, msg_fd);
-    if (r) {
-        errno = r;
-        c->pid = -1;
-        goto fail;
+    map[n].from = stdin_fd >= 0 ? stdin_fd : in[0];
+    map[n++].to = 0;
+    map[n].from = out[1];
+    map[n++].to = 1;
+    if (msg_fd >= 0) {
+        map[n].from = msg_fd;
+        map[n++].to = 3;
     }
+    if (child_spawn_map(&c->pid, argv, envp, map, n) < 0) goto fail;
     if (in[0] >= 0) close(in[0]);
     close(out[1]);
     c->to = in[1];

@@ -13,6 +13,16 @@ struct child {
     int from;                   /* our end of its stdout, or -1 */
 };
 
+/* Start argv (searched in PATH) with envp (NULL: ours) and exactly the
+ * descriptors of map: map[i].from becomes the child's map[i].to; every
+ * other descriptor of ours is close-on-exec.  0 or -1 (errno). */
+#define CHILD_MAP_MAX 8
+struct child_fd {
+    int from, to;
+};
+int child_spawn_map(pid_t *pid, char *const argv[], char *const envp[],
+                    const struct child_fd *map, unsigned n);
+
 /* Start argv (searched in PATH) with envp (NULL: ours).  stdin_fd >= 0 is
  * given as its stdin instead of a pipe; msg_fd >= 0 becomes its fd 3.  Our
  * pipe ends are non-blocking and close-on-exec.  Returns 0 or -1 (errno). */
