@@ -92,7 +92,7 @@ size_t smtp_reply_format(const struct smtp_reply *r, int code, char *out, size_t
     while (p < end) {
         const char *lf = memchr(p, '\n', (size_t)(end - p));
         const char *text;
-        size_t textlen, need;
+        size_t textlen, need, start = o;
         char sep;
         if (!lf) break;
         sep = lf - p > 3 ? p[3] : ' ';
@@ -115,6 +115,7 @@ size_t smtp_reply_format(const struct smtp_reply *r, int code, char *out, size_t
             memcpy(out + o, text, textlen);
             o += textlen;
         }
+        if (o - start > SMTP_REPLY_OUT_LINE - 2) o = start + SMTP_REPLY_OUT_LINE - 2;
         out[o++] = '\r';
         out[o++] = '\n';
         p = lf + 1;

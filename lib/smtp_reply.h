@@ -11,7 +11,7 @@
 #include "io.h"
 
 #define SMTP_REPLY_LINE_MAX 1000   /* octets, CRLF included */
-#define SMTP_REPLY_MAX      4096   /* all lines, LF-terminated */
+#define SMTP_REPLY_MAX     16384   /* all lines, LF-terminated */
 #define SMTP_REPLY_LINES      64
 
 struct smtp_reply {
@@ -37,8 +37,10 @@ int smtp_reply_read(struct io_in *in, struct smtp_reply *r, int crlf, int64_t de
 void smtp_reply_set(struct smtp_reply *r, int code, const char *text);
 
 /* Write r as CRLF lines to out, giving each line an enhanced status code
- * (RFC 2034) when it lacks one: "2.0.0", "4.0.0" or "5.0.0".  code, when not
+ * (RFC 2034) when it lacks one: "2.0.0", "4.0.0" or "5.0.0", and cutting a
+ * line at 512 octets with its CRLF (RFC 5321 4.5.3.1.5).  code, when not
  * 0, replaces r's code.  Returns the length, or 0 when out is too small. */
+#define SMTP_REPLY_OUT_LINE 512
 size_t smtp_reply_format(const struct smtp_reply *r, int code, char *out, size_t size);
 
 /* Does text start with an enhanced status code "D.D{1,3}.D{1,3} "? */

@@ -34,8 +34,3 @@ int spool_reset(struct spool *s)
     if (ftruncate(s->fd_rw, 0) < 0) return -1;
     return lseek(s->fd_rw, 0, SEEK_SET) < 0 ? -1 : 0;
 }
-
-int spool_rewind(struct spool *s)
-{
-    return lseek(s->fd_ro, 0, SEEK_SET) < 0 ? -1 : 0;
-}

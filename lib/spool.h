@@ -13,7 +13,5 @@ struct spool {
 int spool_open(struct spool *s, const char *dir);
 /* Empty it for the next message. */
 int spool_reset(struct spool *s);
-/* Position the read-only descriptor at the start for the next reader. */
-int spool_rewind(struct spool *s);
 
 #endif

@@ -7,13 +7,6 @@ static int plain(unsigned char c)
     return c >= 33 && c <= 126 && c != '+' && c != '=';
 }
 
-size_t xtext_encoded_length(const char *s, size_t n)
-{
-    size_t len = 0, i;
-    for (i = 0; i < n; i++) len += plain((unsigned char)s[i]) ? 1 : 3;
-    return len;
-}
-
 ssize_t xtext_encode(char *out, size_t size, const char *s, size_t n)
 {
     size_t o = 0, i;

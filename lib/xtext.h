@@ -8,8 +8,6 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Encoded length of n bytes (at most 3n). */
-size_t xtext_encoded_length(const char *s, size_t n);
 /* Encode into out[0..size-1], NUL terminated.  Returns the length, or -1
  * when out is too small. */
 ssize_t xtext_encode(char *out, size_t size, const char *s, size_t n);

@@ -36,3 +36,22 @@ msg='MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nSubject: x\
 [ "$(grep -c '^250 2.0.0 Ok: stored' "$T/out")" = 2 ] || { cat "$T/out"; fail "restart"; }
 grep -q '^221' "$T/out" || fail "restart: no 221"
 ok "the envelope deadline starts again after each message"
+
+# The envelope deadline bounds waiting for the smarthost too: a smarthost
+# that takes 2 s a reply cannot hold three pipelined RCPTs past 3 s.
+stop HOST; serve_host -W 2000
+start=$(now)
+printf 'EHLO client.test\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nRCPT TO:<c@example.net>\r\nRCPT TO:<d@example.net>\r\nQUIT\r\n' |
+  TCPREMOTEIP=192.0.2.1 "$BIN/smtp-proxyd" -h proxy.test -e 3 -- \
+  "$BIN/smtp-forward" 127.0.0.1 "$HOST_PORT" > "$T/out" 2> "$T/err"
+took=$(perl -e "print $(now) - $start")
+grep -q '^421' "$T/out" || { cat "$T/out"; fail "slow smarthost: no 421"; }
+perl -e "exit !($took < 5)" || fail "slow smarthost held the envelope phase $took s"
+ok "envelope deadline 3 s with a smarthost slow to reply: 421 after $took s"
+
+# A timeout while discarding an over-long line is a timeout: 421.
+stop HOST; serve_host
+silent_after "EHLO client.test\r\n$(perl -e 'print "x" x 2000')" -e 2
+grep -q '^421 4.4.2' "$T/out" || { cat "$T/out"; fail "long line then silence: no 421"; }
+grep -q 'reason=timeout' "$T/err" || fail "long line then silence: logged as $(grep -o 'reason=[a-z]*' "$T/err")"
+ok "silence in the middle of an over-long line: 421 4.4.2, logged as a timeout"

@@ -45,6 +45,11 @@ grep -q "RCPT TO:<$to>" "$T"/host/env.* || fail "accepted recipient missing"
 ok "smarthost refusing one RCPT: that one 550, the other delivered"
 
 refused_at_rcpt "-R *=550" '550' "smarthost refusing every RCPT (550)"
+
+# A smarthost that sends a reply nobody asked for (after MAIL) and then
+# refuses every RCPT: the extra reply is never taken for the RCPT's.
+refused_at_rcpt "-J MAIL -R *=550" '451 4\.4\.2' "smarthost speaking unasked"
+grep -q 'spoke unasked' "$T/PROXY.log" || fail "unasked reply not logged"
 refused_at_rcpt "-R *=452" '452' "smarthost refusing every RCPT (452)"
 refused_after_data "-D 451" "" 451 "smarthost refusing DATA (451)"
 refused_after_data "-D 554" "" 554 "smarthost refusing DATA (554)"

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "deadline.h"
+#include "filterproto.h"
 #include "header.h"
 #include "io.h"
 #include "log.h"
@@ -122,10 +123,13 @@ static void do_mail(const char *arg, size_t n)
         else { reply_local(555, "5.5.4", "Unsupported parameter"); return; }
     }
     if (e < 0) { reply_local(501, "5.5.4", "Bad parameter syntax"); return; }
-    if (up.fd < 0 && upstream_connect(&up, &cfg) < 0) {
+    if (up.fd < 0 && upstream_connect(&up, &cfg, reply_deadline()) < 0) {
         reply_local(451, "4.4.1", texts[T_UNAVAILABLE].text);
         return;
     }
+    if (body[0] && strcasecmp(body, "7BIT") && !(up.caps & CAP_8BITMIME))
+        log_warn("smarthost %s does not announce 8BITMIME: an 8-bit message goes as it is",
+                 up.peer);
     /* Only the parameters this smarthost announced. */
     len = (size_t)snprintf(line, sizeof line, "MAIL FROM:<%s>", addr);
     if (size[0] && (up.caps & CAP_SIZE))
@@ -164,7 +168,7 @@ static void do_rcpt(const char *arg, size_t n)
 
 static void do_header(const char *arg, size_t n)
 {
-    char field[2048];
+    char field[HEADER_NAME_MAX + 2 + FILTERPROTO_HEADER_VALUE_MAX + 1];
     ssize_t d = xtext_decode(field, sizeof field, arg, n);
     if (d < 0 || !header_field_valid(field, (size_t)d)) {
         reply_local(501, "5.5.4", "Bad header field");
@@ -181,16 +185,18 @@ static void do_header(const char *arg, size_t n)
     reply_local(250, "2.0.0", "Header field added");
 }
 
-/* The body from the message descriptor, dot-stuffed.  0, or -1 with the
- * connection closed: without the final dot the smarthost drops it. */
-static int send_body(void)
+/* The header fields, then the message from its descriptor, all
+ * dot-stuffed, by the deadline.  0, or -1 with the connection closed:
+ * without the final dot the smarthost keeps nothing. */
+static int send_message(int64_t deadline)
 {
     char in[32768], out[2 * sizeof in + 8];
     struct smtp_dot dot;
     off_t off = 0;
     size_t n;
-    if (headers_len && io_put(&up.out, headers, headers_len, reply_deadline()) < 0) goto write_error;
     smtp_dot_init(&dot);
+    n = smtp_dot_feed(&dot, headers, headers_len, out);
+    if (io_put(&up.out, out, n, deadline) < 0) goto write_error;
     for (;;) {
         ssize_t r = pread(msgfd, in, sizeof in, off);
         if (r < 0 && errno == EINTR) continue;
@@ -202,10 +208,10 @@ static int send_body(void)
         if (r == 0) break;
         off += r;
         n = smtp_dot_feed(&dot, in, (size_t)r, out);
-        if (io_put(&up.out, out, n, reply_deadline()) < 0) goto write_error;
+        if (io_put(&up.out, out, n, deadline) < 0) goto write_error;
     }
     n = smtp_dot_end(&dot, out);
-    if (io_put(&up.out, out, n, reply_deadline()) < 0 || io_flush(&up.out, reply_deadline()) < 0)
+    if (io_put(&up.out, out, n, deadline) < 0 || io_flush(&up.out, deadline) < 0)
         goto write_error;
     return 0;
 write_error:
@@ -214,11 +220,21 @@ write_error:
     return -1;
 }
 
-static void do_data(void)
+/* DATA [seconds]: the whole exchange (DATA, the message, the final reply)
+ * within the seconds given, and never longer than -d. */
+static void do_data(const char *arg, size_t n)
 {
     struct smtp_reply r;
     struct stat st;
+    unsigned long seconds = data_timeout;
+    int64_t deadline;
 
+    if (n && (!scan_ulong(arg, 86400, &seconds) || !seconds)) {
+        reply_local(501, "5.5.4", "Syntax: DATA [seconds]");
+        return;
+    }
+    if (seconds > data_timeout) seconds = data_timeout;
+    deadline = deadline_in_seconds((unsigned)seconds);
     if (state == LOST) { lost(); return; }
     if (state == IDLE) { reply_local(503, "5.5.1", "Need MAIL first"); return; }
     if (!rcpt_accepted) { reply_local(503, "5.5.1", "Need RCPT first"); return; }
@@ -227,19 +243,19 @@ static void do_data(void)
         reply_local(451, "4.3.0", texts[T_NO_MESSAGE].text);
         return;
     }
-    if (upstream_command(&up, "DATA", &r, reply_deadline()) < 0) { lost(); return; }
+    if (upstream_command(&up, "DATA", &r, deadline) < 0) { lost(); return; }
     if (r.code != 354) {
         if (r.code / 100 == 2 || r.code / 100 == 3) { protocol_error(&r, "DATA"); return; }
         reply_upstream(&r);
         return;
     }
-    if (send_body() < 0) {
+    if (send_message(deadline) < 0) {
         transaction_end();
         reply_local(451, "4.4.2", texts[T_LOST].text);
         return;
     }
     transaction_end();
-    if (upstream_read_reply(&up, &r, deadline_in_seconds(data_timeout), "end of data") < 0) {
+    if (upstream_read_reply(&up, &r, deadline, "end of data") < 0) {
         reply_local(451, "4.4.2", texts[T_LOST].text);
         return;
     }
@@ -283,7 +299,7 @@ static void command(char *line, size_t n)
     switch (c.verb) {
     case SMTP_MAIL: do_mail(c.arg, c.arglen); break;
     case SMTP_RCPT: do_rcpt(c.arg, c.arglen); break;
-    case SMTP_DATA: do_data(); break;
+    case SMTP_DATA: do_data(c.arg, c.arglen); break;
     case SMTP_RSET: do_rset(); break;
     case SMTP_NOOP: do_noop(); break;
     case SMTP_QUIT:
@@ -308,7 +324,8 @@ static void idle(void)
         p[1].fd = up.fd;
         p[1].events = POLLIN;
         n = 2;
-        if (keepalive) {
+        if (io_buffered(&up.in)) timeout = 0;
+        else if (keepalive) {
             int64_t left = up.last_activity + (int64_t)keepalive * 1000 - deadline_now();
             timeout = left < 0 ? 0 : left > 0x7fffffff ? 0x7fffffff : (int)left;
         }
@@ -317,13 +334,8 @@ static void idle(void)
         if (errno == EINTR) return;
         log_fatal_sys(111, "unable to poll");
     }
-    if (n == 2 && p[1].revents) {
-        struct smtp_reply r;
-        if (upstream_read_reply(&up, &r, reply_deadline(), "nothing") == 0) {
-            log_warn("smarthost %s spoke unasked, closing: %.*s", up.peer,
-                     (int)strcspn(r.text, "\n"), r.text);
-            upstream_close(&up);
-        }
+    if (n == 2 && (p[1].revents || io_buffered(&up.in))) {
+        upstream_unasked(&up);
         if (state == TRANSACTION) state = LOST;
     } else if (n == 2 && !p[0].revents && keepalive) {
         struct smtp_reply r;

@@ -12,14 +12,12 @@
 
 #include "deadline.h"
 #include "log.h"
-#include "scan.h"
 #include "upstream.h"
 
 void upstream_init(struct upstream *u)
 {
     u->fd = -1;
     u->caps = 0;
-    u->size_limit = 0;
     u->peer[0] = 0;
 }
 
@@ -86,6 +84,11 @@ int upstream_command(struct upstream *u, const char *line, struct smtp_reply *r,
     char verb[16];
     size_t v = strcspn(line, " ");
     snprintf(verb, sizeof verb, "%.*s", (int)(v < 15 ? v : 15), line);
+    /* Its replies would no longer match our commands. */
+    if (io_buffered(&u->in)) {
+        upstream_unasked(u);
+        return -1;
+    }
     if (io_puts(&u->out, line, deadline) < 0 || io_put(&u->out, "\r\n", 2, deadline) < 0) {
         log_warn_sys("smarthost %s: unable to send %s", u->peer, verb);
         upstream_close(u);
@@ -94,39 +97,40 @@ int upstream_command(struct upstream *u, const char *line, struct smtp_reply *r,
     return upstream_read_reply(u, r, deadline, verb);
 }
 
+void upstream_unasked(struct upstream *u)
+{
+    struct smtp_reply r;
+    int e = smtp_reply_read(&u->in, &r, 1, deadline_in_seconds(5));
+    if (e == SMTP_REPLY_OK)
+        log_warn("smarthost %s spoke unasked, closing: %.*s", u->peer,
+                 (int)strcspn(r.text, "\n"), r.text);
+    else if (e == SMTP_REPLY_EOF)
+        log_warn("smarthost %s closed the connection", u->peer);
+    else
+        log_warn("smarthost %s sent something unasked and unreadable, closing", u->peer);
+    upstream_close(u);
+}
+
 /* EHLO keywords we use. */
 static void parse_capabilities(struct upstream *u, const struct smtp_reply *r)
 {
     const char *p = r->text, *end = r->text + r->len;
     u->caps = 0;
-    u->size_limit = 0;
     for (; p < end; p = strchr(p, '\n') + 1) {
         const char *kw = p + 4, *eol = strchr(p, '\n');
         size_t n;
         if (p == r->text || eol - p < 5) continue;     /* first line: a name */
         n = strcspn(kw, " \n");
-        if (n == 10 && !strncasecmp(kw, "PIPELINING", n)) u->caps |= CAP_PIPELINING;
-        else if (n == 8 && !strncasecmp(kw, "8BITMIME", n)) u->caps |= CAP_8BITMIME;
+        if (n == 8 && !strncasecmp(kw, "8BITMIME", n)) u->caps |= CAP_8BITMIME;
         else if (n == 8 && !strncasecmp(kw, "STARTTLS", n)) u->caps |= CAP_STARTTLS;
-        else if (n == 4 && !strncasecmp(kw, "SIZE", n)) {
-            char num[24];
-            size_t k = (size_t)(eol - kw) > 5 ? (size_t)(eol - kw) - 5 : 0;
-            u->caps |= CAP_SIZE;
-            if (k && k < sizeof num) {
-                unsigned long s;
-                memcpy(num, kw + 5, k);
-                num[k] = 0;
-                if (scan_ulong(num, ~0UL, &s)) u->size_limit = s;
-            }
-        }
+        else if (n == 4 && !strncasecmp(kw, "SIZE", n)) u->caps |= CAP_SIZE;
     }
 }
 
-static int greet(struct upstream *u, const struct upstream_config *cfg)
+static int greet(struct upstream *u, const struct upstream_config *cfg, int64_t deadline)
 {
     struct smtp_reply r;
     char line[512];
-    int64_t deadline = deadline_in_seconds(cfg->reply_timeout);
     if (upstream_read_reply(u, &r, deadline, "connect") < 0) return -1;
     if (r.code != 220) {
         log_warn("smarthost %s refused the connection: %.*s", u->peer,
@@ -135,14 +139,14 @@ static int greet(struct upstream *u, const struct upstream_config *cfg)
         return -1;
     }
     snprintf(line, sizeof line, "EHLO %s", cfg->helo);
-    if (upstream_command(u, line, &r, deadline_in_seconds(cfg->reply_timeout)) < 0) return -1;
+    if (upstream_command(u, line, &r, deadline) < 0) return -1;
     if (r.code / 100 == 2) {
         parse_capabilities(u, &r);
         return 0;
     }
     if (r.code / 100 == 5 && u->fd >= 0) {
         snprintf(line, sizeof line, "HELO %s", cfg->helo);
-        if (upstream_command(u, line, &r, deadline_in_seconds(cfg->reply_timeout)) < 0) return -1;
+        if (upstream_command(u, line, &r, deadline) < 0) return -1;
         u->caps = 0;
         if (r.code / 100 == 2) return 0;
     }
@@ -152,7 +156,7 @@ static int greet(struct upstream *u, const struct upstream_config *cfg)
     return -1;
 }
 
-int upstream_connect(struct upstream *u, const struct upstream_config *cfg)
+int upstream_connect(struct upstream *u, const struct upstream_config *cfg, int64_t deadline)
 {
     int i;
     for (i = 0; i + 1 < cfg->nhosts; i += 2) {
@@ -170,7 +174,7 @@ int upstream_connect(struct upstream *u, const struct upstream_config *cfg)
             char host[64] = "?";
             getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof host, 0, 0, NI_NUMERICHOST);
             snprintf(u->peer, sizeof u->peer, "%s:%s", host, cfg->hosts[i + 1]);
-            u->fd = connect_address(ai, deadline_in_seconds(cfg->connect_timeout));
+            u->fd = connect_address(ai, deadline_min(deadline, deadline_in_seconds(cfg->connect_timeout)));
             if (u->fd < 0) {
                 log_warn_sys("unable to connect to smarthost %s", u->peer);
                 continue;
@@ -179,7 +183,7 @@ int upstream_connect(struct upstream *u, const struct upstream_config *cfg)
             io_out_init(&u->out, u->fd, u->outbuf, sizeof u->outbuf);
             u->in.flush = &u->out;
             u->last_activity = deadline_now();
-            if (greet(u, cfg) == 0) {
+            if (greet(u, cfg, deadline) == 0) {
                 freeaddrinfo(res);
                 return 0;
             }

@@ -8,7 +8,6 @@
 #include "io.h"
 #include "smtp_reply.h"
 
-#define CAP_PIPELINING 1u
 #define CAP_SIZE       2u
 #define CAP_8BITMIME   4u
 #define CAP_STARTTLS   8u
@@ -16,7 +15,6 @@
 struct upstream {
     int fd;                     /* -1 when not connected */
     unsigned caps;
-    unsigned long long size_limit;
     int64_t last_activity;      /* for keep-alive */
     char peer[80];              /* "address port", for the log */
     struct io_in in;
@@ -34,8 +32,9 @@ struct upstream_config {
 };
 
 void upstream_init(struct upstream *u);
-/* Connect and greet: 0, or -1 after logging why for each smarthost. */
-int upstream_connect(struct upstream *u, const struct upstream_config *cfg);
+/* Connect and greet, all by the deadline: 0, or -1 after logging why for
+ * each smarthost. */
+int upstream_connect(struct upstream *u, const struct upstream_config *cfg, int64_t deadline);
 /* Send a command line (CRLF added) and read the reply.  Returns 0, or -1
  * when the connection is no longer usable (it is then closed and why is
  * logged); a 421 reply also closes it, but returns 0. */
@@ -44,6 +43,9 @@ int upstream_command(struct upstream *u, const char *line, struct smtp_reply *r,
 int upstream_read_reply(struct upstream *u, struct smtp_reply *r, int64_t deadline,
                         const char *what);
 void upstream_close(struct upstream *u);
+/* The smarthost spoke while no command was pending: read it for the log,
+ * and close (a 421 before closing, or a broken peer). */
+void upstream_unasked(struct upstream *u);
 /* QUIT politely, briefly, then close. */
 void upstream_quit(struct upstream *u);
 

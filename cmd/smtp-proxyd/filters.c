@@ -1,7 +1,8 @@
 /* The filter chain: started once per connection, asked event by event,
- * in order, each with its own deadline.  A filter that exits, times out or
- * answers anything but the protocol has failed: it is killed and its
- * policy answers for it from then on.  See smtp-filter(7). */
+ * in order, each with its own deadline.  A filter that exits, times out,
+ * answers anything but the protocol, or writes when it was not asked has
+ * failed: it is stopped and its policy answers for it from then on.  See
+ * smtp-filter(7). */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -19,31 +20,31 @@
 #define FAILED_EVENTS (ALL_EVENTS & ~(1u << FILTER_REPORT | 1u << FILTER_RSET))
 
 static char *const *oneshot_env;
-static int oneshot_spool = -1;
+static int spool = -1;
 
 static const char *policy_name(enum policy p)
 {
     return p == POLICY_ACCEPT ? "accept" : p == POLICY_TEMPFAIL ? "tempfail" : "required";
 }
 
-static void close_filter(struct filter *f)
+static void close_pipes(struct filter *f)
 {
     if (f->proc.to >= 0) close(f->proc.to);
     if (f->proc.from >= 0) close(f->proc.from);
     f->proc.to = f->proc.from = -1;
 }
 
-static void fail(struct filter *f, enum filter_event ev, const char *why)
+/* Stop a failed filter: one that exited is reaped, with its status in the
+ * log; any other is killed. */
+static void fail(struct filter *f, enum filter_event ev, const char *why, int exited)
 {
     char status[32] = "";
     if (f->proc.pid > 0) {
-        /* An exit is reported with its status; anything else is killed. */
-        int st = strcmp(why, "exited") ? child_kill(f->proc.pid)
-                                       : child_reap(f->proc.pid, deadline_in_ms(1000));
-        if (!strcmp(why, "exited")) child_status_text(st, status, sizeof status);
+        int st = exited ? child_reap(f->proc.pid, deadline_in_ms(1000)) : child_kill(f->proc.pid);
+        if (exited) child_status_text(st, status, sizeof status);
         f->proc.pid = -1;
     }
-    close_filter(f);
+    close_pipes(f);
     log_warn("filter %s failed at %s: %s%s%s; policy %s", f->name,
              filterproto_event_name(ev), why, status[0] ? " with " : "", status,
              policy_name(f->policy));
@@ -63,7 +64,7 @@ int headers_add(struct headers *h, const char *name, const char *value, size_t n
     return 0;
 }
 
-static void start_one(struct filter *f, int spool_fd)
+static void start_one(struct filter *f)
 {
     f->proc.pid = -1;
     f->proc.to = f->proc.from = -1;
@@ -71,10 +72,9 @@ static void start_one(struct filter *f, int spool_fd)
         f->events = 1u << FILTER_EOM;
         return;
     }
-    if (child_spawn(&f->proc, f->argv, 0, -1, spool_fd) < 0) {
-        char why[128];
-        snprintf(why, sizeof why, "unable to start %s: %s", f->argv[0], strerror(errno));
-        log_warn("filter %s failed at start: %s; policy %s", f->name, why, policy_name(f->policy));
+    if (child_spawn(&f->proc, f->argv, 0, -1, spool) < 0) {
+        log_warn_sys("filter %s failed at start: unable to start %s; policy %s", f->name,
+                     f->argv[0], policy_name(f->policy));
         f->failed = "start";
         f->events = FAILED_EVENTS;
         return;
@@ -84,28 +84,28 @@ static void start_one(struct filter *f, int spool_fd)
     f->in.flush = &f->out;
     if (io_puts(&f->out, "filter 1\n", deadline_in_seconds(f->timeout)) < 0 ||
         io_flush(&f->out, deadline_in_seconds(f->timeout)) < 0)
-        fail(f, FILTER_CONNECT, "exited");
+        fail(f, FILTER_CONNECT, "exited", 1);
 }
 
 /* Every filter is started and greeted first, then all greetings are read,
  * so start-up costs one round trip, not one per filter. */
-void filters_start(int spool_fd)
+void filters_start(int spool_fd, int64_t deadline)
 {
     unsigned i;
-    oneshot_spool = spool_fd;
-    for (i = 0; i < cfg.nfilters; i++) start_one(&cfg.filters[i], spool_fd);
+    spool = spool_fd;
+    for (i = 0; i < cfg.nfilters; i++) start_one(&cfg.filters[i]);
     for (i = 0; i < cfg.nfilters; i++) {
         struct filter *f = &cfg.filters[i];
-        char line[FILTERPROTO_LINE_MAX];
+        char line[FILTERPROTO_LINE_MAX + 1];
         ssize_t n;
         if (f->failed || f->oneshot) continue;
-        n = io_getline(&f->in, line, sizeof line, deadline_in_seconds(f->timeout));
-        if (n == IO_EOF) { fail(f, FILTER_CONNECT, "exited"); continue; }
-        if (n == IO_ERROR) { fail(f, FILTER_CONNECT, errno == ETIMEDOUT ? "timeout" : "read error"); continue; }
-        if (n == IO_TOOLONG || filterproto_parse_hello(line, (size_t)n - 1, &f->events) < 0) {
-            fail(f, FILTER_CONNECT, "bad greeting");
-            continue;
-        }
+        n = io_getline(&f->in, line, sizeof line,
+                       deadline_min(deadline, deadline_in_seconds(f->timeout)));
+        if (n == IO_EOF) fail(f, FILTER_CONNECT, "exited", 1);
+        else if (n == IO_ERROR) fail(f, FILTER_CONNECT, errno == ETIMEDOUT ? "timeout" : "read error", 0);
+        else if (n == IO_TOOLONG || filterproto_parse_hello(line, (size_t)n - 1, &f->events) < 0 ||
+                 io_buffered(&f->in))
+            fail(f, FILTER_CONNECT, "bad greeting", 0);
     }
 }
 
@@ -127,70 +127,84 @@ static void set_text(struct verdict *v, int code, const char *status, const char
         snprintf(v->text, sizeof v->text, "%s %.*s", status, (int)n, text);
 }
 
-/* Set when the filter just asked failed, for the log. */
-static int failed_now;
-
-static enum outcome failed_outcome(struct filter *f, struct verdict *v)
+static void set_failed(struct verdict *v)
 {
-    failed_now = 1;
-    if (f->policy == POLICY_ACCEPT) return O_CONTINUE;
     set_text(v, 451, "4.3.0", texts[T_FILTER_FAILED].text, strlen(texts[T_FILTER_FAILED].text));
+}
+
+static enum outcome policy_outcome(struct filter *f, struct verdict *v)
+{
+    if (f->policy == POLICY_ACCEPT) return O_CONTINUE;
+    set_failed(v);
     return O_TEMPFAIL;
 }
 
-/* Ask one filter; its modifiers count only once its verdict is valid. */
-static enum outcome ask(struct filter *f, enum filter_event ev, const char *event, size_t n,
-                        struct verdict *v, struct headers *h)
+/* Did the filter write while no event was pending?  Its next answer would
+ * then be taken for the wrong event: that is a failure, as is an exit. */
+static const char *spoke_unasked(struct filter *f, int *exited)
 {
-    int64_t deadline = deadline_in_seconds(f->timeout);
-    struct headers added;
-    long score = 0;
-    char class[FILTERPROTO_CLASS_MAX + 1];
-    int class_set = 0, lines;
-    struct filter_line fl;
+    *exited = 0;
+    if (io_buffered(&f->in)) return "spoke unasked";
+    if (io_wait(f->proc.from, POLLIN, 0) != 1) return 0;
+    if (io_fill(&f->in, deadline_now()) == 0) {
+        *exited = 1;
+        return "exited";
+    }
+    return "spoke unasked";
+}
 
-    added.len = 0;
+/* Ask one filter.  Its modifiers go to v once its verdict line is valid;
+ * whether they count is the caller's decision. */
+static enum outcome ask(struct filter *f, enum filter_event ev, const char *event, size_t n,
+                        int64_t deadline, struct verdict *v, int *failed)
+{
+    struct filter_line fl;
+    const char *why;
+    int lines, exited;
+    long score = 0;
+    size_t headers_before = v->headers.len;
+
+    deadline = deadline_min(deadline, deadline_in_seconds(f->timeout));
+    if ((why = spoke_unasked(f, &exited))) goto failure;
     if (io_put(&f->out, event, n, deadline) < 0 || io_put(&f->out, "\n", 1, deadline) < 0) {
-        fail(f, ev, errno == ETIMEDOUT ? "timeout" : "exited");
-        return failed_outcome(f, v);
+        why = errno == ETIMEDOUT ? "timeout" : "exited";
+        exited = errno != ETIMEDOUT;
+        goto failure;
     }
     for (lines = 0; lines <= FILTERPROTO_MODIFIERS; lines++) {
-        char line[FILTERPROTO_LINE_MAX];
+        char line[FILTERPROTO_LINE_MAX + 1];
         ssize_t r = io_getline(&f->in, line, sizeof line, deadline);
-        if (r == IO_EOF) { fail(f, ev, "exited"); return failed_outcome(f, v); }
-        if (r == IO_ERROR) {
-            fail(f, ev, errno == ETIMEDOUT ? "timeout" : "read error");
-            return failed_outcome(f, v);
-        }
-        if (r == IO_TOOLONG || filterproto_parse_line(line, (size_t)r - 1, &fl) < 0) break;
+        exited = r == IO_EOF;
+        if (r == IO_EOF) { why = "exited"; goto failure; }
+        if (r == IO_ERROR) { why = errno == ETIMEDOUT ? "timeout" : "read error"; goto failure; }
+        why = "malformed reply";
+        if (r == IO_TOOLONG || filterproto_parse_line(line, (size_t)r - 1, &fl) < 0) goto failure;
         switch (fl.kind) {
         case FILTER_HEADER:
-            if (headers_add(&added, fl.name, fl.value, fl.valuelen) < 0) goto bad;
+            if (headers_add(&v->headers, fl.name, fl.value, fl.valuelen) < 0) {
+                log_warn("filter %s: header fields over %zu octets at %s", f->name,
+                         sizeof v->headers.buf, filterproto_event_name(ev));
+                v->headers.len = headers_before;
+                set_failed(v);
+                return O_TEMPFAIL;      /* fail closed: never drop a field */
+            }
             continue;
         case FILTER_SCORE:
             score += fl.score;
             continue;
         case FILTER_CLASS:
-            if (ev != FILTER_RCPT) goto bad;
-            memcpy(class, fl.name, sizeof class);
-            class_set = 1;
+            if (ev != FILTER_RCPT) goto failure;
+            memcpy(v->class, fl.name, sizeof v->class);
+            v->class_set = 1;
             continue;
         case FILTER_DISCARD:
-            if (ev != FILTER_EOM) goto bad;
+            if (ev != FILTER_EOM) goto failure;
             break;
         default:
             break;
         }
-        /* A verdict: commit the modifiers. */
-        if (h && added.len && h->len + added.len <= sizeof h->buf) {
-            memcpy(h->buf + h->len, added.buf, added.len);
-            h->len += added.len;
-        }
+        if (io_buffered(&f->in)) { why = "spoke unasked"; goto failure; }
         v->score += score;
-        if (class_set) {
-            memcpy(v->class, class, sizeof v->class);
-            v->class_set = 1;
-        }
         switch (fl.kind) {
         case FILTER_ACCEPT: return O_ACCEPT;
         case FILTER_DISCARD: return O_DISCARD;
@@ -206,9 +220,12 @@ static enum outcome ask(struct filter *f, enum filter_event ev, const char *even
             return O_CONTINUE;
         }
     }
-bad:
-    fail(f, ev, "malformed reply");
-    return failed_outcome(f, v);
+    why = "too many modifiers";
+failure:
+    v->headers.len = headers_before;
+    fail(f, ev, why, exited);
+    *failed = 1;
+    return policy_outcome(f, v);
 }
 
 static char *last_lf(char *s, size_t n)
@@ -218,23 +235,23 @@ static char *last_lf(char *s, size_t n)
 }
 
 /* Legacy programs: the message on stdin, the verdict in the exit status
- * (0 ok, 100 reject, 111 tempfail), the text on the last line of stdout. */
-static enum outcome run_oneshot(struct filter *f, struct verdict *v)
+ * (0 ok, 100 reject, 111 tempfail), the text on the last line of stdout.
+ * Any other ending is a failure for this message. */
+static enum outcome run_oneshot(struct filter *f, int64_t deadline, struct verdict *v, int *failed)
 {
-    int64_t deadline = deadline_in_seconds(f->timeout);
-    char out[1024];
+    char out[1024], st[32];
     size_t len = 0, i;
     int status;
     const char *why = 0;
-    char st[32];
 
-    if (lseek(oneshot_spool, 0, SEEK_SET) < 0 ||
-        child_spawn(&f->proc, f->argv, oneshot_env, oneshot_spool, oneshot_spool) < 0) {
-        log_warn_sys("filter %s: unable to start %s", f->name, f->argv[0]);
-        return failed_outcome(f, v);
+    deadline = deadline_min(deadline, deadline_in_seconds(f->timeout));
+    if (lseek(spool, 0, SEEK_SET) < 0 ||
+        child_spawn(&f->proc, f->argv, oneshot_env, spool, spool) < 0) {
+        log_warn_sys("filter %s failed at eom: unable to start %s; policy %s", f->name,
+                     f->argv[0], policy_name(f->policy));
+        *failed = 1;
+        return policy_outcome(f, v);
     }
-    close(f->proc.to);
-    f->proc.to = -1;
     for (;;) {
         ssize_t r;
         if (len == sizeof out) {        /* keep only the last line */
@@ -248,8 +265,7 @@ static enum outcome run_oneshot(struct filter *f, struct verdict *v)
         if (errno == EINTR) continue;
         if (errno != EAGAIN || io_wait(f->proc.from, POLLIN, deadline) != 1) { why = "timeout"; break; }
     }
-    close(f->proc.from);
-    f->proc.from = -1;
+    close_pipes(f);
     status = why ? child_kill(f->proc.pid) : child_reap(f->proc.pid, deadline);
     f->proc.pid = -1;
     if (!why && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) why = "timeout";
@@ -262,34 +278,36 @@ static enum outcome run_oneshot(struct filter *f, struct verdict *v)
         n = len - (size_t)(text - out);
         for (i = 0; i < n; i++)           /* not printable ASCII: not used */
             if ((unsigned char)text[i] < 32 || (unsigned char)text[i] > 126) n = 0;
+        if (n > 300) n = 300;
         switch (WEXITSTATUS(status)) {
         case 0: return O_CONTINUE;
         case 100:
             if (!n) { text = texts[T_REJECTED].text; n = strlen(text); }
-            set_text(v, 554, "5.7.1", text, n > 300 ? 300 : n);
+            set_text(v, 554, "5.7.1", text, n);
             return O_REJECT;
         case 111:
             if (!n) { text = texts[T_TEMPFAIL].text; n = strlen(text); }
-            set_text(v, 451, "4.7.1", text, n > 300 ? 300 : n);
+            set_text(v, 451, "4.7.1", text, n);
             return O_TEMPFAIL;
         }
     }
     log_warn("filter %s failed at eom: %s; policy %s", f->name,
              why ? why : child_status_text(status, st, sizeof st), policy_name(f->policy));
-    return failed_outcome(f, v);
+    *failed = 1;
+    return policy_outcome(f, v);
 }
 
-static void trail_add(char *trail, size_t size, const struct filter *f, enum filter_event ev,
+static void trail_add(struct trail *t, const struct filter *f, enum filter_event ev,
                       const char *what)
 {
-    size_t len = strlen(trail);
-    if (len + strlen(f->name) + strlen(what) + 16 >= size) return;
-    snprintf(trail + len, size - len, "%s%s:%s:%s", len ? "," : "", f->name,
+    size_t len = strlen(t->buf);
+    if (len + strlen(f->name) + strlen(what) + 16 >= sizeof t->buf) return;
+    snprintf(t->buf + len, sizeof t->buf - len, "%s%s:%s:%s", len ? "," : "", f->name,
              filterproto_event_name(ev), what);
 }
 
-void filters_event(enum filter_event ev, const char *line, size_t n,
-                   struct verdict *v, struct headers *h, char *trail, size_t trailsize)
+void filters_event(enum filter_event ev, const char *line, size_t n, int64_t deadline,
+                   struct verdict *v, struct trail *t)
 {
     static const char *const names[] = { "continue", "accept", "reject", "tempfail", "discard" };
     unsigned i;
@@ -297,45 +315,44 @@ void filters_event(enum filter_event ev, const char *line, size_t n,
     v->outcome = O_CONTINUE;
     v->score = 0;
     v->class_set = 0;
-    v->by = 0;
+    v->headers.len = 0;
     for (i = 0; i < cfg.nfilters; i++) {
         struct filter *f = &cfg.filters[i];
         enum outcome o;
+        int failed = 0;
         if (!(f->events & (1u << ev))) continue;
         /* "accept" skips the rest of the chain, but not a required filter. */
         if (accepted && f->policy != POLICY_REQUIRED) continue;
-        failed_now = 0;
-        if (f->failed) o = failed_outcome(f, v);
-        else if (f->oneshot) o = run_oneshot(f, v);
-        else {
+        if (f->failed) {
+            failed = 1;
+            o = policy_outcome(f, v);
+        } else if (f->oneshot) {
+            o = run_oneshot(f, deadline, v, &failed);
+        } else {
             /* The readers share one offset: each finds the message at 0. */
-            if (ev == FILTER_EOM) lseek(oneshot_spool, 0, SEEK_SET);
-            o = ask(f, ev, line, n, v, h);
+            if (ev == FILTER_EOM) lseek(spool, 0, SEEK_SET);
+            o = ask(f, ev, line, n, deadline, v, &failed);
         }
-        if (failed_now)
-            trail_add(trail, trailsize, f, ev, f->policy == POLICY_ACCEPT ? "failed-accept" : "failed-tempfail");
+        if (failed)
+            trail_add(t, f, ev, f->policy == POLICY_ACCEPT ? "failed-accept" : "failed-tempfail");
         else if (o != O_CONTINUE && ev != FILTER_REPORT)
-            trail_add(trail, trailsize, f, ev, names[o]);
+            trail_add(t, f, ev, names[o]);
         if (ev == FILTER_REPORT) continue;
         if (o == O_ACCEPT) {
             accepted = 1;
-            v->by = f->name;
             continue;
         }
         if (o != O_CONTINUE) {
             v->outcome = o;
-            v->by = f->name;
             return;
         }
     }
     if (accepted) v->outcome = O_ACCEPT;
 }
 
-void filters_eom(const char *line, size_t n, char *const env[],
-                 struct verdict *v, struct headers *h, char *trail, size_t trailsize)
+void filters_set_oneshot_env(char *const env[])
 {
     oneshot_env = env;
-    filters_event(FILTER_EOM, line, n, v, h, trail, trailsize);
 }
 
 void filters_stop(int64_t deadline)
@@ -350,6 +367,6 @@ void filters_stop(int64_t deadline)
         struct filter *f = &cfg.filters[i];
         if (f->proc.pid > 0) child_reap(f->proc.pid, deadline);
         f->proc.pid = -1;
-        close_filter(f);
+        close_pipes(f);
     }
 }

@@ -2,6 +2,7 @@
  * on the first command that needs the smarthost, then one request line,
  * one reply.  See smtp-forward(8). */
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -38,6 +39,13 @@ static int start(void)
     return 0;
 }
 
+/* One request, one reply: anything from the forwarder while no request
+ * is pending would pair the next reply with the wrong request. */
+static int spoke_unasked(void)
+{
+    return io_buffered(&in) || io_wait(proc.from, POLLIN, 0) == 1;
+}
+
 /* Replies are SMTP replies with LF line ends, already checked by the
  * forwarder; checked again here, since we trust no other process. */
 int forwarder_request(const char *line, struct smtp_reply *r, int64_t deadline)
@@ -45,14 +53,20 @@ int forwarder_request(const char *line, struct smtp_reply *r, int64_t deadline)
     int e;
     if (dead) return -1;
     if (proc.pid < 0 && start() < 0) return -1;
+    if (spoke_unasked()) {
+        log_warn("%s spoke unasked or exited", cfg.forward_argv[0]);
+        dead = 1;
+        return -1;
+    }
     if (io_puts(&out, line, deadline) < 0 || io_put(&out, "\n", 1, deadline) < 0) {
         log_warn_sys("unable to write to %s", cfg.forward_argv[0]);
         dead = 1;
         return -1;
     }
     e = smtp_reply_read(&in, r, 0, deadline);
-    if (e == SMTP_REPLY_OK) return 0;
-    if (e == SMTP_REPLY_EOF) log_warn("%s exited", cfg.forward_argv[0]);
+    if (e == SMTP_REPLY_OK && !io_buffered(&in)) return 0;
+    if (e == SMTP_REPLY_OK) log_warn("%s gave more than one reply", cfg.forward_argv[0]);
+    else if (e == SMTP_REPLY_EOF) log_warn("%s exited", cfg.forward_argv[0]);
     else if (e == SMTP_REPLY_MALFORMED) log_warn("%s gave a malformed reply", cfg.forward_argv[0]);
     else if (errno == ETIMEDOUT) log_warn("%s timed out", cfg.forward_argv[0]);
     else log_warn_sys("unable to read from %s", cfg.forward_argv[0]);

@@ -10,7 +10,7 @@
 #include "scan.h"
 
 #define USAGE "usage: smtp-proxyd [-h host] [-e envelope-seconds] [-b body-seconds]" \
-    " [-w forwarder-seconds] [-s size] [-r max-recipients] [-E max-errors]" \
+    " [-w end-of-data-seconds] [-s size] [-r max-recipients] [-E max-errors]" \
     " [-m first|split] [-S [class=]points] [-t filter-seconds] [-p accept|tempfail]" \
     " [-d spool-dir] [-R] [{ [-t seconds] [-p accept|tempfail|required] [-1] [-n name]" \
     " program [args...] }]... -- forwarder [args...]"
@@ -89,7 +89,7 @@ static void options(int argc, char **argv)
 
     cfg.envelope_timeout = 300;
     cfg.body_timeout = 600;
-    cfg.forward_timeout = 600;
+    cfg.eom_timeout = 540;
     cfg.size_limit = 52428800;
     cfg.max_rcpt = 100;
     cfg.max_errors = 20;
@@ -102,7 +102,7 @@ static void options(int argc, char **argv)
         case 'h': cfg.hostname = optarg; break;
         case 'e': cfg.envelope_timeout = seconds(optarg, 86400); break;
         case 'b': cfg.body_timeout = seconds(optarg, 86400); break;
-        case 'w': cfg.forward_timeout = seconds(optarg, 86400); break;
+        case 'w': cfg.eom_timeout = seconds(optarg, 86400); break;
         case 's':
             if (!scan_size(optarg, 1ULL << 40, &size) || !size) usage("bad size");
             cfg.size_limit = size;

@@ -37,7 +37,7 @@ struct filter {
     const char *failed;         /* why, once it has failed; then policy */
     struct io_in in;
     struct io_out out;
-    char inbuf[FILTERPROTO_LINE_MAX];
+    char inbuf[FILTERPROTO_LINE_MAX + 1];
     char outbuf[2048];
 };
 
@@ -48,7 +48,8 @@ struct threshold {
 
 struct config {
     const char *hostname;
-    unsigned envelope_timeout, body_timeout, forward_timeout;
+    unsigned envelope_timeout, body_timeout;
+    unsigned eom_timeout;       /* end of data to the final reply, in all */
     unsigned long long size_limit;
     unsigned max_rcpt, max_errors;
     int first;                  /* multi-recipient policy: first, else split */
@@ -64,32 +65,38 @@ struct config {
 };
 extern struct config cfg;
 
-/* What the filters decided about one event. */
-enum outcome { O_CONTINUE, O_ACCEPT, O_REJECT, O_TEMPFAIL, O_DISCARD };
-struct verdict {
-    enum outcome outcome;
-    int code;
-    char text[STATUSTEXT_MAX + 16];     /* "5.7.1 text" */
-    const char *by;                     /* the filter, for the log */
-    long score;                         /* points added */
-    char class[FILTERPROTO_CLASS_MAX + 1];
-    int class_set;
-};
-
-/* Header fields for the next message, as "Name: value" NUL-separated. */
+/* Header fields for a message, as "Name: value" NUL-separated. */
 struct headers {
     size_t len;
     char buf[8192];
 };
 
+/* What the filters decided about one event, with the modifiers of those
+ * that let it pass: they count only if the event passes in the end. */
+enum outcome { O_CONTINUE, O_ACCEPT, O_REJECT, O_TEMPFAIL, O_DISCARD };
+struct verdict {
+    enum outcome outcome;
+    int code;
+    char text[STATUSTEXT_MAX + 16];     /* "5.7.1 text" */
+    long score;                         /* points added */
+    char class[FILTERPROTO_CLASS_MAX + 1];
+    int class_set;
+    struct headers headers;
+};
+
+/* The filters' verdicts other than continue, for the log. */
+struct trail {
+    char buf[512];
+};
+
 /* filters.c */
-void filters_start(int spool_fd);
-/* Run the event line (no LF) through the chain.  Headers go to h. */
-void filters_event(enum filter_event ev, const char *line, size_t n,
-                   struct verdict *v, struct headers *h, char *trail, size_t trailsize);
-/* eom, with the environment of one-shot filters. */
-void filters_eom(const char *line, size_t n, char *const env[],
-                 struct verdict *v, struct headers *h, char *trail, size_t trailsize);
+void filters_start(int spool_fd, int64_t deadline);
+/* Run the event line (no LF) through the chain; no filter waits past
+ * deadline, nor past its own timeout. */
+void filters_event(enum filter_event ev, const char *line, size_t n, int64_t deadline,
+                   struct verdict *v, struct trail *t);
+/* The environment of one-shot filters, at eom. */
+void filters_set_oneshot_env(char *const env[]);
 int filters_want(enum filter_event ev);
 void filters_stop(int64_t deadline);
 

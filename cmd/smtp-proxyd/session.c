@@ -57,6 +57,12 @@ struct rcpt {
     int code;
 };
 
+/* Score and header fields from the filters, per scope. */
+struct modifiers {
+    long score;
+    struct headers headers;
+};
+
 static struct {
     struct io_in in;
     struct io_out out;
@@ -65,9 +71,11 @@ static struct {
     char helo[256];
     int helo_seen, esmtp, refused;
     unsigned errors, transactions;
-    int64_t start, deadline;            /* the phase's deadline */
-    long session_score;
-    struct headers session_headers;
+    int64_t start;
+    int64_t deadline;                   /* of the phase: envelope, body, end of data */
+    struct modifiers connect_mods;      /* from connect: for every message */
+    struct modifiers helo_mods;         /* from the last HELO/EHLO */
+    struct trail session_trail;         /* connect and HELO verdicts */
 
     /* the transaction */
     int in_mail;
@@ -79,18 +87,18 @@ static struct {
     int class_set;
     int upstream;                       /* 0 no MAIL yet, 1 open, -1 refused */
     struct smtp_reply upstream_refusal;
-    long score;
-    struct headers headers;
-    char trail[512];
+    struct modifiers tx_mods;
+    struct trail trail;
     int64_t tx_start;
     unsigned long long size;
-    int upstream_code;                  /* the smarthost's final answer */
+    int upstream_code;                  /* the forwarder's answer to the message */
 
     char inbuf[65536];
     char outbuf[8192];
 } s;
 
 static void session_end(const char *reason) __attribute__((noreturn));
+static void session_fail(const char *reason) __attribute__((noreturn));
 static void transaction_log(const char *result, int code);
 
 /* --- replies ------------------------------------------------------------ */
@@ -100,19 +108,21 @@ static void put(const char *p, size_t n)
     if (io_put(&s.out, p, n, s.deadline) < 0) session_end("write error");
 }
 
-static void reply(int code, const char *status, enum text t)
+static void reply_text(int code, const char *status, const char *text)
 {
     char line[STATUSTEXT_MAX + 32];
-    int n = snprintf(line, sizeof line, "%d %s%s%s\r\n", code, status, *status ? " " : "",
-                     texts[t].text);
-    put(line, (size_t)n);
+    int n = snprintf(line, sizeof line, "%d %s%s%s\r\n", code, status, *status ? " " : "", text);
+    put(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+static void reply(int code, const char *status, enum text t)
+{
+    reply_text(code, status, texts[t].text);
 }
 
 static void reply_verdict(const struct verdict *v)
 {
-    char line[sizeof v->text + 8];
-    int n = snprintf(line, sizeof line, "%d %s\r\n", v->code, v->text);
-    put(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+    reply_text(v->code, "", v->text);
 }
 
 static void reply_upstream(const struct smtp_reply *r)
@@ -167,19 +177,17 @@ static void event_number(struct event *e, unsigned long long n)
     event_field(e, num);
 }
 
-/* The whole chain for one event: returns its verdict; headers and score
- * go to the transaction, or to the session before MAIL. */
+/* The whole chain for one event, bounded by the phase's deadline.  The
+ * verdict's modifiers are not applied here: see modifiers_apply. */
 static void run_filters(enum filter_event ev, struct event *e, struct verdict *v)
 {
     int session = ev == FILTER_CONNECT || ev == FILTER_HELO;
     v->outcome = O_CONTINUE;
     v->score = 0;
     v->class_set = 0;
+    v->headers.len = 0;
     if (!filters_want(ev)) return;
-    filters_event(ev, e->buf, e->len, v, session ? &s.session_headers : &s.headers,
-                  s.trail, sizeof s.trail);
-    if (session) s.session_score += v->score;
-    else s.score += v->score;
+    filters_event(ev, e->buf, e->len, s.deadline, v, session ? &s.session_trail : &s.trail);
 }
 
 /* A refusal from the filters: the reply, and a 421 ends the session. */
@@ -188,14 +196,42 @@ static int refused(const struct verdict *v)
     if (v->outcome != O_REJECT && v->outcome != O_TEMPFAIL) return 0;
     reply_verdict(v);
     if (v->code == 421) session_end("closed by filter");
+    if (v->code / 100 == 5) protocol_error();
+    return 1;
+}
+
+/* Will the modifiers of an event fit?  When they do not, the event is
+ * refused (451) rather than a field lost: fail closed. */
+static int modifiers_fit(const struct modifiers *m, const struct verdict *v)
+{
+    if (m->headers.len + v->headers.len <= sizeof m->headers.buf) return 1;
+    log_warn("header fields from the filters over %zu octets: refused", sizeof m->headers.buf);
+    reply(451, "4.3.0", T_FILTER_FAILED);
+    return 0;
+}
+
+/* Apply the modifiers of an event that passed (they fit). */
+static void modifiers_add(struct modifiers *m, const struct verdict *v)
+{
+    memcpy(m->headers.buf + m->headers.len, v->headers.buf, v->headers.len);
+    m->headers.len += v->headers.len;
+    m->score += v->score;
+}
+
+/* The event passes if no filter refused it and its modifiers fit. */
+static int passes(struct modifiers *m, const struct verdict *v)
+{
+    if (refused(v) || !modifiers_fit(m, v)) return 0;
+    modifiers_add(m, v);
     return 1;
 }
 
 /* --- the transaction ---------------------------------------------------- */
 
+/* Waits for the forwarder end with the phase; -w bounds the end of data. */
 static int64_t forward_deadline(void)
 {
-    return deadline_in_seconds(cfg.forward_timeout);
+    return s.deadline;
 }
 
 /* The forwarder is gone: no message can be relayed on this connection. */
@@ -220,21 +256,21 @@ static void transaction_clear(void)
     s.class_set = 0;
     s.class[0] = 0;
     s.upstream = 0;
-    s.score = 0;
-    s.headers.len = 0;
-    s.trail[0] = 0;
+    s.tx_mods.score = 0;
+    s.tx_mods.headers.len = 0;
+    s.trail.buf[0] = 0;
     s.size = 0;
     s.upstream_code = 0;
 }
 
-/* A transaction given up before its end (RSET, HELO, QUIT, a lost client). */
+/* A transaction given up before its end (RSET, HELO). */
 static void transaction_abort(const char *result)
 {
     struct event e;
     struct verdict v;
     if (!s.in_mail) return;
     transaction_log(result, 0);
-    if (forwarder_alive()) upstream_rset();
+    upstream_rset();
     event_start(&e, FILTER_RSET);
     run_filters(FILTER_RSET, &e, &v);
     transaction_clear();
@@ -272,8 +308,9 @@ static void transaction_log(const char *result, int code)
     log_kv_num(&l, "accepted", s.accepted);
     if (s.class_set && s.class[0]) log_kv_str(&l, "class", s.class);
     if (s.size) log_kv_num(&l, "size", (long long)s.size);
-    if (s.score || s.session_score) log_kv_num(&l, "score", s.score + s.session_score);
-    if (s.trail[0]) log_kv_str(&l, "filters", s.trail);
+    if (s.tx_mods.score || s.connect_mods.score || s.helo_mods.score)
+        log_kv_num(&l, "score", s.tx_mods.score + s.connect_mods.score + s.helo_mods.score);
+    if (s.trail.buf[0]) log_kv_str(&l, "filters", s.trail.buf);
     if (s.upstream_code) log_kv_num(&l, "upstream", s.upstream_code);
     if (code) log_kv_num(&l, "reply", code);
     log_kv_str(&l, "result", result);
@@ -283,13 +320,14 @@ static void transaction_log(const char *result, int code)
 
 /* --- the session's end -------------------------------------------------- */
 
-static void session_end(const char *reason)
+static void session_finish(const char *reason, int status) __attribute__((noreturn));
+static void session_finish(const char *reason, int status)
 {
     struct log_line l;
     static int ending;
     int64_t deadline = deadline_in_seconds(5);
     if (ending++) _exit(111);           /* a write error while ending */
-    io_flush(&s.out, deadline_in_seconds(5));
+    io_flush(&s.out, deadline);
     if (s.in_mail) {
         transaction_log(strcmp(reason, "quit") ? reason : "aborted", 0);
         s.in_mail = 0;
@@ -304,13 +342,26 @@ static void session_end(const char *reason)
     log_raw(&l, " end", 4);
     log_kv_num(&l, "conn", (long long)getpid());
     log_kv_str(&l, "ip", s.ip);
-    if (s.helo_seen) log_kv_str(&l, "helo", s.helo);
+    if (s.helo[0]) log_kv_str(&l, "helo", s.helo);
     log_kv_num(&l, "transactions", s.transactions);
     if (s.errors) log_kv_num(&l, "errors", s.errors);
+    if (s.session_trail.buf[0]) log_kv_str(&l, "filters", s.session_trail.buf);
     log_kv_str(&l, "reason", reason);
     log_kv_num(&l, "ms", deadline_now() - s.start);
     log_line_emit(&l);
-    _exit(0);
+    _exit(status);
+}
+
+/* The session is over (whatever happened to its messages: the log says). */
+static void session_end(const char *reason)
+{
+    session_finish(reason, 0);
+}
+
+/* A system error of ours: the client got a 421. */
+static void session_fail(const char *reason)
+{
+    session_finish(reason, 111);
 }
 
 /* --- commands ----------------------------------------------------------- */
@@ -321,14 +372,9 @@ static void do_helo(const struct smtp_command *c, int esmtp)
     struct verdict v;
     char line[512];
     size_t i;
-    if (!c->arglen || c->arglen >= sizeof s.helo) {
-        reply(501, "5.5.4", T_BAD_SYNTAX);
-        protocol_error();
-        return;
-    }
     for (i = 0; i < c->arglen; i++)
         if (c->arg[i] == ' ' || c->arg[i] == '\t') break;
-    if (!i) {
+    if (!i || i >= sizeof s.helo) {
         reply(501, "5.5.4", T_BAD_SYNTAX);
         protocol_error();
         return;
@@ -337,11 +383,14 @@ static void do_helo(const struct smtp_command *c, int esmtp)
     memcpy(s.helo, c->arg, i);
     s.helo[i] = 0;
     s.helo_seen = 0;
+    /* What an earlier HELO brought no longer holds. */
+    s.helo_mods.score = 0;
+    s.helo_mods.headers.len = 0;
     event_start(&e, FILTER_HELO);
     event_field(&e, esmtp ? "EHLO" : "HELO");
     event_field(&e, s.helo);
     run_filters(FILTER_HELO, &e, &v);
-    if (refused(&v)) return;
+    if (!passes(&s.helo_mods, &v)) return;
     s.helo_seen = 1;
     s.esmtp = esmtp;
     if (!esmtp) {
@@ -355,15 +404,44 @@ static void do_helo(const struct smtp_command *c, int esmtp)
     put(line, strlen(line));
 }
 
+/* MAIL's parameters: 0, or -1 after the reply. */
+static int mail_parameters(const char *p, const char *end)
+{
+    struct smtp_param prm;
+    int r;
+    s.size_param[0] = s.body_param[0] = 0;
+    while ((r = smtp_param_next(&p, end, &prm)) > 0) {
+        unsigned long size;
+        if (!strcasecmp(prm.key, "SIZE") && !s.size_param[0]) {
+            if (strlen(prm.value) >= sizeof s.size_param || !scan_ulong(prm.value, ~0UL, &size)) break;
+            if (size > cfg.size_limit) {
+                reply(552, "5.3.4", T_TOO_BIG);
+                return -1;
+            }
+            strcpy(s.size_param, prm.value);
+        } else if (!strcasecmp(prm.key, "BODY") && !s.body_param[0]) {
+            if (strcasecmp(prm.value, "7BIT") && strcasecmp(prm.value, "8BITMIME")) break;
+            strcpy(s.body_param, prm.value);
+        } else if (strcasecmp(prm.key, "SIZE") && strcasecmp(prm.key, "BODY")) {
+            reply(555, "5.5.4", T_BAD_PARAMETER);
+            protocol_error();
+            return -1;
+        } else {
+            break;                      /* given twice */
+        }
+    }
+    if (r == 0) return 0;
+    reply(501, "5.5.4", T_BAD_SYNTAX);
+    protocol_error();
+    return -1;
+}
+
 static void do_mail(const struct smtp_command *c)
 {
     char addr[SMTP_ADDRESS_MAX + 1];
     size_t k, used;
-    const char *p;
-    struct smtp_param prm;
     struct event e;
     struct verdict v;
-    int r;
 
     if (!s.helo_seen || s.in_mail) {
         reply(503, "5.5.1", T_BAD_SEQUENCE);
@@ -377,29 +455,7 @@ static void do_mail(const struct smtp_command *c)
         protocol_error();
         return;
     }
-    s.size_param[0] = s.body_param[0] = 0;
-    p = c->arg + k + used;
-    while ((r = smtp_param_next(&p, c->arg + c->arglen, &prm)) > 0) {
-        unsigned long size;
-        if (!strcasecmp(prm.key, "SIZE") && !s.size_param[0]) {
-            if (strlen(prm.value) >= sizeof s.size_param || !scan_ulong(prm.value, ~0UL, &size)) break;
-            if (size > cfg.size_limit) {
-                reply(552, "5.3.4", T_TOO_BIG);
-                return;
-            }
-            strcpy(s.size_param, prm.value);
-        } else if (!strcasecmp(prm.key, "BODY") && !s.body_param[0]) {
-            if (strcasecmp(prm.value, "7BIT") && strcasecmp(prm.value, "8BITMIME")) break;
-            strcpy(s.body_param, prm.value);
-        } else if (strcasecmp(prm.key, "SIZE") && strcasecmp(prm.key, "BODY")) {
-            reply(555, "5.5.4", T_BAD_PARAMETER);
-            protocol_error();
-            return;
-        } else {
-            break;                      /* given twice */
-        }
-    }
-    if (r != 0) { reply(501, "5.5.4", T_BAD_SYNTAX); protocol_error(); return; }
+    if (mail_parameters(c->arg + k + used, c->arg + c->arglen) < 0) return;
 
     transaction_clear();
     strcpy(s.sender, addr);
@@ -408,16 +464,26 @@ static void do_mail(const struct smtp_command *c)
     event_start(&e, FILTER_MAIL);
     event_field(&e, addr[0] ? addr : 0);
     run_filters(FILTER_MAIL, &e, &v);
-    if (refused(&v)) {
-        transaction_log(v.outcome == O_REJECT ? "rejected" : "tempfailed", v.code);
+    if (!passes(&s.tx_mods, &v)) {
+        int code = v.outcome == O_REJECT || v.outcome == O_TEMPFAIL ? v.code : 451;
+        transaction_log(code / 100 == 5 ? "rejected" : "tempfailed", code);
         return;
     }
     s.in_mail = 1;
     reply(250, "2.1.0", T_OK);
 }
 
+/* Any reply of the forwarder outside 2xx, 4xx, 5xx is made a 451. */
+static void reply_checked(struct smtp_reply *r)
+{
+    char text[STATUSTEXT_MAX + 8];
+    if (r->code / 100 == 2 || r->code / 100 == 4 || r->code / 100 == 5) return;
+    snprintf(text, sizeof text, "4.5.0 %s", texts[T_UPSTREAM_PROTOCOL].text);
+    smtp_reply_set(r, 451, text);
+}
+
 /* MAIL goes to the smarthost with the first recipient that passes. */
-static int upstream_mail(void)
+static void upstream_mail(void)
 {
     char line[SMTP_ADDRESS_MAX + 80];
     struct smtp_reply r;
@@ -425,18 +491,21 @@ static int upstream_mail(void)
     if (s.size_param[0]) n += snprintf(line + n, sizeof line - (size_t)n, " SIZE=%s", s.size_param);
     if (s.body_param[0]) snprintf(line + n, sizeof line - (size_t)n, " BODY=%s", s.body_param);
     if (forwarder_request(line, &r, forward_deadline()) < 0) forwarder_lost();
-    if (r.code / 100 == 2) return s.upstream = 1;
-    if (r.code / 100 != 4 && r.code / 100 != 5)
-        smtp_reply_set(&r, 451, "4.5.0 Mail server protocol error");
+    reply_checked(&r);
+    if (r.code / 100 == 2) {
+        s.upstream = 1;
+        return;
+    }
     s.upstream_refusal = r;
-    return s.upstream = -1;
+    s.upstream = -1;
 }
 
 static void do_rcpt(const struct smtp_command *c)
 {
     char addr[SMTP_ADDRESS_MAX + 1], line[SMTP_ADDRESS_MAX + 16];
-    const char *class;
+    const char *class, *p;
     size_t k, used;
+    struct smtp_param prm;
     struct event e;
     struct verdict v;
     struct smtp_reply r;
@@ -449,10 +518,11 @@ static void do_rcpt(const struct smtp_command *c)
         protocol_error();
         return;
     }
-    if (k + used != c->arglen) {
-        reply(555, "5.5.4", T_BAD_PARAMETER);
-        protocol_error();
-        return;
+    p = c->arg + k + used;
+    switch (smtp_param_next(&p, c->arg + c->arglen, &prm)) {
+    case 0: break;
+    case 1: reply(555, "5.5.4", T_BAD_PARAMETER); protocol_error(); return;
+    default: reply(501, "5.5.4", T_BAD_SYNTAX); protocol_error(); return;
     }
     if (s.accepted >= cfg.max_rcpt) {
         reply(452, "4.5.3", T_TOO_MANY_RECIPIENTS);
@@ -467,6 +537,11 @@ static void do_rcpt(const struct smtp_command *c)
         rcpt_record(addr, v.code);
         return;
     }
+    /* Checked before the smarthost hears of the recipient, never after. */
+    if (!modifiers_fit(&s.tx_mods, &v)) {
+        rcpt_record(addr, 451);
+        return;
+    }
     /* Multi-recipient policy: one rule class per transaction. */
     class = v.class_set ? v.class : "";
     if (s.class_set && strcmp(class, s.class)) {
@@ -479,26 +554,27 @@ static void do_rcpt(const struct smtp_command *c)
     }
     if (s.upstream == 0) upstream_mail();
     if (s.upstream < 0) {
-        reply_upstream(&s.upstream_refusal);
-        rcpt_record(addr, s.upstream_refusal.code);
-        return;
+        r = s.upstream_refusal;
+    } else {
+        snprintf(line, sizeof line, "RCPT TO:<%s>", addr);
+        if (forwarder_request(line, &r, forward_deadline()) < 0) forwarder_lost();
+        reply_checked(&r);
     }
-    snprintf(line, sizeof line, "RCPT TO:<%s>", addr);
-    if (forwarder_request(line, &r, forward_deadline()) < 0) forwarder_lost();
-    if (r.code / 100 != 2 && r.code / 100 != 4 && r.code / 100 != 5)
-        smtp_reply_set(&r, 451, "4.5.0 Mail server protocol error");
+    /* The recipient's modifiers count only once the smarthost took it. */
     if (r.code / 100 == 2) {
+        modifiers_add(&s.tx_mods, &v);
         s.accepted++;
         if (!s.class_set) {
             memcpy(s.class, class, strlen(class) + 1);
             s.class_set = 1;
         }
     }
-    rcpt_record(addr, r.code);
     reply_upstream(&r);
+    rcpt_record(addr, r.code);
+    if (r.code / 100 == 5) protocol_error();
 }
 
-/* The body, to the spool: 0 done, or why not. */
+/* The body, to the spool. */
 enum body { BODY_OK, BODY_EOF, BODY_TIMEOUT, BODY_ERROR };
 
 static enum body receive_body(struct smtp_undot *u, int *too_big, int *spool_errno)
@@ -525,35 +601,47 @@ static enum body receive_body(struct smtp_undot *u, int *too_big, int *spool_err
     }
 }
 
-/* The Received field we add on top (RFC 5321 4.4). */
+/* The Received field we add on top (RFC 5321 4.4).  A HELO name that is
+ * not a domain or an address literal would break its syntax: its odd
+ * characters are shown as '_'. */
 static void received_header(struct headers *h)
 {
-    char value[1024], date[64];
+    char value[1024], date[64], helo[sizeof s.helo];
     time_t now = time(0);
     struct tm tm;
+    size_t i;
     int n;
+    for (i = 0; s.helo[i]; i++)
+        helo[i] = strchr("()<>[]\\\";@,", s.helo[i]) ? '_' : s.helo[i];
+    helo[i] = 0;
+    if (smtp_domain_valid(s.helo, i)) strcpy(helo, s.helo);
     gmtime_r(&now, &tm);
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
     n = snprintf(value, sizeof value, "from %s (%s%s[%s])\r\n\tby %s (noqueue) with %s id %ld.%u;\r\n\t%s",
-                 s.helo, s.remotehost ? s.remotehost : "", s.remotehost ? " " : "",
+                 helo, s.remotehost ? s.remotehost : "", s.remotehost ? " " : "",
                  s.ip, cfg.hostname, s.esmtp ? "ESMTP" : "SMTP", (long)getpid(),
                  s.transactions, date);
     if (n > 0 && (size_t)n < sizeof value && header_value_valid(value, (size_t)n))
         headers_add(h, "Received", value, (size_t)n);
 }
 
+/* Every field to the forwarder; one it refuses refuses the message (451),
+ * since a field a filter asked for must not be lost. */
 static int send_headers(const struct headers *h)
 {
-    char line[3 * sizeof h->buf / 2 + 16];
+    char line[7 + 3 * sizeof h->buf + 1];
     const char *p = h->buf, *end = h->buf + h->len;
     struct smtp_reply r;
     for (; p < end; p += strlen(p) + 1) {
         ssize_t n;
         memcpy(line, "HEADER ", 7);
         n = xtext_encode(line + 7, sizeof line - 7, p, strlen(p));
-        if (n < 0) continue;
-        if (forwarder_request(line, &r, forward_deadline()) < 0) return -1;
-        if (r.code / 100 != 2) log_warn("header field refused by forwarder: %.60s", p);
+        if (n < 0) return -1;
+        if (forwarder_request(line, &r, forward_deadline()) < 0) forwarder_lost();
+        if (r.code / 100 != 2) {
+            log_warn("the forwarder refused a header field: %.60s", p);
+            return -1;
+        }
     }
     return 0;
 }
@@ -581,13 +669,22 @@ static long threshold(void)
     return t;
 }
 
+/* The message has its final reply: the filters hear of it, the log too,
+ * and the envelope deadline starts again. */
 static void transaction_done(const char *result, int code)
 {
+    s.deadline = deadline_in_seconds(cfg.envelope_timeout);
     flush();
     report(result, code);
     transaction_log(result, code);
     transaction_clear();
-    s.deadline = deadline_in_seconds(cfg.envelope_timeout);
+}
+
+/* Refused or dropped at its end: the smarthost forgets the transaction. */
+static void message_refused(const char *result, int code)
+{
+    upstream_rset();
+    transaction_done(result, code);
 }
 
 /* One-shot filters learn the envelope from their environment. */
@@ -596,15 +693,15 @@ static char **oneshot_environment(void)
     extern char **environ;
     static char sender[SMTP_ADDRESS_MAX + 32], class[64], *recipients;
     static char **env;
-    size_t n = 0, i, len = 0;
+    size_t n = 0, i, len;
     unsigned k;
     for (k = 0; k < cfg.nfilters && !cfg.filters[k].oneshot; k++) ;
     if (k == cfg.nfilters) return 0;
     if (!env) {
         while (environ[n]) n++;
-        env = calloc(n + 4, sizeof *env);
         recipients = malloc((size_t)s.rcpt_capacity * (SMTP_ADDRESS_MAX + 1) + 32);
-        if (!env || !recipients) return environ;
+        env = recipients ? calloc(n + 4, sizeof *env) : 0;
+        if (!env) return 0;
         for (i = 0; i < n; i++) env[i] = environ[i];
         env[n] = sender;
         env[n + 1] = recipients;
@@ -619,25 +716,27 @@ static char **oneshot_environment(void)
     return env;
 }
 
-static void do_data(const struct smtp_command *c)
+/* DATA up to the 354: 0 to go on, -1 after a refusal. */
+static int data_start(const struct smtp_command *c)
 {
     struct event e;
     struct verdict v;
-    struct smtp_reply r;
-    struct smtp_undot u;
-    struct headers out;
-    int too_big, spool_errno;
-    long t;
-
-    if (!s.in_mail) { reply(503, "5.5.1", T_BAD_SEQUENCE); protocol_error(); return; }
-    if (c->arglen) { reply(501, "5.5.4", T_BAD_SYNTAX); protocol_error(); return; }
-    if (!s.accepted) { reply(554, "5.5.1", T_NO_RECIPIENTS); return; }
+    if (!s.in_mail) { reply(503, "5.5.1", T_BAD_SEQUENCE); protocol_error(); return -1; }
+    if (c->arglen) { reply(501, "5.5.4", T_BAD_SYNTAX); protocol_error(); return -1; }
+    if (!s.accepted) { reply(554, "5.5.1", T_NO_RECIPIENTS); return -1; }
     event_start(&e, FILTER_DATA);
     event_number(&e, s.accepted);
     run_filters(FILTER_DATA, &e, &v);
-    if (refused(&v)) return;
-
+    if (!passes(&s.tx_mods, &v)) return -1;
     reply(354, "", T_DATA_GO);
+    return 0;
+}
+
+/* The body, then its checks of form: 0 when it may go to the filters. */
+static int data_receive(void)
+{
+    struct smtp_undot u;
+    int too_big, spool_errno;
     s.deadline = deadline_in_seconds(cfg.body_timeout);
     switch (receive_body(&u, &too_big, &spool_errno)) {
     case BODY_OK: break;
@@ -647,77 +746,101 @@ static void do_data(const struct smtp_command *c)
         session_end("timeout in data");
     case BODY_ERROR: session_end("read error in data");
     }
+    /* From here to the final reply: one budget for filters and smarthost. */
+    s.deadline = deadline_in_seconds(cfg.eom_timeout);
     s.size = u.size;
     if (u.flags & SMTP_DATA_BARE_EOL) {
         reply(554, "5.6.0", T_BARE_EOL);
-        upstream_rset();
-        transaction_done("rejected", 554);
-        return;
+        message_refused("rejected", 554);
+        return -1;
     }
     if (too_big) {
         reply(552, "5.3.4", T_TOO_BIG);
-        upstream_rset();
-        transaction_done("rejected", 552);
-        return;
+        message_refused("rejected", 552);
+        return -1;
     }
     if (spool_errno) {
         errno = spool_errno;
         log_warn_sys("unable to spool the message");
         reply(452, "4.3.1", T_STORAGE);
-        upstream_rset();
-        transaction_done("tempfailed", 452);
-        return;
+        message_refused("tempfailed", 452);
+        return -1;
     }
+    return 0;
+}
 
+/* The filters' verdict on the message, and the score threshold. */
+static void data_verdict(struct verdict *v)
+{
+    struct event e;
+    long t, score;
     event_start(&e, FILTER_EOM);
-    event_number(&e, u.size);
+    event_number(&e, s.size);
     event_field(&e, s.class_set && s.class[0] ? s.class : 0);
-    v.outcome = O_CONTINUE;
-    v.score = 0;
-    if (filters_want(FILTER_EOM)) {
-        filters_eom(e.buf, e.len, oneshot_environment(), &v, &s.headers, s.trail, sizeof s.trail);
-        s.score += v.score;
-    }
+    filters_set_oneshot_env(oneshot_environment());
+    run_filters(FILTER_EOM, &e, v);
+    score = s.tx_mods.score + s.connect_mods.score + s.helo_mods.score + v->score;
     t = threshold();
-    if (t > 0 && s.score + s.session_score >= t && v.outcome != O_REJECT && v.outcome != O_TEMPFAIL) {
-        v.outcome = O_REJECT;
-        v.code = 550;
-        snprintf(v.text, sizeof v.text, "5.7.1 %s", texts[T_REJECTED].text);
+    if (t > 0 && score >= t && v->outcome != O_REJECT && v->outcome != O_TEMPFAIL) {
+        v->outcome = O_REJECT;
+        v->code = 550;
+        snprintf(v->text, sizeof v->text, "5.7.1 %s", texts[T_REJECTED].text);
     }
-    if (v.outcome == O_REJECT || v.outcome == O_TEMPFAIL) {
-        reply_verdict(&v);
-        upstream_rset();
-        transaction_done(v.outcome == O_REJECT ? "rejected" : "tempfailed", v.code);
-        if (v.code == 421) session_end("closed by filter");
-        return;
-    }
-    if (v.outcome == O_DISCARD) {
-        reply(250, "2.0.0", T_DISCARDED);
-        upstream_rset();
-        transaction_done("discarded", 250);
-        return;
-    }
+    s.tx_mods.score += v->score;
+}
 
-    /* Relay: our Received field, then what the filters added. */
-    out.len = 0;
-    if (cfg.received) received_header(&out);
-    if (out.len + s.session_headers.len <= sizeof out.buf) {
-        memcpy(out.buf + out.len, s.session_headers.buf, s.session_headers.len);
-        out.len += s.session_headers.len;
+/* To the smarthost: our Received field, the filters' fields (connect,
+ * HELO, transaction, end of data), the message; its reply is the client's. */
+static void data_relay(const struct verdict *v)
+{
+    struct headers received;
+    struct smtp_reply r;
+    char line[32];
+    int64_t left;
+    received.len = 0;
+    if (cfg.received) received_header(&received);
+    if (send_headers(&received) < 0 || send_headers(&s.connect_mods.headers) < 0 ||
+        send_headers(&s.helo_mods.headers) < 0 || send_headers(&s.tx_mods.headers) < 0 ||
+        send_headers(&v->headers) < 0) {
+        reply(451, "4.3.0", T_FILTER_FAILED);
+        message_refused("tempfailed", 451);
+        return;
     }
-    if (out.len + s.headers.len <= sizeof out.buf) {
-        memcpy(out.buf + out.len, s.headers.buf, s.headers.len);
-        out.len += s.headers.len;
-    }
-    if (send_headers(&out) < 0 || forwarder_request("DATA", &r, forward_deadline()) < 0)
-        forwarder_lost();
-    if (r.code / 100 != 2 && r.code / 100 != 4 && r.code / 100 != 5)
-        smtp_reply_set(&r, 451, "4.5.0 Mail server protocol error");
+    /* The forwarder gets what is left of the budget, less a margin, so
+     * that its own timeout answers before ours. */
+    left = (s.deadline - deadline_now()) / 1000 - 5;
+    snprintf(line, sizeof line, "DATA %lld", (long long)(left > 1 ? left : 1));
+    if (forwarder_request(line, &r, s.deadline) < 0) forwarder_lost();
+    reply_checked(&r);
     s.upstream_code = r.code;
     reply_upstream(&r);
-    if (r.code / 100 != 2) upstream_rset();
-    transaction_done(r.code / 100 == 2 ? "delivered" : r.code / 100 == 4 ? "tempfailed" : "rejected",
-                     r.code);
+    if (r.code / 100 == 2) {
+        s.upstream = 0;                 /* the transaction is over upstream */
+        transaction_done("delivered", r.code);
+    } else {
+        message_refused(r.code / 100 == 4 ? "tempfailed" : "rejected", r.code);
+    }
+}
+
+static void do_data(const struct smtp_command *c)
+{
+    struct verdict v;
+    if (data_start(c) < 0 || data_receive() < 0) return;
+    data_verdict(&v);
+    switch (v.outcome) {
+    case O_REJECT:
+    case O_TEMPFAIL:
+        reply_verdict(&v);
+        message_refused(v.outcome == O_REJECT ? "rejected" : "tempfailed", v.code);
+        if (v.code == 421) session_end("closed by filter");
+        return;
+    case O_DISCARD:
+        reply(250, "2.0.0", T_DISCARDED);
+        message_refused("discarded", 250);
+        return;
+    default:
+        data_relay(&v);
+    }
 }
 
 static void do_rset(const struct smtp_command *c)
@@ -744,7 +867,10 @@ static void command(char *line, size_t n)
     case SMTP_DATA: do_data(&c); break;
     case SMTP_RSET: do_rset(&c); break;
     case SMTP_NOOP: reply(250, "2.0.0", T_OK); break;
-    case SMTP_VRFY: reply(252, "2.5.2", T_VRFY); break;
+    case SMTP_VRFY:
+        if (c.arglen) reply(252, "2.5.2", T_VRFY);
+        else { reply(501, "5.5.4", T_BAD_SYNTAX); protocol_error(); }
+        break;
     case SMTP_HELP: reply(214, "2.0.0", T_HELP); break;
     case SMTP_QUIT:
         reply(221, "2.0.0", T_BYE);
@@ -789,8 +915,23 @@ static void greet(void)
         s.refused = 1;
         return;
     }
+    modifiers_add(&s.connect_mods, &v);      /* empty yet: they fit */
     snprintf(line, sizeof line, "220 %s %s\r\n", cfg.hostname, texts[T_GREETING].text);
     put(line, strlen(line));
+}
+
+/* A line too long: discarded to its end, never taken as two commands. */
+static void line_too_long(void)
+{
+    switch (io_skipline(&s.in, s.deadline)) {
+    case 0: session_end("disconnected");
+    case -1:
+        if (errno != ETIMEDOUT) session_end("read error");
+        reply(421, "4.4.2", T_TIMEOUT);
+        session_end("timeout");
+    }
+    reply(500, "5.5.2", T_LINE_TOO_LONG);
+    protocol_error();
 }
 
 void session_run(void)
@@ -812,19 +953,19 @@ void session_run(void)
     if (!s.rcpts) {
         log_warn("out of memory");
         reply(421, "4.3.0", T_UNAVAILABLE);
-        session_end("out of memory");
+        session_fail("out of memory");
     }
     if (spool_open(&s.spool, cfg.spool_dir) < 0) {
         log_warn_sys("unable to create a spool file in %s", cfg.spool_dir);
         reply(421, "4.3.0", T_UNAVAILABLE);
-        session_end("no spool");
+        session_fail("no spool");
     }
     forwarder_set_spool(s.spool.fd_ro);
-    filters_start(s.spool.fd_ro);
+    filters_start(s.spool.fd_ro, s.deadline);
     greet();
 
     for (;;) {
-        char line[LINE_MAX_SMTP];
+        char line[LINE_MAX_SMTP + 1];
         ssize_t n = io_getline(&s.in, line, sizeof line, s.deadline);
         size_t len;
         if (n == IO_EOF) session_end("disconnected");
@@ -834,10 +975,7 @@ void session_run(void)
             session_end("timeout");
         }
         if (n == IO_TOOLONG) {
-            /* Never two commands out of one line. */
-            if (io_skipline(&s.in, s.deadline) <= 0) session_end("disconnected");
-            reply(500, "5.5.2", T_LINE_TOO_LONG);
-            protocol_error();
+            line_too_long();
             continue;
         }
         len = (size_t)n;

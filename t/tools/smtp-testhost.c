@@ -29,6 +29,7 @@
  *   -x BYTES      drop the connection, no reply, once BYTES bytes of
  *                 message data (as on the wire) have arrived
  *   -q VERB       drop the connection, no reply, when VERB arrives
+ *   -J VERB       after the reply to VERB, one more reply no one asked for
  *   -w MS         wait before the end-of-data reply
  *   -W MS         wait before every reply, the greeting included
  *   -i MS         idle timeout while waiting for a command: 421 and close
@@ -82,6 +83,7 @@ static struct {
     int drop_data;
     unsigned long long drop_after;
     const char *drop_verb;
+    const char *junk_verb;      /* -J: an extra reply after this command's */
     long eod_wait, reply_wait;
     long idle;                  /* -1: none */
     unsigned long long size_max;            /* 0: no limit (RFC 1870) */
@@ -728,6 +730,7 @@ static void command(const char *line, size_t len)
     if (sess.no_service && !(v && v->run == cmd_quit)) reply("503 5.5.1 no service");
     else if (v) v->run(sp ? sp + 1 : NULL);
     else reply("500 5.5.2 unknown");
+    if (v && opt.junk_verb && !strcmp(v->name, opt.junk_verb)) reply("250 2.0.0 unasked");
 }
 
 static void greet(void)
@@ -780,7 +783,7 @@ static void options(int argc, char **argv)
     int c;
 
     opterr = 0;                 /* one line of our own instead */
-    while ((c = getopt(argc, argv, ":d:lg:eM:R:D:E:x:q:w:W:i:s:p")) != -1) {
+    while ((c = getopt(argc, argv, ":d:lg:eM:R:D:E:x:q:J:w:W:i:s:p")) != -1) {
         switch (c) {
         case 'd': opt.dir = optarg; break;
         case 'l': opt.transcript = 1; break;
@@ -797,6 +800,10 @@ static void options(int argc, char **argv)
         case 'q':
             if (!(v = find_verb(optarg, strlen(optarg)))) fatal(100, "bad verb: %s", optarg);
             opt.drop_verb = v->name;
+            break;
+        case 'J':
+            if (!(v = find_verb(optarg, strlen(optarg)))) fatal(100, "bad verb: %s", optarg);
+            opt.junk_verb = v->name;
             break;
         case 'w': opt.eod_wait = (long)number(optarg, MS_MAX, "milliseconds"); break;
         case 'W': opt.reply_wait = (long)number(optarg, MS_MAX, "milliseconds"); break;

@@ -240,13 +240,15 @@ END_TEST
 
 START_TEST(test_read_total_size_bounded)
 {
-    /* 10 lines of 500 octets: under the line limits, over SMTP_REPLY_MAX */
-    static char buf[10 * 502 + 1];
+    /* lines of 500 octets: under the line limits, over SMTP_REPLY_MAX */
+    enum { LINES = SMTP_REPLY_MAX / 500 + 2 };
+    static char buf[LINES * 502 + 1];
     struct smtp_reply r;
     size_t o = 0;
     int i;
-    for (i = 0; i < 10; i++) {
-        memcpy(buf + o, i == 9 ? "250 " : "250-", 4);
+    ck_assert_int_le(LINES, SMTP_REPLY_LINES);
+    for (i = 0; i < LINES; i++) {
+        memcpy(buf + o, i == LINES - 1 ? "250 " : "250-", 4);
         memset(buf + o + 4, 'y', 496);
         memcpy(buf + o + 500, "\r\n", 2);
         o += 502;
@@ -254,6 +256,21 @@ START_TEST(test_read_total_size_bounded)
     buf[o] = 0;
     ck_assert_int_eq(read_reply(buf, 1, &r), SMTP_REPLY_MALFORMED);
     ck_assert(r.len < sizeof r.text);
+}
+END_TEST
+
+START_TEST(test_format_cuts_lines_at_512_octets)
+{
+    struct smtp_reply r;
+    char out[SMTP_REPLY_MAX * 2], text[901];
+    size_t n;
+    memset(text, 'z', 900);
+    text[900] = 0;
+    smtp_reply_set(&r, 550, text);
+    n = smtp_reply_format(&r, 0, out, sizeof out);
+    ck_assert_uint_eq(n, 512);
+    ck_assert_mem_eq(out, "550 5.0.0 zzz", 13);
+    ck_assert_mem_eq(out + 510, "\r\n", 2);
 }
 END_TEST
 
@@ -447,6 +464,7 @@ static Suite *reply_suite(void)
     tcase_add_test(tc, test_read_max_lines_accepted_one_more_refused);
     tcase_add_test(tc, test_read_longest_line_accepted_one_more_refused);
     tcase_add_test(tc, test_read_total_size_bounded);
+    tcase_add_test(tc, test_format_cuts_lines_at_512_octets);
     tcase_add_test(tc, test_read_eof_before_and_inside_reply);
     tcase_add_test(tc, test_read_deadline_gives_ioerr_etimedout);
     suite_add_tcase(s, tc);

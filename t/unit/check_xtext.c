@@ -31,15 +31,6 @@ START_TEST(test_encode_nul_byte)
 }
 END_TEST
 
-START_TEST(test_encoded_length_counts_three_per_escaped_byte)
-{
-    ck_assert_uint_eq(xtext_encoded_length("", 0), 0);
-    ck_assert_uint_eq(xtext_encoded_length("abc", 3), 3);
-    ck_assert_uint_eq(xtext_encoded_length("a b", 3), 5);
-    ck_assert_uint_eq(xtext_encoded_length("+=\n", 3), 9);
-}
-END_TEST
-
 START_TEST(test_encode_empty_input_gives_empty_string)
 {
     char out[4] = "xyz";
@@ -164,7 +155,8 @@ START_TEST(test_round_trip_every_byte_value)
     ssize_t e;
     for (i = 0; i < 256; i++) in[i] = (char)i;
     e = xtext_encode(enc, sizeof enc, in, sizeof in);
-    ck_assert_int_eq(e, (long)xtext_encoded_length(in, sizeof in));
+    /* 92 bytes stand for themselves (33..126 but + and =), 164 take three */
+    ck_assert_int_eq(e, 92 + 3 * 164);
     for (i = 0; i < e; i++)
         ck_assert(enc[i] >= 33 && enc[i] <= 126 && enc[i] != '=');
     ck_assert_int_eq(xtext_decode(dec, sizeof dec, enc, (size_t)e), 256);
@@ -197,7 +189,6 @@ static Suite *xtext_suite(void)
     tcase_add_test(tc, test_encode_printable_stands_for_itself);
     tcase_add_test(tc, test_encode_plus_equals_space_and_controls_as_upper_hex);
     tcase_add_test(tc, test_encode_nul_byte);
-    tcase_add_test(tc, test_encoded_length_counts_three_per_escaped_byte);
     tcase_add_test(tc, test_encode_empty_input_gives_empty_string);
     tcase_add_test(tc, test_encode_exact_fit_and_one_short);
     tcase_add_test(tc, test_encode_never_writes_past_size);
