@@ -44,7 +44,8 @@ ifeq ($(notdir $(CC)),musl-gcc)
 endif
 # Debian's libcdb.a (built against glibc; see INSTALL), for the programs
 # whose build.mk asks for $(LIBCDB).
-LIBCDB   = $(shell pkg-config --variable=libdir libcdb 2>/dev/null || echo /usr/lib)/libcdb.a
+# (Debian's libcdb.pc names no libdir: ask the compiler where it is.)
+LIBCDB   = $(or $(wildcard $(shell pkg-config --variable=libdir libcdb 2>/dev/null)/libcdb.a),$(shell $(HOSTCC) -print-file-name=libcdb.a))
 ALL_CFLAGS = -std=c99 $(WARN) $(CFLAGS) $(SANITIZE) -ffunction-sections -fdata-sections
 LDFLAGS ?=
 ALL_LDFLAGS = $(STATIC) -Wl,--gc-sections $(SANITIZE) $(LDFLAGS)

@@ -1,6 +1,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ipaddr.h"
 #include "smtp_command.h"
 
 int smtp_line_check(char *line, size_t *n)
@@ -82,35 +83,13 @@ static int domain_name_valid(const char *s, size_t n)
     return label && s[n - 1] != '-';
 }
 
-static int ipv4_valid(const char *s, size_t n)
-{
-    size_t i = 0;
-    int part;
-    for (part = 0; part < 4; part++) {
-        unsigned value = 0, digits = 0;
-        if (part) {
-            if (i >= n || s[i] != '.') return 0;
-            i++;
-        }
-        while (i < n && s[i] >= '0' && s[i] <= '9' && digits < 4) {
-            value = value * 10 + (unsigned)(s[i] - '0');
-            digits++;
-            i++;
-        }
-        if (!digits || digits > 3 || value > 255) return 0;
-    }
-    return i == n;
-}
-
+/* s[0..n-1] is the inside of the brackets. */
 static int literal_valid(const char *s, size_t n)
 {
+    struct ipaddr a;
     size_t i;
-    if (ipv4_valid(s, n)) return 1;
-    if (n > 5 && !strncasecmp(s, "IPv6:", 5)) {
-        for (i = 5; i < n; i++)
-            if (!strchr("0123456789abcdefABCDEF:.", s[i])) return 0;
-        return 1;
-    }
+    if (ipaddr_parse_literal(&a, s - 1, n + 2)) return 1;
+    if (n >= 5 && !strncasecmp(s, "IPv6:", 5)) return 0;
     /* General-address-literal: Standardized-tag ":" 1*dcontent */
     for (i = 0; i < n && (is_alnum((unsigned char)s[i]) || s[i] == '-'); i++) ;
     if (!i || i >= n - 1 || s[i] != ':') return 0;
