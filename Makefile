@@ -61,17 +61,30 @@ UNIT_SRC := $(wildcard t/unit/check_*.c)
 UNITS    := $(UNIT_SRC:t/unit/%.c=$(B)/unit/%)
 HOST_OBJ := $(LIB_SRC:lib/%.c=$(B)/host/%.o)
 
-# A program's extra libraries live in cmd/NAME/build.mk as LDLIBS_NAME.
--include $(wildcard cmd/*/build.mk)
+HOST_LIB_A := $(B)/host/libnoqueue.a
+HOST_LDFLAGS = -Wl,--gc-sections $(SANITIZE) $(LDFLAGS)
 
 all: $(PROGRAMS:%=$(BIN)/%)
 
+# cmd/NAME/build.mk may set LDLIBS_NAME, its extra libraries (also linked
+# into its unit test), and add NAME to HOST_PROGRAMS: built with the host
+# compiler, dynamic, for a library that exists only for glibc (smtp-tls).
+HOST_PROGRAMS :=
+-include $(wildcard cmd/*/build.mk)
+
 define program_rule
 $(1)_SRC := $$(wildcard cmd/$(1)/*.c)
+ifeq ($$(filter $(1),$$(HOST_PROGRAMS)),)
 $(1)_OBJ := $$($(1)_SRC:cmd/$(1)/%.c=$(B)/cmd/$(1)/%.o)
 $(BIN)/$(1): $$($(1)_OBJ) $(LIB_A)
 	@mkdir -p $$(@D)
 	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$($(1)_OBJ) $(LIB_A) $$(LDLIBS_$(1))
+else
+$(1)_OBJ := $$($(1)_SRC:cmd/$(1)/%.c=$(B)/host/cmd/$(1)/%.o)
+$(BIN)/$(1): $$($(1)_OBJ) $(HOST_LIB_A)
+	@mkdir -p $$(@D)
+	$$(HOSTCC) $$(HOST_LDFLAGS) -o $$@ $$($(1)_OBJ) $(HOST_LIB_A) $$(LDLIBS_$(1))
+endif
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 
@@ -98,6 +111,10 @@ $(B)/host/%.o: lib/%.c $(wildcard lib/*.h)
 	@mkdir -p $(@D)
 	$(HOSTCC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
+$(HOST_LIB_A): $(HOST_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
 $(B)/unit/%: t/unit/%.c $(HOST_OBJ)
 	@mkdir -p $(@D)
 	$(HOSTCC) $(CPPFLAGS) -It/unit $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(HOST_OBJ) $(CHECK_LIBS) $(SANITIZE)
@@ -111,7 +128,7 @@ $(B)/host/cmd/%.o: cmd/%.c $(wildcard lib/*.h) $(wildcard cmd/*/*.h)
 define unit_program_rule
 $(B)/unit/check_$(1): t/unit/check_$(1).c $(HOST_OBJ) $$(patsubst cmd/$(1)/%.c,$(B)/host/cmd/$(1)/%.o,$$(filter-out cmd/$(1)/main.c,$$(wildcard cmd/$(1)/*.c)))
 	@mkdir -p $$(@D)
-	$(HOSTCC) $(CPPFLAGS) -Icmd/$(1) -It/unit $(ALL_CFLAGS) -Wno-missing-prototypes -o $$@ $$^ $(CHECK_LIBS) $(SANITIZE)
+	$(HOSTCC) $(CPPFLAGS) -Icmd/$(1) -It/unit $(ALL_CFLAGS) -Wno-missing-prototypes -o $$@ $$^ $$(LDLIBS_$(1)) $(CHECK_LIBS) $(SANITIZE)
 endef
 $(foreach p,$(PROGRAMS),$(if $(wildcard t/unit/check_$(p).c),$(eval $(call unit_program_rule,$(p)))))
 

@@ -1,0 +1,212 @@
+#include <errno.h>
+#include <string.h>
+
+#include "deadline.h"
+#include "dupcheck.h"
+#include "log.h"
+#include "scan.h"
+
+void dupcheck_init(struct dupcheck *d, const struct dupcheck_config *cfg)
+{
+    memset(d, 0, sizeof *d);
+    d->cfg = cfg;
+    d->store.fd = -1;
+}
+
+static void transaction_reset(struct dupcheck *d)
+{
+    d->in_mail = d->data_seen = d->rcpt_overflow = 0;
+    d->accepted = d->nrcpts = 0;
+    d->have_fp = 0;
+    d->sender[0] = 0;
+    d->msgid[0] = 0;
+}
+
+/* Opened at the first message that needs it, not per connection: most
+ * connections of a busy MX never get that far.  A failure is retried at
+ * the next message. */
+static int store_ready(struct dupcheck *d, int64_t now)
+{
+    const struct dupcheck_config *c = d->cfg;
+    if (d->store_open) return 1;
+    if (dupstore_open(&d->store, c->store, 1, 1, c->slots, now, deadline_in_ms(c->lock_wait_ms)) < 0) {
+        log_warn("store %s: %s", c->store, d->store.why);
+        return 0;
+    }
+    if (d->store.repaired) log_warn("store %s: was cut short: extended with empty records", c->store);
+    d->store_open = 1;
+    return 1;
+}
+
+/* 1 when the Message-ID is a permanent entry. */
+static int permanent(struct dupcheck *d, const char *msgid)
+{
+    const char *path = d->cfg->permanent;
+    int r;
+    if (!path) return 0;
+    if (!d->permanent_open) {
+        if (table_open(&d->permanent, path) < 0) {
+            log_warn_sys("unable to open %s; permanent entries not checked", path);
+            return 0;
+        }
+        d->permanent_open = 1;
+    }
+    r = table_get(&d->permanent, msgid, strlen(msgid), 0, 0);
+    if (r < 0) log_warn_sys("unable to read %s", path);
+    return r > 0;
+}
+
+static void log_unchecked(struct dupcheck *d, const char *reason)
+{
+    struct log_line l;
+    log_line_start(&l, "info");
+    log_raw(&l, " unchecked", 10);
+    if (d->msgid[0]) log_kv_str(&l, "msgid", d->msgid);
+    log_kv_str(&l, "reason", reason);
+    log_line_emit(&l);
+}
+
+static const char *duplicate(struct dupcheck *d, const char *source, int64_t age)
+{
+    struct log_line l;
+    char hex[2 * FINGERPRINT_SIZE + 1];
+    dupstore_hex(d->fp, hex);
+    log_line_start(&l, "info");
+    log_raw(&l, " duplicate", 10);
+    log_kv_str(&l, "fp", hex);
+    log_kv_str(&l, "msgid", d->msgid);
+    log_kv_str(&l, "from", d->sender);
+    log_kv_num(&l, "rcpts", (long long)d->nrcpts);
+    log_kv_str(&l, "source", source);
+    if (age >= 0) log_kv_num(&l, "age", age);
+    log_kv_str(&l, "action", d->cfg->dry_run ? "none" : "discard");
+    log_line_emit(&l);
+    return d->cfg->dry_run ? "continue" : "discard";
+}
+
+static const char *eom(struct dupcheck *d, int64_t now)
+{
+    const struct dupcheck_config *c = d->cfg;
+    struct message_scan m;
+    unsigned char msgid_digest[FINGERPRINT_SIZE], body_digest[FINGERPRINT_SIZE];
+    const char *msgid;
+    int64_t when;
+    int r;
+
+    d->have_fp = 0;
+    d->msgid[0] = 0;
+    if (!d->in_mail) return "continue";
+    /* The fingerprint must name exactly the recipients that get the
+     * message.  A recipient refused by a later filter or the smarthost
+     * was seen here but not accepted; which one, this filter cannot know,
+     * and a fingerprint with too many recipients could later discard a
+     * copy that one of them never had. */
+    if (d->rcpt_overflow) {
+        log_unchecked(d, "too many recipients");
+        return "continue";
+    }
+    if (!d->data_seen || d->accepted != d->nrcpts) {
+        log_unchecked(d, "not every recipient was accepted");
+        return "continue";
+    }
+    message_scan_init(&m);
+    if (message_scan_fd(&m, c->msgfd) < 0) {
+        log_warn_sys("unable to read the message on fd %d; not checked", c->msgfd);
+        return "continue";
+    }
+    msgid = message_scan_msgid(&m);
+    if (!msgid) {
+        log_unchecked(d, m.msgid_too_long ? "Message-ID too long" : "no Message-ID");
+        return "continue";
+    }
+    memcpy(d->msgid, msgid, strlen(msgid) + 1);
+    fingerprint_digest(msgid, strlen(msgid), msgid_digest);
+    message_scan_body_digest(&m, body_digest);
+    fingerprint_compute(d->fp, msgid_digest, d->sender_digest, body_digest, d->rcpts, d->nrcpts);
+    d->have_fp = 1;
+
+    if (permanent(d, msgid)) return duplicate(d, "permanent", -1);
+    if (!store_ready(d, now)) return "continue";
+    r = dupstore_lookup(&d->store, d->fp, now, c->window, deadline_in_ms(c->lock_wait_ms), &when);
+    if (r < 0) {
+        log_warn("store %s: %s; not checked", c->store, d->store.why);
+        return "continue";
+    }
+    return r ? duplicate(d, "store", now - when) : "continue";
+}
+
+static void report(struct dupcheck *d, const struct filter_request *r, int64_t now)
+{
+    const struct dupcheck_config *c = d->cfg;
+    struct log_line l;
+    char hex[2 * FINGERPRINT_SIZE + 1];
+    int evicted = 0;
+    if (!d->have_fp || r->nfields < 1 || strcmp(r->field[0], "delivered")) return;
+    if (!store_ready(d, now)) return;
+    if (dupstore_record(&d->store, d->fp, now, c->window, deadline_in_ms(c->lock_wait_ms), &evicted) < 0) {
+        log_warn("store %s: %s; not recorded", c->store, d->store.why);
+        return;
+    }
+    dupstore_hex(d->fp, hex);
+    log_line_start(&l, "info");
+    log_raw(&l, " recorded", 9);
+    log_kv_str(&l, "fp", hex);
+    log_kv_str(&l, "msgid", d->msgid);
+    /* A live entry pushed out: the store is too small for the window. */
+    if (evicted) log_kv_num(&l, "evicted", 1);
+    log_line_emit(&l);
+}
+
+const char *dupcheck_event(struct dupcheck *d, const struct filter_request *r, int64_t now)
+{
+    const char *verdict = "continue";
+    unsigned long v;
+    switch (r->event) {
+    case FILTER_MAIL:
+        transaction_reset(d);
+        d->in_mail = 1;
+        if (r->nfields >= 1) {
+            size_t n = r->len[0] < sizeof d->sender ? r->len[0] : sizeof d->sender - 1;
+            memcpy(d->sender, r->field[0], n);
+            d->sender[n] = 0;
+            fingerprint_digest(r->field[0], r->len[0], d->sender_digest);
+        } else {
+            fingerprint_digest("", 0, d->sender_digest);
+        }
+        break;
+    case FILTER_RCPT:
+        if (!d->in_mail || r->nfields < 1) break;
+        if (d->nrcpts == DUPCHECK_RCPT_MAX) {
+            d->rcpt_overflow = 1;
+            break;
+        }
+        fingerprint_digest(r->field[0], r->len[0], d->rcpts[d->nrcpts++]);
+        break;
+    case FILTER_DATA:
+        if (r->nfields >= 1 && scan_ulong(r->field[0], 1000000000UL, &v)) {
+            d->accepted = v;
+            d->data_seen = 1;
+        }
+        break;
+    case FILTER_EOM:
+        verdict = eom(d, now);
+        break;
+    case FILTER_RSET:
+        transaction_reset(d);
+        break;
+    case FILTER_REPORT:
+        report(d, r, now);
+        transaction_reset(d);
+        break;
+    default:
+        break;
+    }
+    return verdict;
+}
+
+void dupcheck_end(struct dupcheck *d)
+{
+    if (d->store_open) dupstore_close(&d->store);
+    if (d->permanent_open) table_close(&d->permanent);
+    d->store_open = d->permanent_open = 0;
+}

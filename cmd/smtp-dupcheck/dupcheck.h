@@ -1,0 +1,52 @@
+/* smtp-dupcheck's logic: the events of one connection in, a verdict out.
+ * At eom the message's fingerprint is looked up (the permanent cdb, then
+ * the store); at the report of a delivered message it is recorded.
+ * Anything that goes wrong with the store is logged and answered with
+ * "continue": a broken duplicate check lets mail through, never holds it
+ * up and never drops it. */
+#ifndef NOQUEUE_DUPCHECK_H
+#define NOQUEUE_DUPCHECK_H
+
+#include <stdint.h>
+
+#include "dupstore.h"
+#include "filterside.h"
+#include "fingerprint.h"
+#include "table.h"
+
+#define DUPCHECK_RCPT_MAX 1000
+
+struct dupcheck_config {
+    const char *store;          /* the store's path */
+    const char *permanent;      /* cdb of Message-IDs always duplicates, or NULL */
+    unsigned long slots;        /* the store's size if this process makes it */
+    int64_t window;             /* seconds */
+    int64_t lock_wait_ms;
+    int dry_run;                /* log duplicates, never discard */
+    int msgfd;                  /* where the message is at eom: 3 */
+};
+
+struct dupcheck {
+    const struct dupcheck_config *cfg;
+    struct dupstore store;
+    int store_open;
+    struct table permanent;
+    int permanent_open;
+    /* the transaction */
+    int in_mail, data_seen, rcpt_overflow;
+    unsigned long accepted, nrcpts;
+    char sender[FILTERPROTO_LINE_MAX];
+    unsigned char sender_digest[FINGERPRINT_SIZE];
+    unsigned char rcpts[DUPCHECK_RCPT_MAX][FINGERPRINT_SIZE];
+    int have_fp;                /* computed at eom, to record at report */
+    unsigned char fp[FINGERPRINT_SIZE];
+    char msgid[MSGID_MAX + 1];
+};
+
+void dupcheck_init(struct dupcheck *d, const struct dupcheck_config *cfg);
+/* The verdict line for one event ("continue" or "discard"); now is the
+ * time of day in seconds. */
+const char *dupcheck_event(struct dupcheck *d, const struct filter_request *r, int64_t now);
+void dupcheck_end(struct dupcheck *d);
+
+#endif

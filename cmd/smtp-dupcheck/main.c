@@ -1,0 +1,68 @@
+/* smtp-dupcheck: a filter (smtp-filter(7)) that discards a message
+ * already delivered within a window; see smtp-dupcheck(8). */
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dupcheck.h"
+#include "log.h"
+#include "scan.h"
+
+#define USAGE "usage: smtp-dupcheck [-n] [-w window-seconds] [-t lock-milliseconds]" \
+    " [-s slots] [-c permanent.cdb] store"
+
+static struct dupcheck_config cfg = {
+    .slots = DUPSTORE_SLOTS_DEFAULT, .window = 86400, .lock_wait_ms = 1000, .msgfd = 3,
+};
+static struct dupcheck d;
+static struct filter_side fs;
+
+static void options(int argc, char **argv)
+{
+    unsigned long v;
+    int opt;
+    opterr = 0;                 /* one line, ours */
+    while ((opt = getopt(argc, argv, "+nw:t:s:c:")) != -1) {
+        switch (opt) {
+        case 'n': cfg.dry_run = 1; break;
+        case 'w':
+            if (!scan_ulong(optarg, 366UL * 86400, &v) || !v) log_fatal(100, "bad window: %s", optarg);
+            cfg.window = (int64_t)v;
+            break;
+        case 't':
+            if (!scan_ulong(optarg, 60000, &v) || !v) log_fatal(100, "bad lock wait: %s", optarg);
+            cfg.lock_wait_ms = (int64_t)v;
+            break;
+        case 's':
+            if (!scan_ulong(optarg, DUPSTORE_SLOTS_MAX, &v) || v < DUPSTORE_SLOTS_MIN)
+                log_fatal(100, "bad number of slots: %s (%lu to %lu)", optarg,
+                          (unsigned long)DUPSTORE_SLOTS_MIN, (unsigned long)DUPSTORE_SLOTS_MAX);
+            cfg.slots = v;
+            break;
+        case 'c': cfg.permanent = optarg; break;
+        default: log_fatal(100, "%s", USAGE);
+        }
+    }
+    if (argc - optind != 1 || !argv[optind][0]) log_fatal(100, "%s", USAGE);
+    cfg.store = argv[optind];
+}
+
+int main(int argc, char **argv)
+{
+    struct filter_request r;
+    int n;
+    log_program = "smtp-dupcheck";
+    signal(SIGPIPE, SIG_IGN);
+    options(argc, argv);
+    dupcheck_init(&d, &cfg);
+    if (filterside_start(&fs, 1u << FILTER_MAIL | 1u << FILTER_RCPT | 1u << FILTER_DATA |
+                              1u << FILTER_EOM | 1u << FILTER_RSET | 1u << FILTER_REPORT) < 0)
+        log_fatal(111, "no smtp-filter 1 handshake on standard input");
+    while ((n = filterside_next(&fs, &r)) > 0)
+        if (filterside_say(&fs, dupcheck_event(&d, &r, (int64_t)time(0))) < 0)
+            log_fatal_sys(111, "unable to answer");
+    if (n < 0) log_fatal_sys(111, "unable to read an event");
+    dupcheck_end(&d);
+    if (filterside_flush(&fs) < 0) log_fatal_sys(111, "unable to answer");
+    return 0;
+}
