@@ -319,7 +319,8 @@ wait_for "[ -s '$T/replaced' ]" 10 || fail "the replacement loop did not start"
 before=$(stored)
 n=0
 while [ $n -lt 20 ]; do
-  send --from alice@example.com --to bob@example.net || { cat "$T/swaks.out"; fail "a send during the replacements"; }
+  send --from alice@example.com --to bob@example.net ||
+    { cat "$T/swaks.out"; tail -n 5 "$T/PROXY.log"; fail "a send during the replacements"; }
   n=$((n + 1))
 done
 touch "$T/stop"
