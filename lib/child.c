@@ -1,3 +1,4 @@
+#define _GNU_SOURCE             /* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -43,21 +44,26 @@ int child_spawn_map(pid_t *pid, char *const argv[], char *const envp[],
     for (i = 0; i < n; i++)
         if (map[i].to >= above) above = map[i].to + 1;
     for (i = 0; i < n; i++) {
+        if (map[i].from >= above) {     /* no target can clobber it */
+            lifted[i] = -1;
+            continue;
+        }
         lifted[i] = fcntl(map[i].from, F_DUPFD_CLOEXEC, above);
         if (lifted[i] < 0) {
             e = errno;
-            for (j = 0; j < i; j++) close(lifted[j]);
+            for (j = 0; j < i; j++) if (lifted[j] >= 0) close(lifted[j]);
             errno = e;
             return -1;
         }
     }
     posix_spawn_file_actions_init(&fa);
-    for (i = 0; i < n; i++) posix_spawn_file_actions_adddup2(&fa, lifted[i], map[i].to);
+    for (i = 0; i < n; i++)
+        posix_spawn_file_actions_adddup2(&fa, lifted[i] >= 0 ? lifted[i] : map[i].from, map[i].to);
     spawn_attributes(&attr);
     r = posix_spawnp(pid, argv[0], &fa, &attr, argv, envp ? envp : environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
-    for (i = 0; i < n; i++) close(lifted[i]);
+    for (i = 0; i < n; i++) if (lifted[i] >= 0) close(lifted[i]);
     if (r) {
         *pid = -1;
         errno = r;
@@ -75,14 +81,8 @@ int child_spawn(struct child *c, char *const argv[], char *const envp[],
 
     c->pid = -1;
     c->to = c->from = -1;
-    if (stdin_fd < 0 && pipe(in) < 0) return -1;
-    if (pipe(out) < 0) goto fail;
-    fcntl(out[0], F_SETFD, FD_CLOEXEC);
-    fcntl(out[1], F_SETFD, FD_CLOEXEC);
-    if (in[0] >= 0) {
-        fcntl(in[0], F_SETFD, FD_CLOEXEC);
-        fcntl(in[1], F_SETFD, FD_CLOEXEC);
-    }
+    if (stdin_fd < 0 && pipe2(in, O_CLOEXEC) < 0) return -1;
+    if (pipe2(out, O_CLOEXEC) < 0) goto fail;
     map[n].from = stdin_fd >= 0 ? stdin_fd : in[0];
     map[n++].to = 0;
     map[n].from = out[1];
@@ -96,8 +96,9 @@ int child_spawn(struct child *c, char *const argv[], char *const envp[],
     close(out[1]);
     c->to = in[1];
     c->from = out[0];
-    if (c->to >= 0) io_nonblock(c->to);
-    io_nonblock(c->from);
+    /* Ours only: a shell filter would choke on a non-blocking stdin. */
+    if (c->to >= 0) fcntl(c->to, F_SETFL, O_WRONLY | O_NONBLOCK);
+    fcntl(c->from, F_SETFL, O_RDONLY | O_NONBLOCK);
     return 0;
 
 fail:
@@ -118,16 +119,26 @@ int child_kill(pid_t pid)
     }
 }
 
-int child_reap(pid_t pid, int64_t deadline)
+int child_reap(pid_t pid, int fd, int64_t deadline)
 {
     int status, pause = 1;
+    /* Its end of the pipe closes when it exits: wait for that, reading
+     * away whatever it still says. */
+    while (fd >= 0) {
+        char junk[512];
+        ssize_t r = read(fd, junk, sizeof junk);
+        if (r == 0) break;
+        if (r > 0 || errno == EINTR) continue;
+        if (errno != EAGAIN || io_wait(fd, POLLIN, deadline) != 1) break;
+    }
     for (;;) {
         pid_t r = waitpid(pid, &status, WNOHANG);
         if (r == pid) return status;
         if (r < 0 && errno != EINTR) return CHILD_STATUS_UNKNOWN;
         if (deadline_poll_ms(deadline) == 0) return child_kill(pid);
         /* No SIGCHLD plumbing: a short, growing sleep bounded by the
-         * deadline, only ever used after a child was told to finish. */
+         * deadline, for the moment between its pipe closing and its exit
+         * being reported, or a child whose pipe is not ours. */
         poll(0, 0, pause);
         if (pause < 64) pause *= 2;
     }

@@ -32,9 +32,10 @@ int child_spawn(struct child *c, char *const argv[], char *const envp[],
  * must treat it as a failure, never as success. */
 #define CHILD_STATUS_UNKNOWN (-1)
 
-/* Wait for pid until the deadline, then SIGKILL it and wait.  Returns the
- * wait status, or CHILD_STATUS_UNKNOWN. */
-int child_reap(pid_t pid, int64_t deadline);
+/* Wait for pid until the deadline, then SIGKILL it and wait.  fd, when
+ * not -1, is our end of its stdout: its end of file says it is gone.
+ * Returns the wait status, or CHILD_STATUS_UNKNOWN. */
+int child_reap(pid_t pid, int fd, int64_t deadline);
 /* SIGKILL and wait. */
 int child_kill(pid_t pid);
 /* "exit 3", "signal 9": a short text for a wait status. */

@@ -85,6 +85,18 @@ static int verdict_with_text(const char *line, size_t n, size_t i, int lo, int h
     return 0;
 }
 
+/* The token after a verdict word: the event's, echoed. */
+static int token(const char *line, size_t n, size_t *i, unsigned long *out)
+{
+    const char *w;
+    size_t wl;
+    char num[16];
+    if (!word(line, n, i, &w, &wl) || wl >= sizeof num) return -1;
+    memcpy(num, w, wl);
+    num[wl] = 0;
+    return scan_ulong(num, FILTERPROTO_TOKEN_MAX, out) ? 0 : -1;
+}
+
 int filterproto_parse_line(const char *line, size_t n, struct filter_line *out)
 {
     size_t i = 0, wl, vl;
@@ -97,9 +109,11 @@ int filterproto_parse_line(const char *line, size_t n, struct filter_line *out)
     else if (is(w, wl, "discard")) out->kind = FILTER_DISCARD;
     else if (is(w, wl, "reject")) {
         out->kind = FILTER_REJECT;
+        if (token(line, n, &i, &out->token) < 0) return -1;
         return verdict_with_text(line, n, i, 500, 599, out);
     } else if (is(w, wl, "tempfail")) {
         out->kind = FILTER_TEMPFAIL;
+        if (token(line, n, &i, &out->token) < 0) return -1;
         return verdict_with_text(line, n, i, 400, 499, out);
     } else if (is(w, wl, "score")) {
         char num[16];
@@ -130,7 +144,13 @@ int filterproto_parse_line(const char *line, size_t n, struct filter_line *out)
     } else {
         return -1;
     }
+    if (filterproto_is_verdict(out->kind) && token(line, n, &i, &out->token) < 0) return -1;
     return i == n ? 0 : -1;
+}
+
+int filterproto_is_verdict(enum filter_kind kind)
+{
+    return kind <= FILTER_TEMPFAIL;
 }
 
 int filterproto_field(char *buf, size_t size, size_t *len, const char *field, size_t n)

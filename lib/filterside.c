@@ -43,6 +43,18 @@ int filterside_next(struct filter_side *fs, struct filter_request *r)
     if (ev == FILTER_EVENTS) return -1;
     r->event = (enum filter_event)ev;
     r->nfields = 0;
+    {   /* the token: digits, echoed by the verdict */
+        char *t = p + 1, *after;
+        if (p >= end) return -1;
+        after = strchr(t, ' ');
+        if (!after) after = end;
+        if (after == t || (size_t)(after - t) >= sizeof fs->token ||
+            strspn(t, "0123456789") != (size_t)(after - t))
+            return -1;
+        memcpy(fs->token, t, (size_t)(after - t));
+        fs->token[after - t] = 0;
+        p = after;
+    }
     while (p < end && r->nfields < FILTERSIDE_FIELDS) {
         char *f = p + 1, *next = strchr(f, ' ');
         ssize_t d;
@@ -60,6 +72,17 @@ int filterside_next(struct filter_side *fs, struct filter_request *r)
 
 int filterside_say(struct filter_side *fs, const char *line)
 {
+    static const char *const verdicts[] = { "continue", "accept", "discard", "reject", "tempfail" };
+    size_t w = strcspn(line, " "), i;
+    for (i = 0; i < sizeof verdicts / sizeof verdicts[0]; i++)
+        if (w == strlen(verdicts[i]) && !memcmp(line, verdicts[i], w)) break;
+    if (i < sizeof verdicts / sizeof verdicts[0]) {
+        if (io_put(&fs->out, line, w, DEADLINE_NONE) < 0 ||
+            io_put(&fs->out, " ", 1, DEADLINE_NONE) < 0 ||
+            io_puts(&fs->out, fs->token, DEADLINE_NONE) < 0)
+            return -1;
+        line += w;
+    }
     if (io_puts(&fs->out, line, DEADLINE_NONE) < 0) return -1;
     return io_put(&fs->out, "\n", 1, DEADLINE_NONE);
 }

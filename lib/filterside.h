@@ -1,6 +1,7 @@
 /* The filter's side of smtp-filter(7), for filters written in C: the
  * handshake, events with their fields decoded, answers buffered and
- * flushed before the next read. */
+ * flushed before the next read, and the event's token echoed in each
+ * verdict line without the caller's help. */
 #ifndef NOQUEUE_FILTERSIDE_H
 #define NOQUEUE_FILTERSIDE_H
 
@@ -26,6 +27,7 @@ struct filter_side {
     char outbuf[4096];
     char line[FILTERPROTO_LINE_MAX];
     char decoded[FILTERPROTO_LINE_MAX + FILTERSIDE_FIELDS];
+    char token[16];                     /* the last event's */
 };
 
 /* Read "filter 1" on fd 0, answer with the events wanted (1 << FILTER_x).
@@ -34,7 +36,8 @@ int filterside_start(struct filter_side *fs, unsigned events);
 /* The next event: 1, 0 at the end of the connection, -1 on a line that is
  * not a valid event. */
 int filterside_next(struct filter_side *fs, struct filter_request *r);
-/* One answer line (a verdict or a modifier), LF added. */
+/* One answer line (a verdict or a modifier), LF added; a verdict gets
+ * the event's token after its first word. */
 int filterside_say(struct filter_side *fs, const char *line);
 /* "header NAME VALUE" with VALUE in xtext. */
 int filterside_header(struct filter_side *fs, const char *name, const char *value, size_t n);

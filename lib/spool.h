@@ -1,6 +1,6 @@
-/* A message spool: an unlinked temporary file, so that nothing is left on
- * disk whatever happens to the process, and memory stays constant whatever
- * the size.  The writer keeps a read-write descriptor to itself; readers
+/* A message spool: a temporary file without a name (O_TMPFILE, or a name
+ * unlinked at once), so that nothing is left on disk whatever happens to
+ * the process, and memory stays constant whatever the size.  The writer keeps a read-write descriptor to itself; readers
  * (filters, the forwarder) inherit a read-only one. */
 #ifndef NOQUEUE_SPOOL_H
 #define NOQUEUE_SPOOL_H

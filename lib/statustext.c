@@ -17,17 +17,24 @@ int statustext_valid(const char *s, const char **why)
     return 1;
 }
 
+/* One pass over the environment (this runs at every connection). */
 int statustext_load(struct statustext *table, size_t n, const char **why)
 {
+    extern char **environ;
+    char **e;
     size_t i;
-    for (i = 0; i < n; i++) {
-        char var[64];
-        const char *v;
-        snprintf(var, sizeof var, "SMTP_TEXT_%s", table[i].name);
-        v = getenv(var);
-        if (!v) continue;
-        if (!statustext_valid(v, why)) return (int)i;
-        table[i].text = v;
+    for (e = environ; *e; e++) {
+        const char *name, *eq;
+        if (strncmp(*e, "SMTP_TEXT_", 10)) continue;
+        name = *e + 10;
+        eq = strchr(name, '=');
+        if (!eq) continue;
+        for (i = 0; i < n; i++)
+            if (strlen(table[i].name) == (size_t)(eq - name) &&
+                !memcmp(table[i].name, name, (size_t)(eq - name))) {
+                if (!statustext_valid(eq + 1, why)) return (int)i;
+                table[i].text = eq + 1;
+            }
     }
     return -1;
 }

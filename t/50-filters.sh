@@ -90,7 +90,7 @@ ok "multi-recipient policy: split refuses another class with 452 4.5.3, first ta
 cat > "$T/readfd3" <<'EOT'
 #!/bin/sh
 read -r hello; echo "filter 1 eom"
-while read -r ev rest; do cat <&3 > "$1"; echo continue; done
+while read -r ev tok rest; do cat <&3 > "$1"; echo "continue $tok"; done
 EOT
 chmod +x "$T/readfd3"
 message alice@example.org bob@example.net

@@ -20,9 +20,18 @@ rm -f "$T"/host/*
 proxy_pipe "$T/in" { -p required "$F/act" data twice } --
 grep -q '^451 4.3.0' "$T/out" || { cat "$T/out"; fail "a filter that answered twice was believed"; }
 grep -q '^250 2.0.0 Ok: stored' "$T/out" && fail "a filter that answered twice: delivered"
-grep -q 'filter act failed at .*spoke unasked' "$T/err" || fail "no log of the unasked line"
+grep -Eq 'filter act failed at .*(spoke unasked|answered another event)' "$T/err" ||
+  fail "no log of the unasked line"
 [ "$(stored)" = 0 ] || fail "relayed"
 ok "a filter that answers twice has failed: 451 under required, never a shifted verdict"
+
+# A verdict that echoes another event's token is a failure too.
+rm -f "$T"/host/*
+proxy_pipe "$T/in" { -p required "$F/act" eom stale } --
+grep -q '^451 4.3.0' "$T/out" || { cat "$T/out"; fail "a stale verdict was believed"; }
+grep -q 'filter act failed at eom: answered another event' "$T/err" || fail "stale: log"
+[ "$(stored)" = 0 ] || fail "stale: relayed"
+ok "a verdict with another event's token has failed"
 
 # HELO modifiers hold for the last HELO only.
 session 3 bob@example.net
@@ -76,3 +85,23 @@ rm -f "$T"/host/*
 proxy_pipe "$T/in"
 grep -q '^Received: from x__by:evil__ (\[192.0.2.1\])' "$T"/host/msg.* || { head -n 3 "$T"/host/msg.*; fail "Received"; }
 ok "an odd HELO name is shown with '_' in Received"
+
+# More header fields than the forwarder takes (16 KB): the message gets
+# 451, it never goes out without some of them.
+cat > "$T/manyfields" <<'EOT'
+#!/bin/sh
+read -r hello; echo "filter 1 connect helo eom"
+x=$(printf 'x%.0s' $(seq 1 980)); v="$x+0D+0A+09$x"
+while read -r ev tok rest; do       # 3 scopes, each under 8 KB, 18 KB in all
+  for i in 1 2 3; do echo "header X-$ev-$i $v"; done
+  echo "continue $tok"
+done
+EOT
+chmod +x "$T/manyfields"
+session 1 bob@example.net
+rm -f "$T"/host/*
+proxy_pipe "$T/in" { "$T/manyfields" } --
+grep -q '^451 4.3.0' "$T/out" || { cat "$T/out" "$T/err"; fail "fields over 16 KB: no 451"; }
+[ "$(stored)" = 0 ] || fail "fields over 16 KB: relayed without some"
+grep -q 'refused [0-9]* header field' "$T/err" || fail "fields over 16 KB: not logged"
+ok "header fields beyond what the forwarder takes: 451, never a message without them"

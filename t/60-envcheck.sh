@@ -252,9 +252,9 @@ reply '^421 4\.3\.0'
 ok "a missing table or one of another kind: exit 100, and -p required refuses the session"
 
 # Garbage from the proxy (run by hand).
-printf 'filter 1\nrcpt x@y.example\nrcpt +ZZ\n' | smtp-envcheck > "$T/out" 2> "$T/err"; rc=$?
+printf 'filter 1\nrcpt 1 x@y.example\nrcpt 2 +ZZ\n' | smtp-envcheck > "$T/out" 2> "$T/err"; rc=$?
 [ $rc = 111 ] || fail "garbage: exit $rc"
-grep -qx 'reject 554 5.7.1 Relaying denied' "$T/out" || fail "answers before the garbage"
+grep -qx 'reject 1 554 5.7.1 Relaying denied' "$T/out" || fail "answers before the garbage"
 grep -qx 'smtp-envcheck: fatal: a malformed event from the proxy' "$T/err" || fail "garbage message"
 head -c 100000 /dev/zero | tr '\0' x | sed 's/^/filter 1\nrcpt /' | smtp-envcheck > /dev/null 2>&1
 [ $? = 111 ] || fail "a long line"

@@ -140,7 +140,8 @@ printf 'Message-ID: <flood@test>\r\nSubject: flood\r\n\r\nflood\r\n' > "$T/flood
 killer() {
   for d in $(awk -v s="$1" 'BEGIN { srand(s); for (i = 0; i < 60; i++) printf "%.3f ", rand() * 0.08 }'); do
     perl -e 'print "filter 1\n";
-      for $i (1..3000) { print "mail flood\@test\nrcpt r$i-$ARGV[0]\@test\ndata 1\neom 40 -\nreport delivered 250\n" }' \
+      for $i (1..3000) { $t = 5 * $i; printf "mail %d flood\@test\nrcpt %d r$i-$ARGV[0]\@test\n" .
+        "data %d 1\neom %d 40 -\nreport %d delivered 250\n", $t, $t + 1, $t + 2, $t + 3, $t + 4 }' \
       "$1-$d" | "$DUP" -w 3600 -s 65536 "$STORE" 3< "$T/flood.msg" > /dev/null 2>> "$T/flood.err" &
     p=$!
     sleep "$d"

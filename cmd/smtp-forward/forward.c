@@ -43,6 +43,7 @@ static enum state state = IDLE;
 static unsigned rcpt_accepted;
 static char headers[16384];
 static size_t headers_len;
+static int header_refused;      /* then the DATA that follows is refused */
 
 static struct io_in cmd_in;
 static struct io_out reply_out;
@@ -82,6 +83,7 @@ static void transaction_end(void)
     state = IDLE;
     rcpt_accepted = 0;
     headers_len = 0;
+    header_refused = 0;
 }
 
 /* The connection went away inside a transaction. */
@@ -171,10 +173,12 @@ static void do_header(const char *arg, size_t n)
     char field[HEADER_NAME_MAX + 2 + FILTERPROTO_HEADER_VALUE_MAX + 1];
     ssize_t d = xtext_decode(field, sizeof field, arg, n);
     if (d < 0 || !header_field_valid(field, (size_t)d)) {
+        header_refused = 1;
         reply_local(501, "5.5.4", "Bad header field");
         return;
     }
     if ((size_t)d + 2 > sizeof headers - headers_len) {
+        header_refused = 1;
         reply_local(452, "4.3.1", "Too many header fields");
         return;
     }
@@ -238,6 +242,11 @@ static void do_data(const char *arg, size_t n)
     if (state == LOST) { lost(); return; }
     if (state == IDLE) { reply_local(503, "5.5.1", "Need MAIL first"); return; }
     if (!rcpt_accepted) { reply_local(503, "5.5.1", "Need RCPT first"); return; }
+    if (header_refused) {
+        /* Sent in a row with the fields: never without one of them. */
+        reply_local(451, "4.3.0", texts[T_NO_MESSAGE].text);
+        return;
+    }
     if (fstat(msgfd, &st) < 0) {
         log_warn_sys("no message on fd %d", msgfd);
         reply_local(451, "4.3.0", texts[T_NO_MESSAGE].text);

@@ -40,7 +40,7 @@ static void fail(struct filter *f, enum filter_event ev, const char *why, int ex
 {
     char status[32] = "";
     if (f->proc.pid > 0) {
-        int st = exited ? child_reap(f->proc.pid, deadline_in_ms(1000)) : child_kill(f->proc.pid);
+        int st = exited ? child_reap(f->proc.pid, f->proc.from, deadline_in_ms(1000)) : child_kill(f->proc.pid);
         if (exited) child_status_text(st, status, sizeof status);
         f->proc.pid = -1;
     }
@@ -153,6 +153,20 @@ static const char *spoke_unasked(struct filter *f, int *exited)
     return "spoke unasked";
 }
 
+/* The event line with this filter's next token after its name. */
+static int send_event(struct filter *f, const char *event, size_t n, int64_t deadline)
+{
+    const char *space = memchr(event, ' ', n);
+    size_t name = space ? (size_t)(space - event) : n;
+    char token[24];
+    int k = snprintf(token, sizeof token, " %lu", ++f->token);
+    if (f->token == FILTERPROTO_TOKEN_MAX) f->token = 0;
+    return io_put(&f->out, event, name, deadline) < 0 ||
+           io_put(&f->out, token, (size_t)k, deadline) < 0 ||
+           io_put(&f->out, event + name, n - name, deadline) < 0 ||
+           io_put(&f->out, "\n", 1, deadline) < 0 ? -1 : 0;
+}
+
 /* Ask one filter.  Its modifiers go to v once its verdict line is valid;
  * whether they count is the caller's decision. */
 static enum outcome ask(struct filter *f, enum filter_event ev, const char *event, size_t n,
@@ -166,7 +180,7 @@ static enum outcome ask(struct filter *f, enum filter_event ev, const char *even
 
     deadline = deadline_min(deadline, deadline_in_seconds(f->timeout));
     if ((why = spoke_unasked(f, &exited))) goto failure;
-    if (io_put(&f->out, event, n, deadline) < 0 || io_put(&f->out, "\n", 1, deadline) < 0) {
+    if (send_event(f, event, n, deadline) < 0) {
         why = errno == ETIMEDOUT ? "timeout" : "exited";
         exited = errno != ETIMEDOUT;
         goto failure;
@@ -203,6 +217,8 @@ static enum outcome ask(struct filter *f, enum filter_event ev, const char *even
         default:
             break;
         }
+        /* An answer to another event: out of step, whatever it says. */
+        if (fl.token != f->token) { why = "answered another event"; goto failure; }
         if (io_buffered(&f->in)) { why = "spoke unasked"; goto failure; }
         v->score += score;
         switch (fl.kind) {
@@ -266,7 +282,7 @@ static enum outcome run_oneshot(struct filter *f, int64_t deadline, struct verdi
         if (errno != EAGAIN || io_wait(f->proc.from, POLLIN, deadline) != 1) { why = "timeout"; break; }
     }
     close_pipes(f);
-    status = why ? child_kill(f->proc.pid) : child_reap(f->proc.pid, deadline);
+    status = why ? child_kill(f->proc.pid) : child_reap(f->proc.pid, -1, deadline);
     f->proc.pid = -1;
     if (!why && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) why = "timeout";
     if (!why && WIFEXITED(status)) {
@@ -365,7 +381,7 @@ void filters_stop(int64_t deadline)
     }
     for (i = 0; i < cfg.nfilters; i++) {
         struct filter *f = &cfg.filters[i];
-        if (f->proc.pid > 0) child_reap(f->proc.pid, deadline);
+        if (f->proc.pid > 0) child_reap(f->proc.pid, f->proc.from, deadline);
         f->proc.pid = -1;
         close_pipes(f);
     }

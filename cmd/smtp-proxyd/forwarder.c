@@ -46,14 +46,13 @@ static int spoke_unasked(void)
     return io_buffered(&in) || io_wait(proc.from, POLLIN, 0) == 1;
 }
 
-/* Replies are SMTP replies with LF line ends, already checked by the
- * forwarder; checked again here, since we trust no other process. */
-int forwarder_request(const char *line, struct smtp_reply *r, int64_t deadline)
+static unsigned pending;               /* requests sent, replies not read */
+
+int forwarder_send(const char *line, int64_t deadline)
 {
-    int e;
     if (dead) return -1;
     if (proc.pid < 0 && start() < 0) return -1;
-    if (spoke_unasked()) {
+    if (!pending && spoke_unasked()) {
         log_warn("%s spoke unasked or exited", cfg.forward_argv[0]);
         dead = 1;
         return -1;
@@ -63,8 +62,19 @@ int forwarder_request(const char *line, struct smtp_reply *r, int64_t deadline)
         dead = 1;
         return -1;
     }
+    pending++;
+    return 0;
+}
+
+/* Replies are SMTP replies with LF line ends, already checked by the
+ * forwarder; checked again here, since we trust no other process.  The
+ * write of what was sent happens here, before the read. */
+int forwarder_reply(struct smtp_reply *r, int64_t deadline)
+{
+    int e;
+    if (dead || !pending) return -1;
     e = smtp_reply_read(&in, r, 0, deadline);
-    if (e == SMTP_REPLY_OK && !io_buffered(&in)) return 0;
+    if (e == SMTP_REPLY_OK && (--pending || !io_buffered(&in))) return 0;
     if (e == SMTP_REPLY_OK) log_warn("%s gave more than one reply", cfg.forward_argv[0]);
     else if (e == SMTP_REPLY_EOF) log_warn("%s exited", cfg.forward_argv[0]);
     else if (e == SMTP_REPLY_MALFORMED) log_warn("%s gave a malformed reply", cfg.forward_argv[0]);
@@ -74,12 +84,18 @@ int forwarder_request(const char *line, struct smtp_reply *r, int64_t deadline)
     return -1;
 }
 
+int forwarder_request(const char *line, struct smtp_reply *r, int64_t deadline)
+{
+    if (forwarder_send(line, deadline) < 0) return -1;
+    return forwarder_reply(r, deadline);
+}
+
 void forwarder_stop(int64_t deadline)
 {
     if (proc.pid < 0) return;
     if (dead) child_kill(proc.pid);
     close(proc.to);             /* end of commands: it says QUIT and exits */
-    if (!dead) child_reap(proc.pid, deadline);
+    if (!dead) child_reap(proc.pid, proc.from, deadline);
     close(proc.from);
     proc.pid = -1;
 }

@@ -33,6 +33,7 @@ struct filter {
     int policy_given;
     int oneshot;
     unsigned events;            /* 1 << FILTER_x */
+    unsigned long token;        /* of the last event sent */
     struct child proc;
     const char *failed;         /* why, once it has failed; then policy */
     struct io_in in;
@@ -100,7 +101,10 @@ void filters_set_oneshot_env(char *const env[]);
 int filters_want(enum filter_event ev);
 void filters_stop(int64_t deadline);
 
-/* forwarder.c */
+/* forwarder.c: requests may be sent in a row (one write), their replies
+ * then read in the same order. */
+int forwarder_send(const char *line, int64_t deadline);
+int forwarder_reply(struct smtp_reply *r, int64_t deadline);
 int forwarder_request(const char *line, struct smtp_reply *r, int64_t deadline);
 int forwarder_alive(void);
 void forwarder_stop(int64_t deadline);

@@ -482,15 +482,19 @@ static void reply_checked(struct smtp_reply *r)
     smtp_reply_set(r, 451, text);
 }
 
-/* MAIL goes to the smarthost with the first recipient that passes. */
-static void upstream_mail(void)
+/* MAIL goes to the smarthost with the first recipient that passes, in
+ * one write; the reply to MAIL is read here, the RCPT's by the caller. */
+static void upstream_mail(const char *rcpt_line)
 {
     char line[SMTP_ADDRESS_MAX + 80];
     struct smtp_reply r;
     int n = snprintf(line, sizeof line, "MAIL FROM:<%s>", s.sender);
     if (s.size_param[0]) n += snprintf(line + n, sizeof line - (size_t)n, " SIZE=%s", s.size_param);
     if (s.body_param[0]) snprintf(line + n, sizeof line - (size_t)n, " BODY=%s", s.body_param);
-    if (forwarder_request(line, &r, forward_deadline()) < 0) forwarder_lost();
+    if (forwarder_send(line, forward_deadline()) < 0 ||
+        forwarder_send(rcpt_line, forward_deadline()) < 0 ||
+        forwarder_reply(&r, forward_deadline()) < 0)
+        forwarder_lost();
     reply_checked(&r);
     if (r.code / 100 == 2) {
         s.upstream = 1;
@@ -552,14 +556,17 @@ static void do_rcpt(const struct smtp_command *c)
         }
         class = s.class;
     }
-    if (s.upstream == 0) upstream_mail();
-    if (s.upstream < 0) {
-        r = s.upstream_refusal;
-    } else {
-        snprintf(line, sizeof line, "RCPT TO:<%s>", addr);
-        if (forwarder_request(line, &r, forward_deadline()) < 0) forwarder_lost();
-        reply_checked(&r);
+    snprintf(line, sizeof line, "RCPT TO:<%s>", addr);
+    if (s.upstream == 0) {
+        upstream_mail(line);
+        /* The RCPT went with MAIL: its reply (a 503 after a refused MAIL)
+         * is read in any case, to keep the replies in step. */
+        if (forwarder_reply(&r, forward_deadline()) < 0) forwarder_lost();
+    } else if (s.upstream > 0 && forwarder_request(line, &r, forward_deadline()) < 0) {
+        forwarder_lost();
     }
+    if (s.upstream < 0) r = s.upstream_refusal;
+    else reply_checked(&r);
     /* The recipient's modifiers count only once the smarthost took it. */
     if (r.code / 100 == 2) {
         modifiers_add(&s.tx_mods, &v);
@@ -625,25 +632,21 @@ static void received_header(struct headers *h)
         headers_add(h, "Received", value, (size_t)n);
 }
 
-/* Every field to the forwarder; one it refuses refuses the message (451),
- * since a field a filter asked for must not be lost. */
-static int send_headers(const struct headers *h)
+/* Every field to the forwarder, in one write with the DATA that follows;
+ * returns how many were sent.  A field it refuses makes it refuse that
+ * DATA too: a field a filter asked for is never lost. */
+static unsigned send_headers(const struct headers *h)
 {
     char line[7 + 3 * sizeof h->buf + 1];
     const char *p = h->buf, *end = h->buf + h->len;
-    struct smtp_reply r;
-    for (; p < end; p += strlen(p) + 1) {
-        ssize_t n;
+    unsigned n = 0;
+    for (; p < end; p += strlen(p) + 1, n++) {
         memcpy(line, "HEADER ", 7);
-        n = xtext_encode(line + 7, sizeof line - 7, p, strlen(p));
-        if (n < 0) return -1;
-        if (forwarder_request(line, &r, forward_deadline()) < 0) forwarder_lost();
-        if (r.code / 100 != 2) {
-            log_warn("the forwarder refused a header field: %.60s", p);
-            return -1;
-        }
+        if (xtext_encode(line + 7, sizeof line - 7, p, strlen(p)) < 0 ||
+            forwarder_send(line, forward_deadline()) < 0)
+            forwarder_lost();
     }
-    return 0;
+    return n;
 }
 
 static void report(const char *outcome, int code)
@@ -797,20 +800,23 @@ static void data_relay(const struct verdict *v)
     struct smtp_reply r;
     char line[32];
     int64_t left;
+    unsigned fields, refused = 0;
     received.len = 0;
     if (cfg.received) received_header(&received);
-    if (send_headers(&received) < 0 || send_headers(&s.connect_mods.headers) < 0 ||
-        send_headers(&s.helo_mods.headers) < 0 || send_headers(&s.tx_mods.headers) < 0 ||
-        send_headers(&v->headers) < 0) {
-        reply(451, "4.3.0", T_FILTER_FAILED);
-        message_refused("tempfailed", 451);
-        return;
-    }
+    fields = send_headers(&received) + send_headers(&s.connect_mods.headers) +
+             send_headers(&s.helo_mods.headers) + send_headers(&s.tx_mods.headers) +
+             send_headers(&v->headers);
     /* The forwarder gets what is left of the budget, less a margin, so
      * that its own timeout answers before ours. */
     left = (s.deadline - deadline_now()) / 1000 - 5;
     snprintf(line, sizeof line, "DATA %lld", (long long)(left > 1 ? left : 1));
-    if (forwarder_request(line, &r, s.deadline) < 0) forwarder_lost();
+    if (forwarder_send(line, s.deadline) < 0) forwarder_lost();
+    while (fields--) {
+        if (forwarder_reply(&r, s.deadline) < 0) forwarder_lost();
+        if (r.code / 100 != 2) refused++;
+    }
+    if (forwarder_reply(&r, s.deadline) < 0) forwarder_lost();
+    if (refused) log_warn("the forwarder refused %u header field%s", refused, refused > 1 ? "s" : "");
     reply_checked(&r);
     s.upstream_code = r.code;
     reply_upstream(&r);

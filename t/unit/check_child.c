@@ -34,7 +34,7 @@ static size_t read_all(int fd, char *out, size_t size)
 
 static int reap(pid_t pid)
 {
-    return child_reap(pid, deadline_in_ms(3000));
+    return child_reap(pid, -1, deadline_in_ms(3000));
 }
 
 static void assert_exit(int status, int code)
@@ -285,7 +285,7 @@ START_TEST(test_reap_kills_sleeping_child_at_deadline)
     char text[32];
     ck_assert_int_eq(child_spawn(&c, argv, NULL, -1, -1), 0);
     start = deadline_now();
-    st = child_reap(c.pid, deadline_in_ms(100));
+    st = child_reap(c.pid, -1, deadline_in_ms(100));
     ck_assert(deadline_now() - start >= 95);
     ck_assert(deadline_now() - start < 1500);
     ck_assert(WIFSIGNALED(st));
@@ -297,13 +297,29 @@ START_TEST(test_reap_kills_sleeping_child_at_deadline)
 }
 END_TEST
 
+START_TEST(test_reap_by_end_of_file_on_its_pipe)
+{
+    /* A child that exits after 200 ms: reaped as soon as its pipe closes,
+     * well before the deadline, with its status. */
+    char *argv[] = { "/bin/sh", "-c", "sleep 0.2; exit 7", NULL };
+    struct child c;
+    int64_t start;
+    ck_assert_int_eq(child_spawn(&c, argv, NULL, -1, -1), 0);
+    close(c.to);
+    start = deadline_now();
+    assert_exit(child_reap(c.pid, c.from, deadline_in_ms(5000)), 7);
+    ck_assert_int_lt(deadline_now() - start, 2000);
+    close(c.from);
+}
+END_TEST
+
 START_TEST(test_reap_does_not_wait_for_deadline_when_child_exits)
 {
     struct child c;
     char *argv[] = { "/bin/sh", "-c", "exit 3", NULL };
     int64_t start = deadline_now();
     ck_assert_int_eq(child_spawn(&c, argv, NULL, -1, -1), 0);
-    assert_exit(child_reap(c.pid, deadline_in_ms(5000)), 3);
+    assert_exit(child_reap(c.pid, -1, deadline_in_ms(5000)), 3);
     ck_assert(deadline_now() - start < 2000);
 }
 END_TEST
@@ -329,7 +345,7 @@ START_TEST(test_reap_of_a_pid_that_is_not_our_child_is_not_success)
     int st;
     ck_assert_int_eq(child_spawn(&c, argv, NULL, -1, -1), 0);
     assert_exit(reap(c.pid), 100);
-    st = child_reap(c.pid, deadline_in_ms(100));   /* already reaped */
+    st = child_reap(c.pid, -1, deadline_in_ms(100));   /* already reaped */
     ck_assert_msg(!(WIFEXITED(st) && WEXITSTATUS(st) == 0),
                   "unknown status reported as exit 0 (status %d)", st);
 }
@@ -361,7 +377,7 @@ START_TEST(test_child_gets_empty_signal_mask)
     sigprocmask(SIG_BLOCK, &s, NULL);
     ck_assert_int_eq(child_spawn(&c, argv, NULL, -1, -1), 0);
     ck_assert_int_eq(kill(c.pid, SIGTERM), 0);
-    st = child_reap(c.pid, deadline_in_ms(2000));
+    st = child_reap(c.pid, -1, deadline_in_ms(2000));
     ck_assert(WIFSIGNALED(st));
     ck_assert_int_eq(WTERMSIG(st), SIGTERM);
 }
@@ -403,6 +419,7 @@ static Suite *child_suite(void)
     tcase_add_test(tc, test_exit_status_reported);
     tcase_add_test(tc, test_reap_kills_sleeping_child_at_deadline);
     tcase_add_test(tc, test_reap_does_not_wait_for_deadline_when_child_exits);
+    tcase_add_test(tc, test_reap_by_end_of_file_on_its_pipe);
     tcase_add_test(tc, test_kill_reports_sigkill);
     tcase_add_test(tc, test_reap_of_a_pid_that_is_not_our_child_is_not_success);
     tcase_add_test(tc, test_status_text);

@@ -98,21 +98,38 @@ END_TEST
 START_TEST(test_plain_verdicts)
 {
     struct filter_line l;
-    ck_assert_int_eq(parse("continue", &l), 0);
+    ck_assert_int_eq(parse("continue 1", &l), 0);
     ck_assert_int_eq(l.kind, FILTER_CONTINUE);
-    ck_assert_int_eq(parse("accept", &l), 0);
+    ck_assert_uint_eq(l.token, 1);
+    ck_assert_int_eq(parse("accept 42", &l), 0);
     ck_assert_int_eq(l.kind, FILTER_ACCEPT);
-    ck_assert_int_eq(parse("discard", &l), 0);
+    ck_assert_uint_eq(l.token, 42);
+    ck_assert_int_eq(parse("discard 4294967295", &l), 0);
     ck_assert_int_eq(l.kind, FILTER_DISCARD);
+    ck_assert_uint_eq(l.token, 4294967295UL);
 }
 END_TEST
 
-START_TEST(test_plain_verdicts_take_no_argument)
+START_TEST(test_plain_verdicts_take_only_their_token)
 {
     struct filter_line l;
+    ck_assert_int_eq(parse("continue 1 now", &l), -1);
+    ck_assert_int_eq(parse("accept 1 ", &l), -1);
+    ck_assert_int_eq(parse("discard 1 2", &l), -1);
+}
+END_TEST
+
+START_TEST(test_verdict_without_a_valid_token_refused)
+{
+    struct filter_line l;
+    ck_assert_int_eq(parse("continue", &l), -1);
+    ck_assert_int_eq(parse("continue ", &l), -1);
     ck_assert_int_eq(parse("continue now", &l), -1);
-    ck_assert_int_eq(parse("accept ", &l), -1);
-    ck_assert_int_eq(parse("discard 1", &l), -1);
+    ck_assert_int_eq(parse("accept -1", &l), -1);
+    ck_assert_int_eq(parse("accept 4294967296", &l), -1);
+    ck_assert_int_eq(parse("reject 550 5.7.1 no token", &l), -1);
+    ck_assert_int_eq(parse("tempfail 451", &l), -1);
+    ck_assert_int_eq(parse("reject x 550", &l), -1);
 }
 END_TEST
 
@@ -131,7 +148,7 @@ END_TEST
 START_TEST(test_reject_with_text)
 {
     struct filter_line l;
-    ck_assert_int_eq(parse("reject 550 5.7.1 spam detected", &l), 0);
+    ck_assert_int_eq(parse("reject 7 550 5.7.1 spam detected", &l), 0);
     ck_assert_int_eq(l.kind, FILTER_REJECT);
     ck_assert_int_eq(l.code, 550);
     ck_assert_uint_eq(l.textlen, 19);
@@ -142,7 +159,7 @@ END_TEST
 START_TEST(test_reject_without_text)
 {
     struct filter_line l;
-    ck_assert_int_eq(parse("reject 554", &l), 0);
+    ck_assert_int_eq(parse("reject 7 554", &l), 0);
     ck_assert_int_eq(l.code, 554);
     ck_assert_uint_eq(l.textlen, 0);
 }
@@ -151,7 +168,7 @@ END_TEST
 START_TEST(test_tempfail_with_text)
 {
     struct filter_line l;
-    ck_assert_int_eq(parse("tempfail 451 greylisted, try later", &l), 0);
+    ck_assert_int_eq(parse("tempfail 7 451 greylisted, try later", &l), 0);
     ck_assert_int_eq(l.kind, FILTER_TEMPFAIL);
     ck_assert_int_eq(l.code, 451);
     ck_assert_uint_eq(l.textlen, strlen("greylisted, try later"));
@@ -162,23 +179,23 @@ END_TEST
 START_TEST(test_reject_code_range)
 {
     struct filter_line l;
-    ck_assert_int_eq(parse("reject 500 x", &l), 0);
-    ck_assert_int_eq(parse("reject 599 x", &l), 0);
-    ck_assert_int_eq(parse("reject 499 x", &l), -1);
-    ck_assert_int_eq(parse("reject 600 x", &l), -1);
-    ck_assert_int_eq(parse("reject 250 x", &l), -1);
-    ck_assert_int_eq(parse("reject 050 x", &l), -1);
+    ck_assert_int_eq(parse("reject 7 500 x", &l), 0);
+    ck_assert_int_eq(parse("reject 7 599 x", &l), 0);
+    ck_assert_int_eq(parse("reject 7 499 x", &l), -1);
+    ck_assert_int_eq(parse("reject 7 600 x", &l), -1);
+    ck_assert_int_eq(parse("reject 7 250 x", &l), -1);
+    ck_assert_int_eq(parse("reject 7 050 x", &l), -1);
 }
 END_TEST
 
 START_TEST(test_tempfail_code_range)
 {
     struct filter_line l;
-    ck_assert_int_eq(parse("tempfail 400 x", &l), 0);
-    ck_assert_int_eq(parse("tempfail 499 x", &l), 0);
-    ck_assert_int_eq(parse("tempfail 399 x", &l), -1);
-    ck_assert_int_eq(parse("tempfail 500 x", &l), -1);
-    ck_assert_int_eq(parse("tempfail 550", &l), -1);
+    ck_assert_int_eq(parse("tempfail 7 400 x", &l), 0);
+    ck_assert_int_eq(parse("tempfail 7 499 x", &l), 0);
+    ck_assert_int_eq(parse("tempfail 7 399 x", &l), -1);
+    ck_assert_int_eq(parse("tempfail 7 500 x", &l), -1);
+    ck_assert_int_eq(parse("tempfail 7 550", &l), -1);
 }
 END_TEST
 
@@ -186,35 +203,35 @@ START_TEST(test_verdict_code_malformed)
 {
     struct filter_line l;
     ck_assert_int_eq(parse("reject", &l), -1);
-    ck_assert_int_eq(parse("reject ", &l), -1);
-    ck_assert_int_eq(parse("reject 55", &l), -1);
-    ck_assert_int_eq(parse("reject 55 x", &l), -1);
-    ck_assert_int_eq(parse("reject 5500 x", &l), -1);
-    ck_assert_int_eq(parse("reject 550x", &l), -1);
-    ck_assert_int_eq(parse("reject +50 x", &l), -1);
-    ck_assert_int_eq(parse("reject -550 x", &l), -1);
-    ck_assert_int_eq(parse("reject  550 x", &l), -1);
-    ck_assert_int_eq(parse("tempfail abc x", &l), -1);
+    ck_assert_int_eq(parse("reject 7 ", &l), -1);
+    ck_assert_int_eq(parse("reject 7 55", &l), -1);
+    ck_assert_int_eq(parse("reject 7 55 x", &l), -1);
+    ck_assert_int_eq(parse("reject 7 5500 x", &l), -1);
+    ck_assert_int_eq(parse("reject 7 550x", &l), -1);
+    ck_assert_int_eq(parse("reject 7 +50 x", &l), -1);
+    ck_assert_int_eq(parse("reject 7 -550 x", &l), -1);
+    ck_assert_int_eq(parse("reject 7  550 x", &l), -1);
+    ck_assert_int_eq(parse("tempfail 7 abc x", &l), -1);
 }
 END_TEST
 
 START_TEST(test_verdict_trailing_space_refused)
 {
     struct filter_line l;
-    ck_assert_int_eq(parse("reject 550 ", &l), -1);
-    ck_assert_int_eq(parse("tempfail 451 ", &l), -1);
+    ck_assert_int_eq(parse("reject 7 550 ", &l), -1);
+    ck_assert_int_eq(parse("tempfail 7 451 ", &l), -1);
 }
 END_TEST
 
 START_TEST(test_verdict_text_with_control_chars_refused)
 {
     struct filter_line l;
-    ck_assert_int_eq(parse("reject 550 a\tb", &l), -1);
-    ck_assert_int_eq(parse("reject 550 a\rb", &l), -1);
-    ck_assert_int_eq(parse("reject 550 a\x7f", &l), -1);
-    ck_assert_int_eq(parse("reject 550 caf\xc3\xa9", &l), -1);
-    ck_assert_int_eq(filterproto_parse_line("reject 550 a\0b", 14, &l), -1);
-    ck_assert_int_eq(parse("tempfail 451 a\nb", &l), -1);
+    ck_assert_int_eq(parse("reject 7 550 a\tb", &l), -1);
+    ck_assert_int_eq(parse("reject 7 550 a\rb", &l), -1);
+    ck_assert_int_eq(parse("reject 7 550 a\x7f", &l), -1);
+    ck_assert_int_eq(parse("reject 7 550 caf\xc3\xa9", &l), -1);
+    ck_assert_int_eq(filterproto_parse_line("reject 7 550 a\0b", 16, &l), -1);
+    ck_assert_int_eq(parse("tempfail 7 451 a\nb", &l), -1);
 }
 END_TEST
 
@@ -222,13 +239,13 @@ START_TEST(test_verdict_text_length_limit)
 {
     char buf[512];
     struct filter_line l;
-    memcpy(buf, "reject 550 ", 11);
-    memset(buf + 11, 'x', 400);
-    buf[411] = 0;
+    memcpy(buf, "reject 7 550 ", 13);
+    memset(buf + 13, 'x', 400);
+    buf[413] = 0;
     ck_assert_int_eq(parse(buf, &l), 0);
     ck_assert_uint_eq(l.textlen, 400);
-    buf[411] = 'x';
-    buf[412] = 0;
+    buf[413] = 'x';
+    buf[414] = 0;
     ck_assert_int_eq(parse(buf, &l), -1);
 }
 END_TEST
@@ -556,7 +573,8 @@ static Suite *filterproto_suite(void)
 
     tc = tcase_create("verdict");
     tcase_add_test(tc, test_plain_verdicts);
-    tcase_add_test(tc, test_plain_verdicts_take_no_argument);
+    tcase_add_test(tc, test_plain_verdicts_take_only_their_token);
+    tcase_add_test(tc, test_verdict_without_a_valid_token_refused);
     tcase_add_test(tc, test_unknown_or_misspelt_verdict_refused);
     tcase_add_test(tc, test_reject_with_text);
     tcase_add_test(tc, test_reject_without_text);

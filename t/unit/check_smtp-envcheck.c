@@ -735,13 +735,13 @@ START_TEST(test_loop_session)
     char out[2000];
     recipients();
     open_ok();
-    ck_assert_int_eq(RUN("filter 1\nconnect 192.0.2.1 4000 192.0.2.10 25 -\nhelo EHLO bad_name\n"
-                         "helo EHLO client.example\nrcpt Bob@example.net\nrcpt x@elsewhere.example\n"
-                         "eom 10 -\nrcpt\nrcpt +2D\n", out), 0);
-    ck_assert_str_eq(out, "filter 1 connect helo rcpt\ncontinue\nreject 501 5.5.2 Invalid HELO name\n"
-                          "continue\nclass sales\ncontinue\nreject 554 5.7.1 Relaying denied\n"
-                          "continue\nreject 554 5.7.1 Relaying denied\n"
-                          "reject 554 5.7.1 Relaying denied\n");
+    ck_assert_int_eq(RUN("filter 1\nconnect 1 192.0.2.1 4000 192.0.2.10 25 -\nhelo 2 EHLO bad_name\n"
+                         "helo 3 EHLO client.example\nrcpt 4 Bob@example.net\nrcpt 5 x@elsewhere.example\n"
+                         "eom 6 10 -\nrcpt 7\nrcpt 8 +2D\n", out), 0);
+    ck_assert_str_eq(out, "filter 1 connect helo rcpt\ncontinue 1\nreject 2 501 5.5.2 Invalid HELO name\n"
+                          "continue 3\nclass sales\ncontinue 4\nreject 5 554 5.7.1 Relaying denied\n"
+                          "continue 6\nreject 7 554 5.7.1 Relaying denied\n"
+                          "reject 8 554 5.7.1 Relaying denied\n");
 }
 END_TEST
 
@@ -760,19 +760,22 @@ START_TEST(test_loop_garbage_ends_with_111_after_the_answers)
 {
     char out[2000], big[FILTERPROTO_LINE_MAX + 100];
     open_ok();
-    ck_assert_int_eq(RUN("filter 1\nrcpt x@y.example\nnonsense here\nrcpt a@b.example\n", out), 111);
-    ck_assert_str_eq(out, "filter 1 connect helo rcpt\nreject 554 5.7.1 Relaying denied\n");
-    ck_assert_int_eq(RUN("filter 1\nrcpt +ZZ@y.example\n", out), 111);
-    ck_assert_int_eq(RUN("filter 1\nrcpt a+2=b\n", out), 111);
+    ck_assert_int_eq(RUN("filter 1\nrcpt 1 x@y.example\nnonsense here\nrcpt 2 a@b.example\n", out), 111);
+    ck_assert_str_eq(out, "filter 1 connect helo rcpt\nreject 1 554 5.7.1 Relaying denied\n");
+    ck_assert_int_eq(RUN("filter 1\nrcpt 1 +ZZ@y.example\n", out), 111);
+    ck_assert_int_eq(RUN("filter 1\nrcpt 1 a+2=b\n", out), 111);
+    /* an event without its token */
+    ck_assert_int_eq(RUN("filter 1\nrcpt x@y.example\n", out), 111);
+    ck_assert_int_eq(RUN("filter 1\nrcpt\n", out), 111);
     ck_assert_int_eq(RUN("filter 2\n", out), 111);
     ck_assert_str_eq(out, "");
     ck_assert_int_eq(RUN("", out), 111);
     snprintf(big, sizeof big, "filter 1\nrcpt %0*d\n", FILTERPROTO_LINE_MAX, 0);
     ck_assert_int_eq(run(big, strlen(big), out, sizeof out), 111);
     /* a NUL in a field is refused, not cut short */
-    ck_assert_int_eq(RUN("filter 1\nconnect 192.0.2.1+00x - - - -\nrcpt postmaster+00\nhelo EHLO a+00b\n", out), 0);
-    ck_assert_str_eq(out, "filter 1 connect helo rcpt\ncontinue\nreject 554 5.7.1 Relaying denied\n"
-                          "reject 501 5.5.2 Invalid HELO name\n");
+    ck_assert_int_eq(RUN("filter 1\nconnect 1 192.0.2.1+00x - - - -\nrcpt 2 postmaster+00\nhelo 3 EHLO a+00b\n", out), 0);
+    ck_assert_str_eq(out, "filter 1 connect helo rcpt\ncontinue 1\nreject 2 554 5.7.1 Relaying denied\n"
+                          "reject 3 501 5.5.2 Invalid HELO name\n");
 }
 END_TEST
 

@@ -1,0 +1,78 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "filterproto.h"
+#include "tlspipe.h"
+
+int tlspipe_start(char *const argv[], int net_read, int net_write, pid_t *pid, int *plain)
+{
+    int sp[2], e;
+    struct child_fd map[4];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) < 0) return -1;
+    fcntl(sp[0], F_SETFD, FD_CLOEXEC);
+    fcntl(sp[1], F_SETFD, FD_CLOEXEC);
+    map[0].from = sp[1]; map[0].to = 0;
+    map[1].from = sp[1]; map[1].to = 1;
+    map[2].from = net_read; map[2].to = 6;
+    map[3].from = net_write; map[3].to = 7;
+    if (child_spawn_map(pid, argv, 0, map, 4) < 0) {
+        e = errno;
+        close(sp[0]);
+        close(sp[1]);
+        errno = e;
+        return -1;
+    }
+    close(sp[1]);
+    io_nonblock(sp[0]);
+    *plain = sp[0];
+    return 0;
+}
+
+/* The next space-separated word of *p, decoded from xtext into out. */
+static int field(const char **p, char *out, size_t size)
+{
+    const char *s = *p, *end;
+    int absent;
+    if (*s != ' ') return -1;
+    s++;
+    end = strchr(s, ' ');
+    if (!end) end = s + strlen(s);
+    if (filterproto_field_decode(out, size, s, (size_t)(end - s), &absent) < 0) return -1;
+    *p = end;
+    return 0;
+}
+
+int tlspipe_status(struct io_in *in, struct tls_info *info, int64_t deadline)
+{
+    char line[1024];
+    const char *p;
+    ssize_t n = io_getline(in, line, sizeof line, deadline);
+    memset(info, 0, sizeof *info);
+    if (n <= 0) {
+        snprintf(info->reason, sizeof info->reason, "%s",
+                 n == IO_EOF ? "the TLS program ended without a word"
+                 : n == IO_TOOLONG ? "a status line too long"
+                 : errno == ETIMEDOUT ? "timeout" : strerror(errno));
+        return -1;
+    }
+    line[n - 1] = 0;
+    if (!strncmp(line, "ok ", 3)) {
+        p = line + 2;
+        if (field(&p, info->version, sizeof info->version) == 0 &&
+            field(&p, info->cipher, sizeof info->cipher) == 0 &&
+            field(&p, info->peer, sizeof info->peer) == 0 &&
+            field(&p, info->verify, sizeof info->verify) == 0 && !*p)
+            return 0;
+        snprintf(info->reason, sizeof info->reason, "a malformed status line");
+        return -1;
+    }
+    p = line + 4;
+    if (strncmp(line, "fail ", 5) || field(&p, info->reason, sizeof info->reason) < 0)
+        snprintf(info->reason, sizeof info->reason, "a malformed status line");
+    return -1;
+}
