@@ -1,4 +1,16 @@
+#include <string.h>
+
 #include "smtp_data.h"
+
+/* The length of the run of bytes before the first CR or LF: in the middle
+ * of a line only those two matter, and memchr finds them far faster than
+ * a loop over every byte. */
+static size_t ordinary(const char *p, size_t n)
+{
+    const char *cr = memchr(p, '\r', n);
+    const char *lf = memchr(p, '\n', cr ? (size_t)(cr - p) : n);
+    return (size_t)((lf ? lf : cr ? cr : p + n) - p);
+}
 
 /* Receiving states */
 enum { LINE_START, IN_LINE, CR, DOT, DOT_CR };
@@ -17,7 +29,15 @@ size_t smtp_undot_feed(struct smtp_undot *u, const char *in, size_t n,
     size_t i, o = 0;
     int s = u->state;
     for (i = 0; i < n && !u->done; i++) {
-        char c = in[i];
+        char c;
+        if (s == IN_LINE) {
+            size_t k = ordinary(in + i, n - i);
+            memcpy(out + o, in + i, k);
+            o += k;
+            i += k;
+            if (i == n) break;
+        }
+        c = in[i];
         switch (s) {
         case LINE_START:
             if (c == '.') { s = DOT; break; }
@@ -78,7 +98,15 @@ size_t smtp_dot_feed(struct smtp_dot *d, const char *in, size_t n, char *out)
     size_t i, o = 0;
     int s = d->state;
     for (i = 0; i < n; i++) {
-        char c = in[i];
+        char c;
+        if (s == OUT_IN_LINE) {
+            size_t k = ordinary(in + i, n - i);
+            memcpy(out + o, in + i, k);
+            o += k;
+            i += k;
+            if (i == n) break;
+        }
+        c = in[i];
         if (s == OUT_CR) {
             out[o++] = '\r';
             out[o++] = '\n';
