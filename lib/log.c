@@ -55,6 +55,15 @@ void log_warn(const char *fmt, ...)
     va_end(ap);
 }
 
+int log_why(char *why, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, size, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
 void log_warn_sys(const char *fmt, ...)
 {
     int err = errno;

@@ -18,6 +18,9 @@ void log_fatal(int status, const char *fmt, ...)
 void log_fatal_sys(int status, const char *fmt, ...)   /* ": strerror(errno)" */
     __attribute__((noreturn, format(printf, 2, 3)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A reason for the caller's error message, in why[0..size-1]: returns -1,
+ * so that "return log_why(why, size, ...)" reports a failure. */
+int log_why(char *why, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void log_warn_sys(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 struct log_line {

@@ -33,16 +33,6 @@ const char *table_kind_name(enum table_kind kind)
     return kind < KIND_NONE ? kind_names[kind] : "none";
 }
 
-static int say(char *why, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int say(char *why, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, size, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 static int blank(char c)
 {
     return c == ' ' || c == '\t';
@@ -105,9 +95,9 @@ static void rest(const char *line, size_t n, size_t i, const char **text, size_t
 static int text_valid(const char *t, size_t n, char *why, size_t size)
 {
     int esc = smtp_enhanced_code_length(t, n);
-    if (esc && t[0] != '5') return say(why, size, "the status code of a deny text must be 5.x.x");
+    if (esc && t[0] != '5') return log_why(why, size, "the status code of a deny text must be 5.x.x");
     if (n + (esc ? 0 : 6) > TABLE_TEXT_MAX)
-        return say(why, size, "text longer than %d characters", esc ? TABLE_TEXT_MAX : TABLE_TEXT_MAX - 6);
+        return log_why(why, size, "text longer than %d characters", esc ? TABLE_TEXT_MAX : TABLE_TEXT_MAX - 6);
     return 0;
 }
 
@@ -118,7 +108,7 @@ static int action(enum table_kind kind, const char *line, size_t n, size_t i,
     const char *w, *text;
     size_t wl, tl;
     if (!word(line, n, &i, &w, &wl))
-        return say(why, size, "no action after %s (allow, %sdeny)", e->key,
+        return log_why(why, size, "no action after %s (allow, %sdeny)", e->key,
                    kind == KIND_CLIENTS ? "relay, " : "");
     rest(line, n, i, &text, &tl);
     if (is(w, wl, "deny")) {
@@ -127,9 +117,9 @@ static int action(enum table_kind kind, const char *line, size_t n, size_t i,
         return 1;
     }
     if (!is(w, wl, "allow") && !(kind == KIND_CLIENTS && is(w, wl, "relay")))
-        return say(why, size, "unknown action %.*s (allow, %sdeny)", (int)wl, w,
+        return log_why(why, size, "unknown action %.*s (allow, %sdeny)", (int)wl, w,
                    kind == KIND_CLIENTS ? "relay, " : "");
-    if (tl) return say(why, size, "text after %.*s (only deny takes one)", (int)wl, w);
+    if (tl) return log_why(why, size, "text after %.*s (only deny takes one)", (int)wl, w);
     set_value(e, is(w, wl, "allow") ? "allow" : "relay", "", 0);
     return 1;
 }
@@ -142,7 +132,7 @@ static int client_line(const char *line, size_t n, struct table_entry *e, char *
     size_t wl, i = 0;
     word(line, n, &i, &w, &wl);
     if (!ipaddr_parse_prefix(&a, &e->prefix, w, wl))
-        return say(why, size, "not an address or address/length: %.*s", (int)wl, w);
+        return log_why(why, size, "not an address or address/length: %.*s", (int)wl, w);
     masked = a;
     ipaddr_mask(&masked, e->prefix);
     e->bits = a.bits;
@@ -177,14 +167,14 @@ static int sender_line(const char *line, size_t n, struct table_entry *e, char *
     word(line, n, &i, &w, &wl);
     if (is(w, wl, "<>")) ;
     else if (w[0] == '@') {
-        if (!domain_valid(w + 1, wl - 1)) return say(why, size, "not a domain: %.*s", (int)wl - 1, w + 1);
+        if (!domain_valid(w + 1, wl - 1)) return log_why(why, size, "not a domain: %.*s", (int)wl - 1, w + 1);
     } else if (w[0] == '.') {
         if (wl < 2 || w[1] == '[' || !domain_valid(w + 1, wl - 1))
-            return say(why, size, "not a domain: %.*s", (int)wl - 1, w + 1);
+            return log_why(why, size, "not a domain: %.*s", (int)wl - 1, w + 1);
     } else if (!mailbox_valid(w, wl)) {
-        return say(why, size, "not an address, @domain, .domain or <>: %.*s", (int)wl, w);
+        return log_why(why, size, "not an address, @domain, .domain or <>: %.*s", (int)wl, w);
     }
-    if (!set_key(e, w, wl)) return say(why, size, "too long: %.*s", (int)wl, w);
+    if (!set_key(e, w, wl)) return log_why(why, size, "too long: %.*s", (int)wl, w);
     lower(e->key, e->keylen);
     return action(KIND_SENDERS, line, n, i, e, why, size);
 }
@@ -206,12 +196,12 @@ static int recipient_line(const char *line, size_t n, struct table_entry *e, cha
     size_t wl, cl, i = 0;
     word(line, n, &i, &w, &wl);
     if (wl > 2 && w[0] == '*' && w[1] == '@') {
-        if (!domain_valid(w + 2, wl - 2)) return say(why, size, "not a domain: %.*s", (int)wl - 2, w + 2);
+        if (!domain_valid(w + 2, wl - 2)) return log_why(why, size, "not a domain: %.*s", (int)wl - 2, w + 2);
         e->domain = 0;
     } else if (mailbox_valid(w, wl)) {
         for (e->domain = wl - 1; w[e->domain] != '@'; e->domain--) ;
     } else {
-        return say(why, size, "not an address or *@domain: %.*s", (int)wl, w);
+        return log_why(why, size, "not an address or *@domain: %.*s", (int)wl, w);
     }
     set_key(e, w, wl);
     lower(e->key, e->keylen);
@@ -220,9 +210,9 @@ static int recipient_line(const char *line, size_t n, struct table_entry *e, cha
         return 1;
     }
     if (!class_valid(c, cl))
-        return say(why, size, "not a rule class (1 to %d of A-Z a-z 0-9 . _ -): %.*s",
+        return log_why(why, size, "not a rule class (1 to %d of A-Z a-z 0-9 . _ -): %.*s",
                    FILTERPROTO_CLASS_MAX, (int)cl, c);
-    if (word(line, n, &i, &w, &wl)) return say(why, size, "more than a class after %s", e->key);
+    if (word(line, n, &i, &w, &wl)) return log_why(why, size, "more than a class after %s", e->key);
     set_value(e, "accept", c, cl);
     return 1;
 }
@@ -236,7 +226,7 @@ int table_line(enum table_kind kind, const char *line, size_t n, struct table_en
     if (n && line[n - 1] == '\r') n--;          /* a file edited elsewhere */
     for (i = 0; i < n; i++)
         if ((line[i] < 32 && line[i] != '\t') || (unsigned char)line[i] > 126)
-            return say(why, size, "byte %u (column %zu) is not printable ASCII",
+            return log_why(why, size, "byte %u (column %zu) is not printable ASCII",
                        (unsigned char)line[i], i + 1);
     for (i = 0; i < n && blank(line[i]); i++) ;
     if (i == n || line[i] == '#') return 0;
@@ -244,7 +234,7 @@ int table_line(enum table_kind kind, const char *line, size_t n, struct table_en
     case KIND_CLIENTS: return client_line(line, n, e, why, size, warning);
     case KIND_SENDERS: return sender_line(line, n, e, why, size);
     case KIND_RECIPIENTS: return recipient_line(line, n, e, why, size);
-    default: return say(why, size, "no such kind of table");
+    default: return log_why(why, size, "no such kind of table");
     }
 }
 

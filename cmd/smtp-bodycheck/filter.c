@@ -1,0 +1,94 @@
+/* The smtp-filter(7) side: eom events only; the message is read from fd
+ * 3 in fixed chunks, and no further than the verdict needs. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bodycheck.h"
+#include "filterside.h"
+#include "log.h"
+#include "scan.h"
+
+static char chunk[65536];
+
+static void read_message(struct check *c, unsigned long long size)
+{
+    unsigned long long left = size;
+    while (left && !check_stopped(c)) {
+        ssize_t r = read(3, chunk, left < sizeof chunk ? (size_t)left : sizeof chunk);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            log_fatal_sys(111, "unable to read the message on fd 3");
+        }
+        if (r == 0) log_fatal(111, "the message on fd 3 ends %llu octets before its size", left);
+        check_feed(c, chunk, (size_t)r);
+        left -= (unsigned long long)r;
+    }
+}
+
+static void log_result(const struct check *c)
+{
+    static const char *const verdicts[] = { "continue", "tempfail", "reject" };
+    struct log_line l;
+    unsigned i;
+    if (!c->nfound && c->verdict == VERDICT_CONTINUE) return;
+    log_line_start(&l, "info");
+    log_kv_str(&l, "verdict", verdicts[c->verdict]);
+    log_kv_num(&l, "size", (long long)c->size);
+    if (c->score) log_kv_num(&l, "score", c->score);
+    for (i = 0; i < c->nfound; i++) {
+        char t[sizeof c->found[i].value + BODYCHECK_PART_MAX + 16];
+        size_t k = check_finding_token(&c->found[i], t, sizeof t);
+        log_kv(&l, "found", t, k);
+        if (c->found[i].namelen) log_kv(&l, "name", c->found[i].name, c->found[i].namelen);
+    }
+    if (c->more) log_kv_num(&l, "more", c->more);
+    log_line_emit(&l);
+}
+
+static int answer(struct filter_side *fs, const struct check *c, const struct config *cfg)
+{
+    char line[FILTERPROTO_LINE_MAX];
+    if (c->verdict != VERDICT_CONTINUE) {
+        check_verdict_line(c, line, sizeof line);
+        return filterside_say(fs, line);
+    }
+    if (cfg->add_header[0]) {
+        size_t n = check_tag_value(c, line, sizeof line);
+        if (filterside_header(fs, cfg->add_header, line, n) < 0) return -1;
+    }
+    if (c->score) {
+        snprintf(line, sizeof line, "score %ld", c->score);
+        if (filterside_say(fs, line) < 0) return -1;
+    }
+    return filterside_say(fs, "continue");
+}
+
+int bodycheck_serve(struct config *cfg)
+{
+    static struct filter_side fs;
+    static struct check c;
+    struct filter_request r;
+    int n;
+    if (filterside_start(&fs, 1u << FILTER_EOM) < 0)
+        log_fatal(111, "the proxy does not speak smtp-filter version 1");
+    while ((n = filterside_next(&fs, &r)) > 0) {
+        unsigned long size;
+        if (r.event != FILTER_EOM) {    /* not asked for; harmless */
+            if (filterside_say(&fs, "continue") < 0) break;
+            continue;
+        }
+        if (!r.nfields || r.absent[0] || !scan_ulong(r.field[0], ULONG_MAX, &size))
+            log_fatal(111, "malformed eom event: no size");
+        check_start(&c, cfg, size);
+        read_message(&c, size);
+        check_end(&c);
+        log_result(&c);
+        if (answer(&fs, &c, cfg) < 0 || filterside_flush(&fs) < 0) break;
+    }
+    if (n < 0) log_fatal(111, "malformed event from the proxy");
+    if (n > 0) log_fatal_sys(111, "unable to answer the proxy");
+    return 0;
+}
