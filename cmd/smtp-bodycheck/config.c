@@ -2,7 +2,6 @@
  * option is a line of it).  Every error names its reason; config_file
  * adds "file:line".  Nothing here is used after start-up but the rules. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
