@@ -135,6 +135,10 @@ $(foreach p,$(PROGRAMS),$(if $(wildcard t/unit/check_$(p).c),$(eval $(call unit_
 tools: $(TOOLS)
 units: $(UNITS)
 
+# fuzz/fuzz.mk: the libFuzzer harnesses (clang): make fuzz runs each for a
+# while, make fuzz-smoke briefly (part of check).
+-include fuzz/fuzz.mk
+
 # --- the README's two commands -------------------------------------------
 
 deps:
@@ -143,6 +147,7 @@ deps:
 check: deps
 	@$(MAKE) --no-print-directory all tools units
 	@$(MAKE) --no-print-directory check-clang
+	$(if $(wildcard fuzz/fuzz.mk),@$(MAKE) --no-print-directory fuzz-smoke)
 	@sh t/run
 
 # Every warning is an error with clang too; built aside so bin/ stays.
