@@ -2,8 +2,14 @@
 # ports chosen at run time, and cleanup of exactly the processes started.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-BIN=$TOP/bin
-TOOLS=$TOP/build/t
+# The programs and the build under test: bin/ and build/, or another build
+# (make check-sanitize: NOQUEUE_BIN=build/asan/bin NOQUEUE_BUILD=build/asan),
+# relative to the top directory unless absolute.
+BIN=${NOQUEUE_BIN:-bin}
+case $BIN in /*) ;; *) BIN=$TOP/$BIN ;; esac
+TOOLS=${NOQUEUE_BUILD:-build}
+case $TOOLS in /*) ;; *) TOOLS=$TOP/$TOOLS ;; esac
+TOOLS=$TOOLS/t
 T=$(mktemp -d "${TMPDIR:-/tmp}/noqueue-test.XXXXXX")
 PIDS=
 export PATH="$BIN:$PATH"
@@ -95,7 +101,7 @@ send() {
 
 # The last reply code the client got after the message data.
 final_code() {
-  grep -a -A1 -E '^ -> ([0-9]+ lines sent|\.)$' "$T/swaks.out" |
+  grep -a -A1 -E '^ [-~]> ([0-9]+ lines sent|\.)$' "$T/swaks.out" |
     sed -n 's/^<[-*~]* *\([0-9][0-9][0-9]\).*/\1/p' | tail -n 1
 }
 

@@ -23,7 +23,9 @@
 #include "xtext.h"
 
 #define USAGE "usage: smtp-forward [-h helo] [-c connect-seconds] [-r reply-seconds]" \
-              " [-d data-seconds] [-k keepalive-seconds] [-m fd] host port [host port ...]"
+              " [-d data-seconds] [-k keepalive-seconds] [-m fd]" \
+              " [-T off|opportunistic|required|verify] [-a cafile] [-A cadir] [-n name]" \
+              " [-L tls-program] host port [host port ...]"
 
 enum { T_UNAVAILABLE, T_LOST, T_PROTOCOL, T_NO_MESSAGE, T_COUNT };
 static struct statustext texts[T_COUNT] = {
@@ -372,7 +374,9 @@ static void options(int argc, char **argv)
     static char host[256];
     cfg.connect_timeout = 10;
     cfg.reply_timeout = 120;
-    while ((opt = getopt(argc, argv, "+h:c:r:d:k:m:")) != -1) {
+    cfg.tls_mode = TLS_OPPORTUNISTIC;
+    cfg.tls_program = "smtp-tls";
+    while ((opt = getopt(argc, argv, "+h:c:r:d:k:m:T:a:A:n:L:")) != -1) {
         switch (opt) {
         case 'h': cfg.helo = optarg; break;
         case 'c': if (!scan_ulong(optarg, 3600, &v) || !v) goto usage; cfg.connect_timeout = (unsigned)v; break;
@@ -380,6 +384,17 @@ static void options(int argc, char **argv)
         case 'd': if (!scan_ulong(optarg, 3600, &v) || !v) goto usage; data_timeout = (unsigned)v; break;
         case 'k': if (!scan_ulong(optarg, 3600, &v)) goto usage; keepalive = (unsigned)v; break;
         case 'm': if (!scan_ulong(optarg, 1024, &v)) goto usage; msgfd = (int)v; break;
+        case 'T':
+            if (!strcmp(optarg, "off")) cfg.tls_mode = TLS_OFF;
+            else if (!strcmp(optarg, "opportunistic")) cfg.tls_mode = TLS_OPPORTUNISTIC;
+            else if (!strcmp(optarg, "required")) cfg.tls_mode = TLS_REQUIRED;
+            else if (!strcmp(optarg, "verify")) cfg.tls_mode = TLS_VERIFY;
+            else log_fatal(100, "bad TLS mode: %s", optarg);
+            break;
+        case 'a': cfg.tls_cafile = optarg; break;
+        case 'A': cfg.tls_cadir = optarg; break;
+        case 'n': cfg.tls_name = optarg; break;
+        case 'L': cfg.tls_program = optarg; break;
         default: goto usage;
         }
     }

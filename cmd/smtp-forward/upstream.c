@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <sys/wait.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -10,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "deadline.h"
 #include "log.h"
 #include "upstream.h"
@@ -17,6 +19,7 @@
 void upstream_init(struct upstream *u)
 {
     u->fd = -1;
+    u->tls_pid = -1;
     u->caps = 0;
     u->peer[0] = 0;
 }
@@ -25,6 +28,9 @@ void upstream_close(struct upstream *u)
 {
     if (u->fd >= 0) close(u->fd);
     u->fd = -1;
+    /* smtp-tls ends with its plaintext side: close_notify, then exit. */
+    if (u->tls_pid > 0) child_reap(u->tls_pid, -1, deadline_in_seconds(5));
+    u->tls_pid = -1;
 }
 
 static int connect_address(const struct addrinfo *ai, int64_t deadline)
@@ -127,17 +133,11 @@ static void parse_capabilities(struct upstream *u, const struct smtp_reply *r)
     }
 }
 
-static int greet(struct upstream *u, const struct upstream_config *cfg, int64_t deadline)
+/* EHLO, or HELO when EHLO is refused: 0, or -1 with the connection closed. */
+static int hello(struct upstream *u, const struct upstream_config *cfg, int64_t deadline)
 {
     struct smtp_reply r;
     char line[512];
-    if (upstream_read_reply(u, &r, deadline, "connect") < 0) return -1;
-    if (r.code != 220) {
-        log_warn("smarthost %s refused the connection: %.*s", u->peer,
-                 (int)strcspn(r.text, "\n"), r.text);
-        upstream_close(u);
-        return -1;
-    }
     snprintf(line, sizeof line, "EHLO %s", cfg->helo);
     if (upstream_command(u, line, &r, deadline) < 0) return -1;
     if (r.code / 100 == 2) {
@@ -152,6 +152,81 @@ static int greet(struct upstream *u, const struct upstream_config *cfg, int64_t 
     }
     log_warn("smarthost %s refused EHLO and HELO: %.*s", u->peer,
              (int)strcspn(r.text, "\n"), r.text);
+    upstream_close(u);
+    return -1;
+}
+
+/* STARTTLS, then smtp-tls between us and the smarthost, then EHLO again.
+ * 0 done, -1 failed (closed), 1 failed in a way that a new connection in
+ * plaintext may go round (opportunistic mode only). */
+#define TLS_RETRY_PLAIN 1
+static int starttls(struct upstream *u, const struct upstream_config *cfg, const char *host,
+                    int64_t deadline)
+{
+    struct smtp_reply r;
+    char *argv[16], secs[24];
+    int n = 0, plain, opportunistic = cfg->tls_mode == TLS_OPPORTUNISTIC;
+    int64_t left;
+    if (upstream_command(u, "STARTTLS", &r, deadline) < 0) return -1;
+    if (r.code != 220) {
+        log_warn("smarthost %s refused STARTTLS: %.*s%s", u->peer, (int)strcspn(r.text, "\n"),
+                 r.text, opportunistic ? "; going on without TLS" : "");
+        if (opportunistic) return 0;
+        upstream_close(u);
+        return -1;
+    }
+    if (io_buffered(&u->in)) {          /* sent in the clear after 220 */
+        upstream_unasked(u);
+        return -1;
+    }
+    left = (deadline - deadline_now()) / 1000;
+    snprintf(secs, sizeof secs, "%lld", (long long)(left > 1 ? left : 1));
+    argv[n++] = (char *)cfg->tls_program;
+    argv[n++] = "-C";
+    if (cfg->tls_mode == TLS_VERIFY) argv[n++] = "-v";
+    argv[n++] = "-n"; argv[n++] = (char *)(cfg->tls_name ? cfg->tls_name : host);
+    if (cfg->tls_cafile) { argv[n++] = "-a"; argv[n++] = (char *)cfg->tls_cafile; }
+    if (cfg->tls_cadir) { argv[n++] = "-A"; argv[n++] = (char *)cfg->tls_cadir; }
+    argv[n++] = "-t"; argv[n++] = secs;
+    argv[n] = 0;
+    if (tlspipe_start(argv, u->fd, u->fd, &u->tls_pid, &plain) < 0) {
+        log_warn_sys("unable to start %s", cfg->tls_program);
+        upstream_close(u);
+        return -1;
+    }
+    close(u->fd);                       /* smtp-tls has it now */
+    u->fd = plain;
+    io_in_init(&u->in, u->fd, u->inbuf, sizeof u->inbuf);
+    io_out_init(&u->out, u->fd, u->outbuf, sizeof u->outbuf);
+    u->in.flush = &u->out;
+    if (tlspipe_status(&u->in, &u->tls, deadline) < 0) {
+        log_warn("TLS with smarthost %s failed: %s%s", u->peer, u->tls.reason,
+                 opportunistic ? "; trying again without TLS" : "");
+        upstream_close(u);
+        return opportunistic ? TLS_RETRY_PLAIN : -1;
+    }
+    return hello(u, cfg, deadline);
+}
+
+/* The greeting, EHLO, and STARTTLS as the mode says: 0, -1 (closed), or
+ * TLS_RETRY_PLAIN. */
+static int greet(struct upstream *u, const struct upstream_config *cfg, const char *host,
+                 int tls, int64_t deadline)
+{
+    struct smtp_reply r;
+    if (upstream_read_reply(u, &r, deadline, "connect") < 0) return -1;
+    if (r.code != 220) {
+        log_warn("smarthost %s refused the connection: %.*s", u->peer,
+                 (int)strcspn(r.text, "\n"), r.text);
+        upstream_close(u);
+        return -1;
+    }
+    if (hello(u, cfg, deadline) < 0) return -1;
+    u->tls.version[0] = 0;
+    if (cfg->tls_mode == TLS_OFF || !tls) return 0;
+    if (u->caps & CAP_STARTTLS) return starttls(u, cfg, host, deadline);
+    if (cfg->tls_mode == TLS_OPPORTUNISTIC) return 0;
+    log_warn("smarthost %s does not offer STARTTLS, and TLS is required", u->peer);
     upstream_close(u);
     return -1;
 }
@@ -172,21 +247,26 @@ int upstream_connect(struct upstream *u, const struct upstream_config *cfg, int6
         }
         for (ai = res; ai; ai = ai->ai_next) {
             char host[64] = "?";
+            int tls = 1, g;
             getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof host, 0, 0, NI_NUMERICHOST);
             snprintf(u->peer, sizeof u->peer, "%s:%s", host, cfg->hosts[i + 1]);
-            u->fd = connect_address(ai, deadline_min(deadline, deadline_in_seconds(cfg->connect_timeout)));
-            if (u->fd < 0) {
-                log_warn_sys("unable to connect to smarthost %s", u->peer);
-                continue;
-            }
-            io_in_init(&u->in, u->fd, u->inbuf, sizeof u->inbuf);
-            io_out_init(&u->out, u->fd, u->outbuf, sizeof u->outbuf);
-            u->in.flush = &u->out;
-            u->last_activity = deadline_now();
-            if (greet(u, cfg, deadline) == 0) {
-                freeaddrinfo(res);
-                return 0;
-            }
+            do {
+                u->fd = connect_address(ai, deadline_min(deadline, deadline_in_seconds(cfg->connect_timeout)));
+                if (u->fd < 0) {
+                    log_warn_sys("unable to connect to smarthost %s", u->peer);
+                    break;
+                }
+                io_in_init(&u->in, u->fd, u->inbuf, sizeof u->inbuf);
+                io_out_init(&u->out, u->fd, u->outbuf, sizeof u->outbuf);
+                u->in.flush = &u->out;
+                u->last_activity = deadline_now();
+                g = greet(u, cfg, cfg->hosts[i], tls, deadline);
+                if (g == 0) {
+                    freeaddrinfo(res);
+                    return 0;
+                }
+                tls = 0;                /* once, in plaintext, after a failed handshake */
+            } while (g == TLS_RETRY_PLAIN);
         }
         freeaddrinfo(res);
     }

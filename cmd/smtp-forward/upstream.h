@@ -5,8 +5,11 @@
 
 #include <stdint.h>
 
+#include <sys/types.h>
+
 #include "io.h"
 #include "smtp_reply.h"
+#include "tlspipe.h"
 
 #define CAP_SIZE       2u
 #define CAP_8BITMIME   4u
@@ -14,6 +17,8 @@
 
 struct upstream {
     int fd;                     /* -1 when not connected */
+    pid_t tls_pid;              /* smtp-tls, after STARTTLS; fd is then its plaintext */
+    struct tls_info tls;
     unsigned caps;
     int64_t last_activity;      /* for keep-alive */
     char peer[80];              /* "address port", for the log */
@@ -23,12 +28,16 @@ struct upstream {
     char outbuf[65536];
 };
 
+enum tls_mode { TLS_OFF, TLS_OPPORTUNISTIC, TLS_REQUIRED, TLS_VERIFY };
+
 struct upstream_config {
     char **hosts;               /* HOST PORT HOST PORT ... */
     int nhosts;
     const char *helo;
     unsigned connect_timeout;   /* seconds, per address */
     unsigned reply_timeout;     /* seconds, per command */
+    enum tls_mode tls_mode;
+    const char *tls_program, *tls_cafile, *tls_cadir, *tls_name;
 };
 
 void upstream_init(struct upstream *u);

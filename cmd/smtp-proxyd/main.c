@@ -12,7 +12,8 @@
 #define USAGE "usage: smtp-proxyd [-h host] [-e envelope-seconds] [-b body-seconds]" \
     " [-w end-of-data-seconds] [-s size] [-r max-recipients] [-E max-errors]" \
     " [-m first|split] [-S [class=]points] [-t filter-seconds] [-p accept|tempfail]" \
-    " [-d spool-dir] [-R] [{ [-t seconds] [-p accept|tempfail|required] [-1] [-n name]" \
+    " [-d spool-dir] [-R] [-c cert] [-k key] [-a cafile] [-V] [-T] [-L tls-program]" \
+    " [{ [-t seconds] [-p accept|tempfail|required] [-1] [-n name]" \
     " program [args...] }]... -- forwarder [args...]"
 
 struct config cfg;
@@ -80,6 +81,31 @@ static int filter_block(char **argv, int i, int argc, struct filter *f)
     return i + 1;
 }
 
+/* STARTTLS is offered when there are a certificate and a key; a file that
+ * cannot be read refuses the start (a full check that they match:
+ * smtp-tls -s -x, for a run script). */
+static void readable(const char *what, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) log_fatal_sys(100, "unable to read the TLS %s %s", what, path);
+    close(fd);
+}
+
+static void tls_options(void)
+{
+    if (cfg.tls_cert && !*cfg.tls_cert) cfg.tls_cert = 0;
+    if (cfg.tls_key && !*cfg.tls_key) cfg.tls_key = 0;
+    if (!cfg.tls_cert != !cfg.tls_key)
+        log_fatal(100, "STARTTLS needs both a certificate and a key (-c and -k, or CERTFILE and KEYFILE)");
+    if (!cfg.tls_cert) {
+        if (cfg.tls_required) log_fatal(100, "-T needs a certificate and a key for STARTTLS");
+        return;
+    }
+    readable("certificate", cfg.tls_cert);
+    readable("key", cfg.tls_key);
+    if (cfg.tls_ca) readable("CA file", cfg.tls_ca);
+}
+
 static void options(int argc, char **argv)
 {
     static char host[256];
@@ -97,7 +123,10 @@ static void options(int argc, char **argv)
     cfg.filter_timeout = 30;
     cfg.filter_policy = POLICY_TEMPFAIL;
     cfg.spool_dir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    while ((opt = getopt(argc, argv, "+h:e:b:w:s:r:E:m:S:t:p:d:R")) != -1) {
+    cfg.tls_cert = getenv("CERTFILE");
+    cfg.tls_key = getenv("KEYFILE");
+    cfg.tls_program = "smtp-tls";
+    while ((opt = getopt(argc, argv, "+h:e:b:w:s:r:E:m:S:t:p:d:Rc:k:a:VTL:")) != -1) {
         switch (opt) {
         case 'h': cfg.hostname = optarg; break;
         case 'e': cfg.envelope_timeout = seconds(optarg, 86400); break;
@@ -125,6 +154,12 @@ static void options(int argc, char **argv)
         case 'p': cfg.filter_policy = policy(optarg, 0); break;
         case 'd': cfg.spool_dir = optarg; break;
         case 'R': cfg.received = 0; break;
+        case 'c': cfg.tls_cert = optarg; break;
+        case 'k': cfg.tls_key = optarg; break;
+        case 'a': cfg.tls_ca = optarg; break;
+        case 'V': cfg.tls_request_cert = 1; break;
+        case 'T': cfg.tls_required = 1; break;
+        case 'L': cfg.tls_program = optarg; break;
         default: usage(0);
         }
     }
@@ -152,6 +187,7 @@ static void options(int argc, char **argv)
     }
     if (!smtp_domain_valid(cfg.hostname, strlen(cfg.hostname)))
         log_fatal(100, "bad host name: %s", cfg.hostname);
+    tls_options();
 }
 
 int main(int argc, char **argv)

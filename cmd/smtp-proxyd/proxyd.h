@@ -19,7 +19,7 @@ enum text {
     T_BAD_COMMAND, T_NOT_IMPLEMENTED, T_BAD_SEQUENCE, T_BAD_SYNTAX, T_BAD_SENDER,
     T_BAD_RECIPIENT, T_BAD_PARAMETER, T_TOO_MANY_RECIPIENTS, T_NO_RECIPIENTS,
     T_TOO_BIG, T_BARE_EOL, T_STORAGE, T_REJECTED, T_TEMPFAIL, T_FILTER_FAILED,
-    T_UNAVAILABLE, T_UPSTREAM_PROTOCOL, T_COUNT
+    T_UNAVAILABLE, T_UPSTREAM_PROTOCOL, T_TLS_GO, T_TLS_REQUIRED, T_COUNT
 };
 extern struct statustext texts[T_COUNT];
 
@@ -63,6 +63,10 @@ struct config {
     struct filter *filters;
     unsigned nfilters;
     char **forward_argv;
+    /* STARTTLS, when a certificate and a key are given */
+    const char *tls_cert, *tls_key, *tls_ca, *tls_program;
+    int tls_request_cert;       /* ask the client for a certificate */
+    int tls_required;           /* no MAIL before STARTTLS */
 };
 extern struct config cfg;
 

@@ -16,6 +16,7 @@
 #include "proxyd.h"
 #include "scan.h"
 #include "smtp_data.h"
+#include "tlspipe.h"
 #include "xtext.h"
 
 #define LINE_MAX_SMTP 1024       /* a command line, CRLF included */
@@ -50,6 +51,8 @@ struct statustext texts[T_COUNT] = {
     [T_FILTER_FAILED] = { "FILTER_FAILED", "Temporary failure in content checking, try again later" },
     [T_UNAVAILABLE] = { "UNAVAILABLE", "Service temporarily unavailable, try again later" },
     [T_UPSTREAM_PROTOCOL] = { "UPSTREAM_PROTOCOL", "Mail server protocol error, try again later" },
+    [T_TLS_GO] = { "TLS_GO", "Ready to start TLS" },
+    [T_TLS_REQUIRED] = { "TLS_REQUIRED", "Must issue a STARTTLS command first" },
 };
 
 struct rcpt {
@@ -75,7 +78,12 @@ static struct {
     int64_t deadline;                   /* of the phase: envelope, body, end of data */
     struct modifiers connect_mods;      /* from connect: for every message */
     struct modifiers helo_mods;         /* from the last HELO/EHLO */
-    struct trail session_trail;         /* connect and HELO verdicts */
+    struct trail session_trail;         /* connect, TLS and HELO verdicts */
+    int tls;                            /* after a successful STARTTLS */
+    pid_t tls_pid;
+    struct tls_info tls_info;
+    struct verdict refusal;             /* of the tls event, for the next command */
+    int refusal_pending;
 
     /* the transaction */
     int in_mail;
@@ -181,7 +189,7 @@ static void event_number(struct event *e, unsigned long long n)
  * verdict's modifiers are not applied here: see modifiers_apply. */
 static void run_filters(enum filter_event ev, struct event *e, struct verdict *v)
 {
-    int session = ev == FILTER_CONNECT || ev == FILTER_HELO;
+    int session = ev == FILTER_CONNECT || ev == FILTER_TLS || ev == FILTER_HELO;
     v->outcome = O_CONTINUE;
     v->score = 0;
     v->class_set = 0;
@@ -286,6 +294,13 @@ static void rcpt_record(const char *addr, int code)
     s.rcpts[s.nrcpts++].code = code;
 }
 
+static void log_tls(struct log_line *l)
+{
+    log_kv_str(l, "tls", s.tls_info.version);
+    log_kv_str(l, "cipher", s.tls_info.cipher);
+    if (s.tls_info.peer[0]) log_kv_str(l, "peer", s.tls_info.peer);
+}
+
 static void transaction_log(const char *result, int code)
 {
     struct log_line l;
@@ -298,6 +313,7 @@ static void transaction_log(const char *result, int code)
     log_kv_num(&l, "n", s.transactions);
     log_kv_str(&l, "ip", s.ip);
     log_kv_str(&l, "helo", s.helo);
+    if (s.tls) log_tls(&l);
     len = (size_t)snprintf(list, sizeof list, "<%s>", s.sender);
     log_kv(&l, "from", list, len);
     for (i = 0, len = 0; i < s.nrcpts && len < sizeof list - 300; i++)
@@ -338,11 +354,13 @@ static void session_finish(const char *reason, int status)
     close(1);
     forwarder_stop(deadline);
     filters_stop(deadline);
+    if (s.tls_pid > 0) child_reap(s.tls_pid, -1, deadline);
     log_line_start(&l, "info");
     log_raw(&l, " end", 4);
     log_kv_num(&l, "conn", (long long)getpid());
     log_kv_str(&l, "ip", s.ip);
     if (s.helo[0]) log_kv_str(&l, "helo", s.helo);
+    if (s.tls) log_tls(&l);
     log_kv_num(&l, "transactions", s.transactions);
     if (s.errors) log_kv_num(&l, "errors", s.errors);
     if (s.session_trail.buf[0]) log_kv_str(&l, "filters", s.session_trail.buf);
@@ -399,9 +417,80 @@ static void do_helo(const struct smtp_command *c, int esmtp)
         return;
     }
     snprintf(line, sizeof line,
-             "250-%s\r\n250-PIPELINING\r\n250-SIZE %llu\r\n250-8BITMIME\r\n"
-             "250 ENHANCEDSTATUSCODES\r\n", cfg.hostname, cfg.size_limit);
+             "250-%s\r\n250-PIPELINING\r\n250-SIZE %llu\r\n250-8BITMIME\r\n%s"
+             "250 ENHANCEDSTATUSCODES\r\n", cfg.hostname, cfg.size_limit,
+             cfg.tls_cert && !s.tls ? "250-STARTTLS\r\n" : "");
     put(line, strlen(line));
+}
+
+/* STARTTLS (RFC 3207): smtp-tls takes the connection, we get the plaintext
+ * on a socketpair as our fds 0 and 1, and the session starts again. */
+static void do_starttls(const struct smtp_command *c)
+{
+    char *argv[16], secs[24];
+    struct event e;
+    struct verdict v;
+    int n = 0, plain;
+    int64_t left;
+
+    if (!cfg.tls_cert) { reply(502, "5.5.1", T_NOT_IMPLEMENTED); protocol_error(); return; }
+    if (s.tls) { reply(503, "5.5.1", T_BAD_SEQUENCE); protocol_error(); return; }
+    if (c->arglen) { reply(501, "5.5.4", T_BAD_SYNTAX); protocol_error(); return; }
+    transaction_abort("aborted");
+    reply(220, "2.0.0", T_TLS_GO);
+    flush();
+    /* What the client sent after STARTTLS, before the handshake, is never
+     * taken as a command: it would have been sent in the clear (the class
+     * of CVE-2011-0411). */
+    if (io_buffered(&s.in)) {
+        log_warn("discarded %zu octets sent after STARTTLS by %s", io_buffered(&s.in), s.ip);
+        io_consume(&s.in, io_buffered(&s.in));
+    }
+    left = (s.deadline - deadline_now()) / 1000;
+    snprintf(secs, sizeof secs, "%lld", (long long)(left > 1 ? left : 1));
+    argv[n++] = (char *)cfg.tls_program;
+    argv[n++] = "-s";
+    argv[n++] = "-c"; argv[n++] = (char *)cfg.tls_cert;
+    argv[n++] = "-k"; argv[n++] = (char *)cfg.tls_key;
+    if (cfg.tls_request_cert) argv[n++] = "-r";
+    if (cfg.tls_ca) { argv[n++] = "-a"; argv[n++] = (char *)cfg.tls_ca; }
+    argv[n++] = "-t"; argv[n++] = secs;
+    argv[n] = 0;
+    if (tlspipe_start(argv, 0, 1, &s.tls_pid, &plain) < 0) {
+        log_warn_sys("unable to start %s", cfg.tls_program);
+        session_fail("tls failed");
+    }
+    if (dup2(plain, 0) < 0 || dup2(plain, 1) < 0) session_fail("tls failed");
+    close(plain);
+    if (tlspipe_status(&s.in, &s.tls_info, s.deadline) < 0) {
+        log_warn("TLS handshake with %s failed: %s", s.ip, s.tls_info.reason);
+        session_end("tls failed");
+    }
+    s.tls = 1;
+    /* RFC 3207 4.2: forget what the client told us before. */
+    s.helo_seen = 0;
+    s.helo_mods.score = 0;
+    s.helo_mods.headers.len = 0;
+    event_start(&e, FILTER_TLS);
+    event_field(&e, s.tls_info.version);
+    event_field(&e, s.tls_info.cipher);
+    event_field(&e, s.tls_info.peer);
+    event_field(&e, s.tls_info.verify);
+    run_filters(FILTER_TLS, &e, &v);
+    if (v.outcome == O_TEMPFAIL) {
+        v.code = 421;
+        reply_verdict(&v);
+        session_end("refused by filter");
+    }
+    if (v.outcome == O_REJECT) {
+        /* Said in answer to the next command, then 503 to the rest. */
+        v.code = 554;
+        s.refusal = v;
+        s.refusal_pending = s.refused = 1;
+        return;
+    }
+    if (!modifiers_fit(&s.connect_mods, &v)) session_end("refused: header fields");
+    modifiers_add(&s.connect_mods, &v);
 }
 
 /* MAIL's parameters: 0, or -1 after the reply. */
@@ -445,6 +534,11 @@ static void do_mail(const struct smtp_command *c)
 
     if (!s.helo_seen || s.in_mail) {
         reply(503, "5.5.1", T_BAD_SEQUENCE);
+        protocol_error();
+        return;
+    }
+    if (cfg.tls_required && !s.tls) {
+        reply(530, "5.7.0", T_TLS_REQUIRED);
         protocol_error();
         return;
     }
@@ -613,7 +707,7 @@ static enum body receive_body(struct smtp_undot *u, int *too_big, int *spool_err
  * characters are shown as '_'. */
 static void received_header(struct headers *h)
 {
-    char value[1024], date[64], helo[sizeof s.helo];
+    char value[1024], date[64], helo[sizeof s.helo], tls[160];
     time_t now = time(0);
     struct tm tm;
     size_t i;
@@ -624,10 +718,13 @@ static void received_header(struct headers *h)
     if (smtp_domain_valid(s.helo, i)) strcpy(helo, s.helo);
     gmtime_r(&now, &tm);
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-    n = snprintf(value, sizeof value, "from %s (%s%s[%s])\r\n\tby %s (noqueue) with %s id %ld.%u;\r\n\t%s",
+    if (s.tls)
+        snprintf(tls, sizeof tls, "\r\n\t(using %s with cipher %s)", s.tls_info.version,
+                 s.tls_info.cipher);
+    n = snprintf(value, sizeof value, "from %s (%s%s[%s])%s\r\n\tby %s (noqueue) with %s%s id %ld.%u;\r\n\t%s",
                  helo, s.remotehost ? s.remotehost : "", s.remotehost ? " " : "",
-                 s.ip, cfg.hostname, s.esmtp ? "ESMTP" : "SMTP", (long)getpid(),
-                 s.transactions, date);
+                 s.ip, s.tls ? tls : "", cfg.hostname, s.esmtp ? "ESMTP" : "SMTP",
+                 s.tls ? "S" : "", (long)getpid(), s.transactions, date);
     if (n > 0 && (size_t)n < sizeof value && header_value_valid(value, (size_t)n))
         headers_add(h, "Received", value, (size_t)n);
 }
@@ -861,7 +958,9 @@ static void command(char *line, size_t n)
     struct smtp_command c;
     smtp_command_split(line, n, &c);
     if (s.refused && c.verb != SMTP_QUIT) {
-        reply(503, "5.5.1", T_NO_SERVICE);
+        if (s.refusal_pending) reply_verdict(&s.refusal);
+        else reply(503, "5.5.1", T_NO_SERVICE);
+        s.refusal_pending = 0;
         protocol_error();
         return;
     }
@@ -878,6 +977,7 @@ static void command(char *line, size_t n)
         else { reply(501, "5.5.4", T_BAD_SYNTAX); protocol_error(); }
         break;
     case SMTP_HELP: reply(214, "2.0.0", T_HELP); break;
+    case SMTP_STARTTLS: do_starttls(&c); break;
     case SMTP_QUIT:
         reply(221, "2.0.0", T_BYE);
         session_end("quit");
