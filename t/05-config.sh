@@ -42,3 +42,14 @@ setup "" "{ -p accept /nonexistent/filter }"
 send --to bob@example.net --from alice@example.org
 [ "$(final_code)" = 250 ] || fail "missing filter, accept: $(final_code)"
 ok "a filter that cannot start: 421 at the greeting under tempfail, relayed under accept"
+
+# Every program: an unknown option is one line on stderr and exit 100.
+for p in "$TOP"/cmd/*/; do
+  p=$(basename "$p")
+  "$BIN/$p" -Z < /dev/null > "$T/out" 2> "$T/err"
+  rc=$?
+  [ $rc = 100 ] || fail "$p -Z: exit $rc"
+  [ "$(wc -l < "$T/err")" = 1 ] || { cat "$T/err"; fail "$p -Z: not one line"; }
+  grep -q "^$p: fatal: " "$T/err" || fail "$p -Z: not '$p: fatal: ...'"
+done
+ok "every program: an unknown option is one 'fatal' line and exit 100"

@@ -16,7 +16,7 @@ static struct envcheck ec;
 
 static void usage(const char *why)
 {
-    if (why) log_warn("%s", why);
+    if (why) log_fatal(100, "%s; %s", why, USAGE);
     log_fatal(100, "%s", USAGE);
 }
 
@@ -24,6 +24,7 @@ static void options(int argc, char **argv)
 {
     int opt;
     ec.helo = HELO_SYNTAX | HELO_SELF;
+    opterr = 0;                 /* one line, ours */
     while ((opt = getopt(argc, argv, "c:s:r:H:n:a:")) != -1) {
         switch (opt) {
         case 'c': ec.clients.path = optarg; break;
@@ -42,7 +43,7 @@ static void options(int argc, char **argv)
             if (!ipaddr_parse(&ec.addresses[ec.naddresses++], optarg, strlen(optarg)))
                 usage("bad address in -a");
             break;
-        default: usage(0);
+        default: usage("bad option, or an option without its value");
         }
     }
     if (optind != argc) usage("no arguments are taken");

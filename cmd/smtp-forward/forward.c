@@ -376,6 +376,7 @@ static void options(int argc, char **argv)
     cfg.reply_timeout = 120;
     cfg.tls_mode = TLS_OPPORTUNISTIC;
     cfg.tls_program = "smtp-tls";
+    opterr = 0;                 /* one line, ours */
     while ((opt = getopt(argc, argv, "+h:c:r:d:k:m:T:a:A:n:L:")) != -1) {
         switch (opt) {
         case 'h': cfg.helo = optarg; break;

@@ -20,7 +20,7 @@ struct config cfg;
 
 static void usage(const char *why)
 {
-    if (why) log_warn("%s", why);
+    if (why) log_fatal(100, "%s; %s", why, USAGE);
     log_fatal(100, "%s", USAGE);
 }
 
@@ -126,6 +126,7 @@ static void options(int argc, char **argv)
     cfg.tls_cert = getenv("CERTFILE");
     cfg.tls_key = getenv("KEYFILE");
     cfg.tls_program = "smtp-tls";
+    opterr = 0;                 /* one line, ours */
     while ((opt = getopt(argc, argv, "+h:e:b:w:s:r:E:m:S:t:p:d:Rc:k:a:VTL:")) != -1) {
         switch (opt) {
         case 'h': cfg.hostname = optarg; break;
@@ -160,7 +161,7 @@ static void options(int argc, char **argv)
         case 'V': cfg.tls_request_cert = 1; break;
         case 'T': cfg.tls_required = 1; break;
         case 'L': cfg.tls_program = optarg; break;
-        default: usage(0);
+        default: usage("bad option, or an option without its value");
         }
     }
     i = optind;

@@ -17,6 +17,7 @@ int main(int argc, char **argv)
     int r;
     log_program = "smtp-table";
     if (fcntl(2, F_GETFD) < 0) open("/dev/null", O_WRONLY);
+    opterr = 0;                 /* one line, ours */
     if (getopt(argc, argv, "") != -1) log_fatal(100, USAGE);
     argc -= optind;
     argv += optind;

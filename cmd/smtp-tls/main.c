@@ -32,6 +32,7 @@ static void options(int argc, char **argv)
 {
     int opt, server_only = 0, client_only = 0;
     unsigned long v;
+    opterr = 0;                 /* one line, ours */
     while ((opt = getopt(argc, argv, "+sCc:k:a:A:n:rvt:x")) != -1) {
         switch (opt) {
         case 's': if (config.server < 0) usage(); config.server = 1; break;
