@@ -35,6 +35,22 @@
  *   -i MS         idle timeout while waiting for a command: 421 and close
  *   -s BYTES      announce SIZE BYTES and refuse larger messages (552)
  *   -p            do not announce PIPELINING
+ *   -r SEED:PERCENT[:LATE]
+ *                 random faults, reproducible: at each MAIL, RCPT, DATA and
+ *                 end of data, with PERCENT % chance, one of a 4xx refusal,
+ *                 a 5xx refusal, dropping the connection (no reply) or a
+ *                 delay of up to 300 ms before the normal reply; at end of
+ *                 data also dropping the connection just after storing the
+ *                 message (its reply is lost) and waiting LATE ms (default
+ *                 5000) before storing and replying (a reply later than
+ *                 the client waits: stored all the same).  The choices
+ *                 depend only on SEED, the transaction's MAIL FROM address
+ *                 and the command's place in the transaction, so a message
+ *                 meets the same faults whatever the order connections run
+ *                 in.  With -l, each fault is a line "* fault VERB KIND"
+ *                 (KIND: 4xx, 5xx, drop, delay MS, drop-after-store FILE,
+ *                 late MS FILE; VERB: MAIL, RCPT, DATA, EOD), written
+ *                 before the fault takes effect.
  *
  * A scripted code keeps its meaning: a 2xx to MAIL or RCPT accepts, so
  * "-R a@b=250 -R *=550" accepts a@b only; any 421 closes the connection
@@ -58,7 +74,7 @@
 
 #define USAGE "usage: smtp-testhost [-d dir [-l]] [-g code] [-e] [-M code]" \
     " [-R addr=code]... [-D code] [-E code] [-x bytes] [-q verb] [-w ms]" \
-    " [-W ms] [-i ms] [-s bytes] [-p]"
+    " [-W ms] [-i ms] [-s bytes] [-p] [-r seed:percent[:late-ms]]"
 
 /* Longer than RFC 5321's 512, so that the proxy's own limit is what a
  * test meets, not this one. */
@@ -88,7 +104,11 @@ static struct {
     long idle;                  /* -1: none */
     unsigned long long size_max;            /* 0: no limit (RFC 1870) */
     int no_pipelining;
-} opt = { .greeting = 220, .idle = -1 };
+    int chaos;                  /* -r */
+    unsigned long long chaos_seed;
+    unsigned chaos_percent;
+    long chaos_late;
+} opt = { .greeting = 220, .idle = -1, .chaos_late = 5000 };
 
 static struct {
     long pid;
@@ -448,6 +468,76 @@ static void store_message(void)
         fatal(111, "cannot rename %s: %s", body.tmp, strerror(errno));
 }
 
+/* --- random faults (-r) -------------------------------------------------- */
+
+/* The transaction's own random stream: splitmix64 (no libc rand(), whose
+ * sequence differs between C libraries), seeded at MAIL from -r's seed and
+ * the sender, so a message's fate does not depend on scheduling. */
+static unsigned long long chaos_state;
+
+static unsigned long long chaos_next(void)
+{
+    unsigned long long z = (chaos_state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static void chaos_begin(const char *sender)
+{
+    unsigned long long h = 0xcbf29ce484222325ULL;       /* FNV-1a */
+    for (; *sender; sender++) h = (h ^ (unsigned char)*sender) * 0x100000001b3ULL;
+    chaos_state = opt.chaos_seed ^ h;
+}
+
+/* -1: no fault this time; else which of the kinds.  Two draws always, so
+ * the stream moves on the same whatever is chosen. */
+static int chaos_pick(int kinds)
+{
+    unsigned long long a = chaos_next(), b = chaos_next();
+    if (!opt.chaos || a % 100 >= opt.chaos_percent) return -1;
+    return (int)(b % (unsigned)kinds);
+}
+
+static long chaos_delay(void)
+{
+    return (long)(chaos_next() % 300) + 1;
+}
+
+/* The faults common to MAIL, RCPT and DATA: 1 when the command is done
+ * with (refused; a drop does not return). */
+static int chaos_command(const char *verb, int refusal5)
+{
+    long ms;
+    switch (chaos_pick(4)) {
+    case 0:
+        note("* fault %s 4xx", verb);
+        reply("451 4.3.0 random fault");
+        return 1;
+    case 1:
+        note("* fault %s 5xx", verb);
+        reply("%d 5.0.0 random fault", refusal5);
+        return 1;
+    case 2:
+        note("* fault %s drop", verb);
+        leave("drop");
+    case 3:
+        ms = chaos_delay();
+        note("* fault %s delay %ld", verb, ms);
+        flush_out();
+        sleep_ms(ms);
+        return 0;
+    }
+    return 0;
+}
+
+/* MAIL starts the transaction's stream. */
+static int chaos_mail(const char *sender)
+{
+    chaos_begin(sender);
+    return chaos_command("MAIL", 550);
+}
+
 /* --- the transaction ----------------------------------------------------- */
 
 static void reset_transaction(void)
@@ -586,6 +676,7 @@ static void cmd_mail(const char *arg)
     else if (sess.in_mail) reply("503 5.5.1 nested MAIL");
     else if (!parse_path(arg, "FROM:", addr, &params)) reply("501 5.5.4 syntax: MAIL FROM:<address>");
     else if ((bad = mail_params(params))) reply("%s", bad);
+    else if (opt.chaos && chaos_mail(addr)) return;
     else if (opt.mail_code && opt.mail_code / 100 != 2) scripted(opt.mail_code, "0.0", "mail refused");
     else {
         sess.in_mail = 1;
@@ -617,6 +708,7 @@ static void cmd_rcpt(const char *arg)
         reply("452 4.5.3 too many recipients");
         return;
     }
+    if (opt.chaos && chaos_command("RCPT", 550)) return;
     code = rcpt_rule(addr);
     if (code && code / 100 != 2) {
         scripted(code, "0.0", "recipient refused");
@@ -631,8 +723,35 @@ static void cmd_rcpt(const char *arg)
 static void end_of_data(void)
 {
     int code = opt.eod_code ? opt.eod_code : 250;
+    int fault = -1;
+    long ms;
 
     note(". %llu", body.size);
+    if (opt.chaos) fault = chaos_pick(6);
+    switch (fault) {
+    case 0:
+    case 1:
+        note("* fault EOD %s", fault ? "5xx" : "4xx");
+        discard_message();
+        if (fault) reply("554 5.0.0 random fault");
+        else reply("451 4.3.0 random fault");
+        reset_transaction();
+        return;
+    case 2:
+        note("* fault EOD drop");
+        leave("drop");
+    case 3:
+        ms = chaos_delay();
+        note("* fault EOD delay %ld", ms);
+        flush_out();
+        sleep_ms(ms);
+        break;
+    case 5:
+        note("* fault EOD late %ld msg.%ld.%lu", opt.chaos_late, sess.pid, sess.stored + 1);
+        flush_out();
+        sleep_ms(opt.chaos_late);
+        break;
+    }
     if (opt.eod_wait) {
         flush_out();
         sleep_ms(opt.eod_wait);
@@ -646,6 +765,10 @@ static void end_of_data(void)
     } else {
         sess.stored++;
         if (body.fd >= 0) store_message();
+        if (fault == 4) {
+            note("* fault EOD drop-after-store msg.%ld.%lu", sess.pid, sess.stored);
+            leave("drop");
+        }
         reply("%d 2.0.0 Ok: stored %ld.%lu", code, sess.pid, sess.stored);
     }
     reset_transaction();
@@ -656,6 +779,7 @@ static void cmd_data(const char *arg)
     if (arg) reply("501 5.5.4 syntax: DATA");
     else if (!sess.in_mail) reply("503 5.5.1 MAIL first");
     else if (!sess.rcpts) reply("503 5.5.1 no valid recipients");
+    else if (opt.chaos && chaos_command("DATA", 554)) return;
     else if (opt.data_code && opt.data_code != 354) scripted(opt.data_code, "0.0", "data refused");
     else {
         start_message();
@@ -777,13 +901,29 @@ static void rule(char *arg)
     opt.nrules++;
 }
 
+/* -r SEED:PERCENT[:LATE] */
+static void chaos_option(char *arg)
+{
+    char *percent = strchr(arg, ':'), *late;
+
+    if (!percent) fatal(100, "bad -r, want SEED:PERCENT[:LATE]: %s", arg);
+    *percent++ = 0;
+    if ((late = strchr(percent, ':'))) {
+        *late++ = 0;
+        opt.chaos_late = (long)number(late, MS_MAX, "milliseconds");
+    }
+    opt.chaos_seed = number(arg, ULLONG_MAX, "seed");
+    opt.chaos_percent = (unsigned)number(percent, 100, "percentage");
+    opt.chaos = 1;
+}
+
 static void options(int argc, char **argv)
 {
     const struct verb *v;
     int c;
 
     opterr = 0;                 /* one line of our own instead */
-    while ((c = getopt(argc, argv, ":d:lg:eM:R:D:E:x:q:J:w:W:i:s:p")) != -1) {
+    while ((c = getopt(argc, argv, ":d:lg:eM:R:D:E:x:q:J:w:W:i:s:pr:")) != -1) {
         switch (c) {
         case 'd': opt.dir = optarg; break;
         case 'l': opt.transcript = 1; break;
@@ -810,6 +950,7 @@ static void options(int argc, char **argv)
         case 'i': opt.idle = (long)number(optarg, MS_MAX, "milliseconds"); break;
         case 's': opt.size_max = number(optarg, ULLONG_MAX, "size"); break;
         case 'p': opt.no_pipelining = 1; break;
+        case 'r': chaos_option(optarg); break;
         case ':': fatal(100, "option -%c needs an argument; %s", optopt, USAGE);
         default: fatal(100, "bad option -%c; %s", optopt, USAGE);
         }
