@@ -1,6 +1,8 @@
 /* Child processes: argv vectors only, never a shell.  Every descriptor we
- * open is close-on-exec; a child gets exactly stdin, stdout, stderr and,
- * when asked, the message on fd 3.  We wait only for our own pids. */
+ * open is close-on-exec (one a program inherits it must mark itself); a
+ * child gets exactly stdin, stdout, stderr and the descriptors it is given
+ * (the message on fd 3, the network on 6 and 7).  We wait only for our
+ * own pids. */
 #ifndef NOQUEUE_CHILD_H
 #define NOQUEUE_CHILD_H
 

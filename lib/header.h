@@ -8,6 +8,9 @@
 
 #define HEADER_NAME_MAX 64
 #define HEADER_LINE_MAX 998
+/* All the fields added to one message, CRLFs included: what smtp-forward
+ * takes, and what smtp-proxyd gives it at most. */
+#define HEADER_BLOCK_MAX 16384
 
 int header_name_valid(const char *s, size_t n);
 int header_value_valid(const char *s, size_t n);

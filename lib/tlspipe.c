@@ -33,23 +33,30 @@ int tlspipe_start(char *const argv[], int net_read, int net_write, pid_t *pid, i
     return 0;
 }
 
-/* The next space-separated word of *p, decoded from xtext into out. */
+/* The next space-separated word of *p, decoded from xtext into out and
+ * cut to its size: a long field is information, never a reason to fail. */
 static int field(const char **p, char *out, size_t size)
 {
+    char decoded[TLSPIPE_STATUS_MAX];
     const char *s = *p, *end;
     int absent;
+    ssize_t n;
     if (*s != ' ') return -1;
     s++;
     end = strchr(s, ' ');
     if (!end) end = s + strlen(s);
-    if (filterproto_field_decode(out, size, s, (size_t)(end - s), &absent) < 0) return -1;
+    n = filterproto_field_decode(decoded, sizeof decoded, s, (size_t)(end - s), &absent);
+    if (n < 0) return -1;
+    if ((size_t)n >= size) n = (ssize_t)size - 1;
+    memcpy(out, decoded, (size_t)n);
+    out[n] = 0;
     *p = end;
     return 0;
 }
 
 int tlspipe_status(struct io_in *in, struct tls_info *info, int64_t deadline)
 {
-    char line[1024];
+    char line[TLSPIPE_STATUS_MAX + 1];
     const char *p;
     ssize_t n = io_getline(in, line, sizeof line, deadline);
     memset(info, 0, sizeof *info);
@@ -66,8 +73,8 @@ int tlspipe_status(struct io_in *in, struct tls_info *info, int64_t deadline)
         if (field(&p, info->version, sizeof info->version) == 0 &&
             field(&p, info->cipher, sizeof info->cipher) == 0 &&
             field(&p, info->peer, sizeof info->peer) == 0 &&
-            field(&p, info->verify, sizeof info->verify) == 0 && !*p)
-            return 0;
+            field(&p, info->verify, sizeof info->verify) == 0)
+            return 0;               /* later fields, from a later smtp-tls: ignored */
         snprintf(info->reason, sizeof info->reason, "a malformed status line");
         return -1;
     }

@@ -10,7 +10,12 @@
 
 #include "io.h"
 
-#define TLSPIPE_FIELD_MAX 256
+/* The status line of smtp-tls, both sides of it: at most this long, LF
+ * included, and a subject (the only long field) cut to SUBJECT_MAX
+ * octets before its xtext encoding. */
+#define TLSPIPE_STATUS_MAX  4096
+#define TLSPIPE_SUBJECT_MAX 1000
+#define TLSPIPE_FIELD_MAX   (TLSPIPE_SUBJECT_MAX + 1)
 
 struct tls_info {
     char version[32];           /* "TLSv1.3" */

@@ -329,3 +329,15 @@ wait $storm || fail "the replacement loop failed"
 grep -q 'filter smtp-envcheck failed\|warning' "$T/PROXY.log" && { cat "$T/PROXY.log"; fail "a filter saw a broken table"; }
 ls "$T" | grep -q 'live.cdb.tmp' && fail "a temporary file was left"
 ok "20 sessions during $(cat "$T/replaced") replacements of their table: all delivered, no failure"
+
+# Local parts that route on are relaying through a smarthost that honours
+# them (Postfix does by default): refused like any foreign domain.
+printf 'EHLO client.test\r\nMAIL FROM:<x@foreign.example>\r\nRCPT TO:<user%%evil.com@example.org>\r\nRCPT TO:<"user@evil.com"@example.org>\r\nRCPT TO:<evil.com!user@example.org>\r\nRCPT TO:<"john smith"@example.org>\r\nQUIT\r\n' > "$T/routed"
+stop HOST; serve_host
+TCPREMOTEIP=203.0.113.9 "$BIN/smtp-proxyd" -h proxy.test { -p required smtp-envcheck -r "$T/recipients.cdb" } \
+  -- "$BIN/smtp-forward" -h proxy.test 127.0.0.1 "$HOST_PORT" < "$T/routed" > "$T/out" 2> "$T/err"
+[ "$(grep -c '^554 5.7.1' "$T/out")" = 3 ] || { cat "$T/out"; fail "routed local parts not all refused"; }
+grep -q '^250 2.1.5' "$T/out" || { cat "$T/out"; fail "a quoted local part with a space was refused"; }
+grep -q 'evil' "$T"/host/log.* && fail "a routed local part reached the smarthost"
+grep -q 'reason="routed local part"' "$T/err" || fail "routed: not logged"
+ok "user%host@ours, \"user@host\"@ours, host!user@ours: 554 5.7.1; \"john smith\"@ours: 250"

@@ -96,6 +96,23 @@ grep -q "smtp-proxyd: fatal: unable to read the TLS key $T/missing.key: No such 
 [ $? = 100 ] && grep -q 'needs both a certificate and a key' "$T/err" || fail "certificate without key"
 ok "a missing or unreadable key, or a certificate alone: refused at start with a clear line"
 
+# A client certificate with a long subject (as OV/EV certificates have):
+# reported, cut if need be, and the session goes on.
+cd "$T" || exit 1
+openssl req -newkey rsa:2048 -nodes -keyout long.key -out long.csr 2> /dev/null \
+  -subj "/jurisdictionC=US/jurisdictionST=Delaware/businessCategory=Private Organization/serialNumber=1234567/C=US/ST=California/L=San Francisco/O=Example Widgets International Holdings Incorporated/OU=Mail Operations Department Europe Middle East Africa/CN=client.example" ||
+  fail "long subject key"
+openssl x509 -req -in long.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out long.pem 2> /dev/null ||
+  fail "long subject certificate"
+cd "$TOP" || exit 1
+setup "" "-V -a $T/ca.pem $TLS"
+{ printf 'EHLO client.test\nQUIT\n'; sleep 1; } |
+  timeout 20 openssl s_client -quiet -crlf -starttls smtp -cert "$T/long.pem" -key "$T/long.key" \
+    -connect 127.0.0.1:"$PROXY_PORT" > "$T/sclient.out" 2> "$T/sclient.err"
+grep -q '^221' "$T/sclient.out" || { cat "$T/sclient.out" "$T/PROXY.log"; fail "long subject: session broken"; }
+logged 'end .* peer="CN=client.example.*jurisdictionC=US"'
+ok "a client certificate with a 266-octet subject: reported in the log, the session goes on"
+
 # -T: no MAIL in the clear; the tls event reaches the filters.
 setup "" "-T $TLS"
 send --to bob@example.net --from alice@example.org

@@ -415,6 +415,14 @@ void envcheck_rcpt(struct envcheck *ec, const char *rcpt, size_t n, struct verdi
         return;
     }
     at = domain_at(rcpt, n);
+    /* A local part that routes on (user%host@ours, host!user@ours,
+     * "user@host"@ours) is relaying through a smarthost that honours it
+     * (Postfix does, by default): refused, unless the client may relay. */
+    if (at && !ec->relay && (memchr(rcpt, '%', at - 1) || memchr(rcpt, '!', at - 1) ||
+                             memchr(rcpt, '@', at - 1))) {
+        refuse_with(v, 554, "5.7.1", T_RELAY_DENIED, "routed local part");
+        return;
+    }
     /* RFC 5321 4.5.1: "postmaster" alone is always taken; see below too. */
     if (!at && n == 10 && !strncasecmp(rcpt, "postmaster", 10)) return;
     if (at && ec->recipients.path) {

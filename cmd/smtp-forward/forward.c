@@ -1,6 +1,7 @@
 /* smtp-forward: the smarthost side of noqueue.  Reads commands on stdin,
  * one reply per command on stdout; see smtp-forward(8). */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -43,9 +44,10 @@ static int msgfd = 3;
 static struct upstream up;
 static enum state state = IDLE;
 static unsigned rcpt_accepted;
-static char headers[16384];
+static char headers[HEADER_BLOCK_MAX];
 static size_t headers_len;
-static int header_refused;      /* then the DATA that follows is refused */
+static int header_refused;      /* a HEADER (or any line) refused: the
+                                 * DATA that follows is refused too */
 
 static struct io_in cmd_in;
 static struct io_out reply_out;
@@ -116,6 +118,7 @@ static void do_mail(const char *arg, size_t n)
 
     if (state == TRANSACTION) { reply_local(503, "5.5.1", "Transaction already open"); return; }
     state = IDLE;
+    header_refused = 0;
     if (!k || smtp_path_parse(arg + k, n - k, 1, addr, &used) != SMTP_PATH_OK) {
         reply_local(501, "5.1.7", "Bad sender address syntax");
         return;
@@ -427,6 +430,8 @@ int main(int argc, char **argv)
     bad = statustext_load(texts, T_COUNT, &why);
     if (bad >= 0) log_fatal(100, "SMTP_TEXT_%s %s", texts[bad].name, why);
     upstream_init(&up);
+    /* The message is ours to read (pread), not smtp-tls's to inherit. */
+    fcntl(msgfd, F_SETFD, FD_CLOEXEC);
     io_in_init(&cmd_in, 0, cmd_buf, sizeof cmd_buf);
     io_out_init(&reply_out, 1, reply_buf, sizeof reply_buf);
     if (!isatty(1)) io_nonblock(1);
@@ -435,10 +440,12 @@ int main(int argc, char **argv)
         const char *lf = memchr(io_peek(&cmd_in), '\n', io_buffered(&cmd_in));
         if (!lf) {
             if (io_buffered(&cmd_in) == sizeof cmd_buf) {
-                /* Never two commands out of one line. */
+                /* Never two commands out of one line; and since it may
+                 * have been a HEADER, no DATA until the next MAIL. */
                 io_consume(&cmd_in, io_buffered(&cmd_in));
                 if (!skipping) reply_local(500, "5.5.2", "Line too long");
                 skipping = 1;
+                header_refused = 1;
                 continue;
             }
             if (io_flush(&reply_out, reply_deadline()) < 0)

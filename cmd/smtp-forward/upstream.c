@@ -24,12 +24,13 @@ void upstream_init(struct upstream *u)
     u->peer[0] = 0;
 }
 
+/* Given up: smtp-tls is killed at once (it may be waiting for a peer that
+ * is gone, and our 451 must not wait for it). */
 void upstream_close(struct upstream *u)
 {
     if (u->fd >= 0) close(u->fd);
     u->fd = -1;
-    /* smtp-tls ends with its plaintext side: close_notify, then exit. */
-    if (u->tls_pid > 0) child_reap(u->tls_pid, -1, deadline_in_seconds(5));
+    if (u->tls_pid > 0) child_kill(u->tls_pid);
     u->tls_pid = -1;
 }
 
@@ -139,14 +140,15 @@ static int hello(struct upstream *u, const struct upstream_config *cfg, int64_t 
     struct smtp_reply r;
     char line[512];
     snprintf(line, sizeof line, "EHLO %s", cfg->helo);
-    if (upstream_command(u, line, &r, deadline) < 0) return -1;
+    /* A 421 closed the connection: the next smarthost, not this one. */
+    if (upstream_command(u, line, &r, deadline) < 0 || u->fd < 0) return -1;
     if (r.code / 100 == 2) {
         parse_capabilities(u, &r);
         return 0;
     }
     if (r.code / 100 == 5 && u->fd >= 0) {
         snprintf(line, sizeof line, "HELO %s", cfg->helo);
-        if (upstream_command(u, line, &r, deadline) < 0) return -1;
+        if (upstream_command(u, line, &r, deadline) < 0 || u->fd < 0) return -1;
         u->caps = 0;
         if (r.code / 100 == 2) return 0;
     }
@@ -167,7 +169,7 @@ static int starttls(struct upstream *u, const struct upstream_config *cfg, const
     char *argv[16], secs[24];
     int n = 0, plain, opportunistic = cfg->tls_mode == TLS_OPPORTUNISTIC;
     int64_t left;
-    if (upstream_command(u, "STARTTLS", &r, deadline) < 0) return -1;
+    if (upstream_command(u, "STARTTLS", &r, deadline) < 0 || u->fd < 0) return -1;
     if (r.code != 220) {
         log_warn("smarthost %s refused STARTTLS: %.*s%s", u->peer, (int)strcspn(r.text, "\n"),
                  r.text, opportunistic ? "; going on without TLS" : "");
@@ -279,5 +281,10 @@ void upstream_quit(struct upstream *u)
     if (u->fd < 0) return;
     if (io_puts(&u->out, "QUIT\r\n", deadline_in_seconds(5)) == 0)
         smtp_reply_read(&u->in, &r, 1, deadline_in_seconds(5));
-    upstream_close(u);
+    /* A clean end: smtp-tls sends close_notify when its plaintext side
+     * closes, and exits; a moment for that, no more. */
+    close(u->fd);
+    u->fd = -1;
+    if (u->tls_pid > 0) child_reap(u->tls_pid, -1, deadline_in_seconds(1));
+    u->tls_pid = -1;
 }

@@ -174,8 +174,9 @@ static enum outcome ask(struct filter *f, enum filter_event ev, const char *even
 {
     struct filter_line fl;
     const char *why;
-    int lines, exited;
+    int lines, exited, class_set = 0;
     long score = 0;
+    char class[FILTERPROTO_CLASS_MAX + 1];
     size_t headers_before = v->headers.len;
 
     deadline = deadline_min(deadline, deadline_in_seconds(f->timeout));
@@ -208,8 +209,8 @@ static enum outcome ask(struct filter *f, enum filter_event ev, const char *even
             continue;
         case FILTER_CLASS:
             if (ev != FILTER_RCPT) goto failure;
-            memcpy(v->class, fl.name, sizeof v->class);
-            v->class_set = 1;
+            memcpy(class, fl.name, sizeof class);
+            class_set = 1;
             continue;
         case FILTER_DISCARD:
             if (ev != FILTER_EOM) goto failure;
@@ -220,7 +221,12 @@ static enum outcome ask(struct filter *f, enum filter_event ev, const char *even
         /* An answer to another event: out of step, whatever it says. */
         if (fl.token != f->token) { why = "answered another event"; goto failure; }
         if (io_buffered(&f->in)) { why = "spoke unasked"; goto failure; }
+        /* A valid verdict: its modifiers go with it. */
         v->score += score;
+        if (class_set) {
+            memcpy(v->class, class, sizeof v->class);
+            v->class_set = 1;
+        }
         switch (fl.kind) {
         case FILTER_ACCEPT: return O_ACCEPT;
         case FILTER_DISCARD: return O_DISCARD;

@@ -729,6 +729,14 @@ static void received_header(struct headers *h)
         headers_add(h, "Received", value, (size_t)n);
 }
 
+/* The octets a list of fields takes in the message: each with CRLF. */
+static size_t headers_size(const struct headers *h)
+{
+    size_t n = h->len, i;
+    for (i = 0; i < h->len; i++) if (!h->buf[i]) n++;       /* NUL -> CRLF */
+    return n;
+}
+
 /* Every field to the forwarder, in one write with the DATA that follows;
  * returns how many were sent.  A field it refuses makes it refuse that
  * DATA too: a field a filter asked for is never lost. */
@@ -900,6 +908,15 @@ static void data_relay(const struct verdict *v)
     unsigned fields, refused = 0;
     received.len = 0;
     if (cfg.received) received_header(&received);
+    /* Each scope fits, but together they must fit the forwarder too. */
+    if (headers_size(&received) + headers_size(&s.connect_mods.headers) +
+        headers_size(&s.helo_mods.headers) + headers_size(&s.tx_mods.headers) +
+        headers_size(&v->headers) > HEADER_BLOCK_MAX) {
+        log_warn("header fields for the message over %d octets: refused", HEADER_BLOCK_MAX);
+        reply(451, "4.3.0", T_FILTER_FAILED);
+        message_refused("tempfailed", 451);
+        return;
+    }
     fields = send_headers(&received) + send_headers(&s.connect_mods.headers) +
              send_headers(&s.helo_mods.headers) + send_headers(&s.tx_mods.headers) +
              send_headers(&v->headers);

@@ -18,13 +18,14 @@
 #include "io.h"
 #include "log.h"
 #include "tls.h"
+#include "tlspipe.h"
 #include "xtext.h"
 
-/* A subject longer than this is cut: the status line stays short enough
- * for any reader (at most 4 KB), and the subject is information, never
- * used to decide anything here. */
-#define SUBJECT_MAX 1000
-#define STATUS_MAX  4096
+/* A subject longer than TLSPIPE_SUBJECT_MAX is cut: the status line stays
+ * within what its readers take (lib/tlspipe.h), and the subject is
+ * information, never used to decide anything here. */
+#define SUBJECT_MAX TLSPIPE_SUBJECT_MAX
+#define STATUS_MAX  TLSPIPE_STATUS_MAX
 
 /* Computed once, at the handshake: after a reset, getpeername fails. */
 const char *tls_peer_name(void)
