@@ -124,3 +124,22 @@ grep -q '^451 4.3.0' "$T/out" || fail "one-shot exit 3 is a failure (tempfail)"
 proxy_pipe "$T/in" { -1 -p accept "$T/oneshot" 3 "$T/o" } --
 grep -q '^250 2.0.0 Ok: stored' "$T/out" || fail "one-shot exit 3, policy accept"
 ok "one-shot filters: 0 relays, 100 rejects, 111 tempfails with their text; others are failures"
+
+# The example filter in plain sh, examples/filters/blocklist: a listed
+# address or domain is refused at MAIL, case and xtext notwithstanding;
+# others pass; editing the list takes effect at the next MAIL.
+printf 'mallory@example.org\n@spam.example\n' > "$T/blocklist"
+BL="$TOP/examples/filters/blocklist"
+for sender in MALLORY@example.org someone@SPAM.example; do
+  message "$sender" bob@example.net
+  proxy_pipe "$T/in" { "$BL" "$T/blocklist" } --
+  grep -q "^550 5.7.1 Sender .* is not welcome here" "$T/out" || { cat "$T/out"; fail "blocklist: $sender passed"; }
+done
+rm -f "$T"/host/*
+message alice+tag@example.org bob@example.net
+proxy_pipe "$T/in" { "$BL" "$T/blocklist" } --
+grep -q '^250 2.0.0 Ok: stored' "$T/out" || { cat "$T/out" "$T/err"; fail "blocklist: an unlisted sender refused"; }
+echo 'alice+tag@example.org' >> "$T/blocklist"
+proxy_pipe "$T/in" { "$BL" "$T/blocklist" } --
+grep -q '^550 5.7.1 Sender alice+tag@example.org is not welcome' "$T/out" || fail "blocklist: the edit, or +2B, not taken"
+ok "examples/filters/blocklist (sh): listed addresses and domains refused, others relayed, edits live"
