@@ -165,11 +165,15 @@ bench: deps
 
 # --- install ---------------------------------------------------------------
 
+# Each program is installed under a temporary name and renamed, so that a
+# connection starting meanwhile never runs half a file.
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR)
-	for p in $(PROGRAMS); do install -m 755 $(BIN)/$$p $(DESTDIR)$(BINDIR)/$$p; done
-	for m in man/*.[0-9]; do s=$${m##*.}; mkdir -p $(DESTDIR)$(MANDIR)/man$$s; \
-	  install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	for p in $(PROGRAMS); do \
+	  install -m 755 $(BIN)/$$p $(DESTDIR)$(BINDIR)/.$$p.new && \
+	  mv -f $(DESTDIR)$(BINDIR)/.$$p.new $(DESTDIR)$(BINDIR)/$$p || exit 1; done
+	for m in man/*.[0-9]; do s=$${m##*.}; mkdir -p $(DESTDIR)$(MANDIR)/man$$s && \
+	  install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
 
 uninstall:
 	for p in $(PROGRAMS); do rm -f $(DESTDIR)$(BINDIR)/$$p; done

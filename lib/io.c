@@ -32,6 +32,8 @@ int io_nonblock(int fd)
     return fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
+volatile sig_atomic_t io_stopping;
+
 int io_wait(int fd, short events, int64_t deadline)
 {
     struct pollfd p;
@@ -39,6 +41,10 @@ int io_wait(int fd, short events, int64_t deadline)
     p.fd = fd;
     p.events = events;
     for (;;) {
+        if (io_stopping) {
+            errno = EINTR;
+            return -1;
+        }
         p.revents = 0;
         r = poll(&p, 1, deadline_poll_ms(deadline));
         if (r > 0) return 1;

@@ -7,6 +7,7 @@
 #ifndef NOQUEUE_IO_H
 #define NOQUEUE_IO_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -32,6 +33,10 @@ struct io_in {
 void io_in_init(struct io_in *in, int fd, char *buf, size_t size);
 void io_out_init(struct io_out *out, int fd, char *buf, size_t size);
 int io_nonblock(int fd);
+
+/* Set by a program's SIGTERM handler: every wait then fails at once with
+ * EINTR, so that the program can end what it is doing and go. */
+extern volatile sig_atomic_t io_stopping;
 
 /* Read what is available into the buffer: >0 bytes, 0 at EOF, -1 error. */
 ssize_t io_fill(struct io_in *in, int64_t deadline);

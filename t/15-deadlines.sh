@@ -55,3 +55,24 @@ silent_after "EHLO client.test\r\n$(perl -e 'print "x" x 2000')" -e 2
 grep -q '^421 4.4.2' "$T/out" || { cat "$T/out"; fail "long line then silence: no 421"; }
 grep -q 'reason=timeout' "$T/err" || fail "long line then silence: logged as $(grep -o 'reason=[a-z]*' "$T/err")"
 ok "silence in the middle of an over-long line: 421 4.4.2, logged as a timeout"
+
+# SIGTERM: a session waiting for a command ends with 421 4.3.2 at once;
+# one relaying a message first gives the client the smarthost's answer.
+stop HOST; serve_host -w 2000
+term_after() {   # term_after SECONDS INPUT: proxyd on a pipe, TERM after SECONDS
+  # (a background job's stdin is /dev/null: the pipe goes by fd 4)
+  { printf "$2"; sleep 5; } | {
+    exec 4<&0
+    TCPREMOTEIP=192.0.2.1 "$BIN/smtp-proxyd" -h proxy.test -- \
+      "$BIN/smtp-forward" 127.0.0.1 "$HOST_PORT" <&4 > "$T/out" 2> "$T/err" &
+    p=$!; sleep "$1"; kill -TERM $p; wait $p; echo $? > "$T/rc"; }
+}
+term_after 1 'EHLO client.test\r\n'
+grep -q '^421 4.3.2 Service shutting down' "$T/out" || { cat "$T/out"; fail "TERM while idle: no 421"; }
+grep -q 'reason=terminated' "$T/err" || fail "TERM while idle: log"
+[ "$(cat "$T/rc")" = 0 ] || fail "TERM while idle: exit $(cat "$T/rc")"
+term_after 1 'EHLO client.test\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nSubject: t\r\n\r\nbody\r\n.\r\n'
+grep -q '^250 2.0.0 Ok: stored' "$T/out" || { cat "$T/out" "$T/err"; fail "TERM while relaying: the final reply was lost"; }
+grep -q '^421 4.3.2' "$T/out" || fail "TERM while relaying: no 421 after the reply"
+grep -q 'result=delivered' "$T/err" && grep -q 'reason=terminated' "$T/err" || fail "TERM while relaying: log"
+ok "SIGTERM: 421 4.3.2 to a waiting client; a message being relayed gets its final reply first"

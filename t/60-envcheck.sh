@@ -341,3 +341,13 @@ grep -q '^250 2.1.5' "$T/out" || { cat "$T/out"; fail "a quoted local part with 
 grep -q 'evil' "$T"/host/log.* && fail "a routed local part reached the smarthost"
 grep -q 'reason="routed local part"' "$T/err" || fail "routed: not logged"
 ok "user%host@ours, \"user@host\"@ours, host!user@ours: 554 5.7.1; \"john smith\"@ours: 250"
+
+# A rebuilt table keeps its group and mode (root:GROUP 0640 stays readable
+# by the service user).
+if [ "$(id -u)" = 0 ]; then
+  cp "$EX/senders" "$T/grp"
+  smtp-table senders "$T/grp" "$T/grp.cdb" && chgrp nogroup "$T/grp.cdb" && chmod 640 "$T/grp.cdb" || fail "chgrp"
+  smtp-table senders "$T/grp" "$T/grp.cdb" || fail "rebuild"
+  [ "$(stat -c %G:%a "$T/grp.cdb")" = nogroup:640 ] || fail "rebuilt table: $(stat -c %G:%a "$T/grp.cdb")"
+  ok "a rebuilt table keeps its group and mode"
+fi

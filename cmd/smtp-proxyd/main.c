@@ -181,7 +181,9 @@ static void options(int argc, char **argv)
     if (i >= argc) usage("no forwarder");
     cfg.forward_argv = argv + i;
 
-    if (!cfg.hostname) cfg.hostname = getenv("TCPLOCALHOST");
+    /* "0" is what tcpserver -l 0 sets: no name. */
+    if (!cfg.hostname && getenv("TCPLOCALHOST") && strcmp(getenv("TCPLOCALHOST"), "0"))
+        cfg.hostname = getenv("TCPLOCALHOST");
     if (!cfg.hostname || !*cfg.hostname) {
         if (gethostname(host, sizeof host - 1) < 0 || !host[0]) strcpy(host, "localhost");
         cfg.hostname = host;
@@ -189,6 +191,13 @@ static void options(int argc, char **argv)
     if (!smtp_domain_valid(cfg.hostname, strlen(cfg.hostname)))
         log_fatal(100, "bad host name: %s", cfg.hostname);
     tls_options();
+}
+
+/* SIGTERM: the session ends at its next wait, with 421 to the client. */
+static void stop(int sig)
+{
+    (void)sig;
+    io_stopping = 1;
 }
 
 int main(int argc, char **argv)
@@ -199,6 +208,15 @@ int main(int argc, char **argv)
     /* A closed stderr would let the next open() take fd 2. */
     if (fcntl(2, F_GETFD) < 0) open("/dev/null", O_WRONLY);
     signal(SIGPIPE, SIG_IGN);
+    /* A spool over RLIMIT_FSIZE is a write error (452), not our death. */
+    signal(SIGXFSZ, SIG_IGN);
+    {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = stop;            /* no SA_RESTART: waits return */
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGTERM, &sa, 0);
+    }
     options(argc, argv);
     bad = statustext_load(texts, T_COUNT, &why);
     if (bad >= 0) log_fatal(100, "SMTP_TEXT_%s %s", texts[bad].name, why);

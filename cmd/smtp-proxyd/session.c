@@ -53,6 +53,7 @@ struct statustext texts[T_COUNT] = {
     [T_UPSTREAM_PROTOCOL] = { "UPSTREAM_PROTOCOL", "Mail server protocol error, try again later" },
     [T_TLS_GO] = { "TLS_GO", "Ready to start TLS" },
     [T_TLS_REQUIRED] = { "TLS_REQUIRED", "Must issue a STARTTLS command first" },
+    [T_SHUTDOWN] = { "SHUTDOWN", "Service shutting down, try again later" },
 };
 
 struct rcpt {
@@ -343,6 +344,10 @@ static void session_finish(const char *reason, int status)
     static int ending;
     int64_t deadline = deadline_in_seconds(5);
     if (ending++) _exit(111);           /* a write error while ending */
+    if (io_stopping) {                  /* whatever broke, SIGTERM broke it */
+        reason = "terminated";
+        io_stopping = 0;                /* the children are reaped as usual */
+    }
     io_flush(&s.out, deadline);
     if (s.in_mail) {
         transaction_log(strcmp(reason, "quit") ? reason : "aborted", 0);
@@ -777,15 +782,18 @@ static long threshold(void)
     return t;
 }
 
-/* The message has its final reply: the filters hear of it, the log too,
- * and the envelope deadline starts again. */
+/* The message has its final reply: the filters hear of it (even when the
+ * client cannot: a delivered message must be recorded, or its retry is
+ * delivered twice), the log too, and the envelope deadline starts again. */
 static void transaction_done(const char *result, int code)
 {
+    int written;
     s.deadline = deadline_in_seconds(cfg.envelope_timeout);
-    flush();
+    written = io_flush(&s.out, s.deadline) == 0;
     report(result, code);
     transaction_log(result, code);
     transaction_clear();
+    if (!written) session_end("write error");
 }
 
 /* Refused or dropped at its end: the smarthost forgets the transaction. */
@@ -942,6 +950,16 @@ static void data_relay(const struct verdict *v)
     }
 }
 
+/* SIGTERM waits while a message is relayed: its final reply must reach
+ * the client, or the client will send again what was delivered. */
+static void relay_critical(int enter)
+{
+    sigset_t term;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    sigprocmask(enter ? SIG_BLOCK : SIG_UNBLOCK, &term, 0);
+}
+
 static void do_data(const struct smtp_command *c)
 {
     struct verdict v;
@@ -959,7 +977,9 @@ static void do_data(const struct smtp_command *c)
         message_refused("discarded", 250);
         return;
     default:
+        relay_critical(1);
         data_relay(&v);
+        relay_critical(0);
     }
 }
 
@@ -1094,6 +1114,10 @@ void session_run(void)
         ssize_t n = io_getline(&s.in, line, sizeof line, s.deadline);
         size_t len;
         if (n == IO_EOF) session_end("disconnected");
+        if (n == IO_ERROR && io_stopping) {
+            reply(421, "4.3.2", T_SHUTDOWN);
+            session_end("terminated");
+        }
         if (n == IO_ERROR) {
             if (errno != ETIMEDOUT) session_end("read error");
             reply(421, "4.4.2", T_TIMEOUT);

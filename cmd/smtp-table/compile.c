@@ -363,11 +363,17 @@ int table_compile(enum table_kind kind, const char *source, const char *target,
         fclose(c.in);
         return r;
     }
-    /* The new table keeps the mode of the one it replaces. */
+    /* The new table keeps the mode and group of the one it replaces (a
+     * table root:noqueue 0640 must stay readable by the service). */
     mask = umask(0);
     umask(mask);
-    if (fchmod(fd, stat(target, &st) == 0 ? st.st_mode & 07777 : 0666 & ~mask) < 0 ||
-        cdb_make_start(&c.cdb, fd) < 0)
+    if (stat(target, &st) == 0) {
+        if (st.st_gid != getegid() && fchown(fd, (uid_t)-1, st.st_gid) < 0)
+            log_warn_sys("unable to keep the group of %s", target);
+    } else {
+        st.st_mode = 0666 & ~mask;
+    }
+    if (fchmod(fd, st.st_mode & 07777) < 0 || cdb_make_start(&c.cdb, fd) < 0)
         goto write_error;
     started = 1;
     snprintf(kindvalue, sizeof kindvalue, "%s 1", kind_names[kind]);
