@@ -83,6 +83,27 @@ done
 logged_here 'verdict=reject size=[0-9]* found=extension=exe@2.2.2 name=invoice.exe$'
 ok "refused, not stored: .exe in an encoded-word, RFC 2231 .scr, UTF-16 .vbs, 'EXE. ', .js in an attached message, .msi in a digest, x-msdownload, .exe three multiparts down"
 
+refused rfc2231-gap "$EXE"
+logged_here 'verdict=reject size=[0-9]* found=extension=exe@2 name=evil.exe$'
+refused rfc2231-repeat "$EXE"
+logged_here 'verdict=reject size=[0-9]* found=extension=js@2 name=report.js$'
+refused uuencode "$EXE"
+logged_here 'verdict=reject size=[0-9]* found=extension=exe name=invoice.exe$'
+refused yenc "$EXE"
+logged_here 'verdict=reject size=[0-9]* found=extension=scr@1 name="holiday photo.scr"$'
+refused binhex "$BAD"
+logged_here 'verdict=reject size=[0-9]* found=malformed=embedded-attachment$'
+ok "refused, not stored: RFC 2231 sections with a gap (evil.exe, as Thunderbird reads it) or a repeated number; uuencode in a plain message, yEnc in base64 text, BinHex"
+
+# The program alone, as in the review: sections after a gap, with -e exe only.
+for m in rfc2231-gap uuencode; do
+  printf 'filter 1\neom 1 %s -\n' "$(wc -c < "$C/$m.eml")" |
+    "$BC" -e exe 3< "$C/$m.eml" > "$T/stdout" 2> "$T/stderr"
+  [ "$(tail -n 1 "$T/stdout")" = "reject 1 550 5.7.1 Message contains a forbidden attachment" ] ||
+    { cat "$T/stdout" "$T/stderr"; fail "$m with -e exe: not refused"; }
+done
+ok "smtp-bodycheck -e exe alone refuses evil.exe before an RFC 2231 gap and a uuencoded invoice.exe"
+
 refused no-from '550 5\.6\.0 Message lacks a required header field'
 refused subject-rule '550 5\.7\.1 No pharmacy spam, thank you'
 refused tempfail '451 4\.7\.1 Try again from a resolvable host'

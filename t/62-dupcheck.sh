@@ -10,11 +10,12 @@ DUP=$BIN/smtp-dupcheck
 STORE=$T/store
 
 # msg ID [swaks options]: one message with Message-ID <ID@test>, from
-# alice to bob unless the options say otherwise.
+# alice to bob unless the options say otherwise.  (swaks's own Subject
+# has the time in it, and the Subject is part of the fingerprint.)
 msg() {
   _id=$1; shift
   send --from alice@example.org --to bob@example.net --header "Message-Id: <$_id@test>" \
-    --body "The body of $_id." "$@"
+    --header "Subject: Message $_id" --body "The body of $_id." "$@"
 }
 delivered() {   # delivered WHAT COUNT: the client got 250, COUNT stored
   [ "$(final_code)" = 250 ] || { cat "$T/swaks.out"; fail "$1: the client got $(final_code)"; }
@@ -45,6 +46,21 @@ delivered "another Message-ID" 6
 msg one --to carol@example.net,bob@example.net
 delivered "the same two recipients in the other order" 6
 ok "other recipients, sender, body or Message-ID: delivered; the order of RCPTs does not matter"
+
+# What a reader shows, or reads the body by, is part of the fingerprint:
+# who knows the Message-ID and the body cannot send them first under
+# other such fields and have the real message discarded.
+msg one --header "Content-Type: text/html; charset=us-ascii"
+delivered "another Content-Type" 7
+msg one --header "Content-Transfer-Encoding: base64"
+delivered "another Content-Transfer-Encoding" 8
+msg one --header "From: Bank <alerts@bank.example>"
+delivered "another From field" 9
+msg one --header "Subject: Urgent"
+delivered "another Subject" 10
+msg one --header "Content-Type: text/html; charset=us-ascii"
+delivered "a copy of the one with another Content-Type" 10
+ok "the same envelope, Message-ID and body under another Content-Type, Content-Transfer-Encoding, From or Subject: delivered; a copy again: discarded"
 
 # Only what the smarthost accepted is recorded.
 setup "-E 451" "{ -p accept $DUP -w 3600 $STORE }"
@@ -113,7 +129,7 @@ parallel() {   # parallel ROUND: 50 distinct messages at once
   while [ $i -lt 50 ]; do
     swaks --server 127.0.0.1 --port "$PROXY_PORT" --helo client.test --timeout 60 \
       --from "p$i@example.org" --to bob@example.net --header "Message-Id: <par$i@test>" \
-      --body "Parallel message $i." > "$T/par.$1.$i" 2>&1 &
+      --header "Subject: Parallel $i" --body "Parallel message $i." > "$T/par.$1.$i" 2>&1 &
     pids="$pids $!"
     i=$((i + 1))
   done

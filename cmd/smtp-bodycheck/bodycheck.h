@@ -6,6 +6,8 @@
  *              boundary, every file name they give
  *   mime.c     the streaming MIME scanner: bytes in, events out (fields,
  *              types, file names, malformations); fixed memory
+ *   embedded.c attachments inside text bodies (uuencode, yEnc, BinHex),
+ *              found at line starts once the transfer encoding is undone
  *   config.c   the configuration: file lines and options, one grammar
  *   check.c    the rule engine: events in, findings and a verdict out
  *   filter.c   the smtp-filter(7) loop: eom, the message from fd 3
@@ -33,6 +35,7 @@
 #define BODYCHECK_NAME_SHOW    200      /* file name octets kept per finding */
 #define BODYCHECK_TAG_MAX      1000     /* the added header's value */
 #define BODYCHECK_CONFIG_LINE  4096
+#define BODYCHECK_EMBED_LINE   1024     /* a uuencode or yEnc begin line */
 
 /* ---- decode.c --------------------------------------------------------- */
 
@@ -61,9 +64,48 @@ long param_boundary(const char *v, size_t n, char *out, size_t size);
  * and filename=, plain (encoded-words decoded), RFC 2231 extended and
  * continued (sections put in order, charset'lang' honoured).  A value that
  * a lenient reader would take otherwise (unquoted with spaces, junk after
- * the quotes) is given in that form too. */
+ * the quotes) is given in that form too, and so is each reading of RFC
+ * 2231 sections that readers put together differently (a gap, a repeated
+ * number, a leading zero).  1 when there were such sections, else 0. */
 typedef void param_name_fn(void *ctx, const char *name, size_t n);
-void param_names(const char *v, size_t n, param_name_fn *fn, void *ctx);
+int param_names(const char *v, size_t n, param_name_fn *fn, void *ctx);
+
+/* ---- embedded.c ------------------------------------------------------- */
+
+enum transfer { TRANSFER_IDENTITY, TRANSFER_QUOTED_PRINTABLE, TRANSFER_BASE64 };
+
+/* What a line start holds: the file name of a uuencode or yEnc
+ * attachment (each reading of it), or an attachment whose name cannot be
+ * checked (BinHex, a begin line longer than BODYCHECK_EMBED_LINE). */
+enum embedded_kind { EMBEDDED_NAME, EMBEDDED_UNCHECKED };
+typedef void embedded_fn(void *ctx, enum embedded_kind kind, const char *name, size_t n);
+
+struct embedded {
+    embedded_fn *fn;
+    void *ctx;
+    int active;
+    enum transfer transfer;
+    unsigned long bits;                 /* base64: the octets not yet out */
+    unsigned nbits;
+    int qp;                             /* 1: after "=" and qp_space blanks; 2: after "=X" */
+    unsigned char qp_digit;
+    unsigned long long qp_space;
+    /* the decoded line */
+    int after_cr;                       /* it ended at a CR: an LF next ends nothing */
+    unsigned long long line_len;
+    int candidate;                      /* 1: may start one of them; 2: still may, after 8 octets */
+    int too_long;
+    size_t keep_len;
+    char keep[BODYCHECK_EMBED_LINE];
+};
+
+/* A text body starts (its transfer encoding undone as a reader does). */
+void embedded_start(struct embedded *e, enum transfer t, embedded_fn *fn, void *ctx);
+/* Octets of a body line, without its line end; then its line end. */
+void embedded_feed(struct embedded *e, const char *p, size_t n);
+void embedded_line_end(struct embedded *e);
+/* The body ends (the CRLF before a delimiter is not the body's). */
+void embedded_end(struct embedded *e);
 
 /* ---- mime.c ----------------------------------------------------------- */
 
@@ -71,7 +113,7 @@ enum malformation {
     MALFORMED_BAD_BOUNDARY, MALFORMED_UNCLOSED_BOUNDARY, MALFORMED_ENCODED_CONTAINER,
     MALFORMED_DEPTH, MALFORMED_PARTS, MALFORMED_HEADER_SECTION, MALFORMED_LONG_FIELD,
     MALFORMED_HEADER_SYNTAX, MALFORMED_DUPLICATE_FIELD, MALFORMED_8BIT_HEADER,
-    MALFORMED_NUL, MALFORMED_KINDS
+    MALFORMED_NUL, MALFORMED_BAD_CONTINUATION, MALFORMED_EMBEDDED_ATTACHMENT, MALFORMED_KINDS
 };
 const char *malformation_name(enum malformation m);
 int malformation_find(const char *name, size_t n);     /* index or -1 */
@@ -98,6 +140,8 @@ struct mime_level {                     /* an open multipart */
 struct mime_entity {                    /* what its header said so far */
     int have_type, have_encoding, encoded;
     int multipart, message, digest, default_message;
+    int text;                           /* text/... or untyped */
+    enum transfer transfer;
     long boundary_len;                  /* -1: too long */
     char boundary[BODYCHECK_BOUNDARY_MAX];
 };
@@ -122,6 +166,10 @@ struct mime_scanner {
     int maybe_delimiter, tail_space;
     size_t prefix_len;
     char prefix[MIME_PREFIX_MAX];
+    /* a text body's lines, for attachments inside it */
+    struct embedded text;
+    int hold;                           /* this line may be a delimiter: not fed yet */
+    unsigned long long held_space;      /* white space after prefix[], held */
     /* the header field being read */
     int continuation, have_field, field_long;
     size_t section_len, field_len;

@@ -170,8 +170,10 @@ static int list(struct config *c, enum rule_kind kind, const char *w, size_t n, 
         }
         key[k] = 0;
         if (kind == RULE_TYPE && !strchr(key, '/')) goto bad;
-        if (kind == RULE_MALFORMED && (m = malformation_find(key, k)) < 0)
+        if (kind == RULE_MALFORMED && (m = malformation_find(key, k)) < 0) {
+            free(a.text);
             return log_why(why, size, "unknown malformation %s", key);
+        }
         {
             struct rule *r = rule_for(c, kind, key, m);
             r->action = a;

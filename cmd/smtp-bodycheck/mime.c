@@ -2,10 +2,11 @@
  * chunks of any size; lines end at LF (a CR before it belongs to the line
  * end).  Memory is the struct: one header field of at most
  * BODYCHECK_FIELD_MAX octets, one line prefix long enough to hold a
- * delimiter, one boundary per open multipart.  Bodies are never kept:
- * only the first octets of a line that starts with "-" are, to see if it
- * is a delimiter.  Every malformation is reported, and each has one
- * defined reading (smtp-bodycheck(8), MALFORMED MESSAGES). */
+ * delimiter, one boundary per open multipart, the start of one line of a
+ * text body (embedded.c).  Bodies are never kept: only the first octets
+ * of a line that starts with "-" are, to see if it is a delimiter.  Every
+ * malformation is reported, and each has one defined reading
+ * (smtp-bodycheck(8), MALFORMED MESSAGES). */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -15,7 +16,7 @@
 static const char *const malformation_names[MALFORMED_KINDS] = {
     "bad-boundary", "unclosed-boundary", "encoded-container", "depth", "parts",
     "header-section", "long-field", "header-syntax", "duplicate-field",
-    "8bit-header", "nul",
+    "8bit-header", "nul", "bad-continuation", "embedded-attachment",
 };
 
 const char *malformation_name(enum malformation m)
@@ -55,6 +56,8 @@ static void new_entity(struct mime_scanner *m, unsigned depth, int default_messa
     m->depth = depth;
     memset(&m->ent, 0, sizeof m->ent);
     m->ent.default_message = default_message;
+    m->ent.text = 1;                    /* until a Content-Type says otherwise */
+    m->text.active = 0;
     m->section_len = 0;
     m->have_field = m->continuation = m->field_long = 0;
     m->field_len = 0;
@@ -96,6 +99,43 @@ static void name_found(void *ctx, const char *name, size_t n)
     if (!m->stop) m->ev->file_name(m->ctx, m->part, name, n);
 }
 
+/* The file names of a Content-Type or Content-Disposition value. */
+static void names(struct mime_scanner *m, const char *v, size_t n)
+{
+    if (!m->stop && param_names(v, n, name_found, m)) malformed(m, MALFORMED_BAD_CONTINUATION);
+}
+
+/* An attachment inside a text body.  Its name is checked as it is, and
+ * as the parameter Thunderbird makes of it (Content-Disposition: inline;
+ * filename="NAME"), which it then reads like any other. */
+static void embedded_found(void *ctx, enum embedded_kind kind, const char *name, size_t n)
+{
+    static const char head[] = "inline; filename=\"";
+    static char value[sizeof head + BODYCHECK_EMBED_LINE + 1];
+    struct mime_scanner *m = ctx;
+    if (m->stop) return;
+    if (kind == EMBEDDED_UNCHECKED) {
+        malformed(m, MALFORMED_EMBEDDED_ATTACHMENT);
+        return;
+    }
+    name_found(m, name, n);
+    memcpy(value, head, sizeof head - 1);
+    memcpy(value + sizeof head - 1, name, n);
+    value[sizeof head - 1 + n] = '"';
+    names(m, value, sizeof head + n);
+}
+
+/* The transfer encoding a reader undoes before it reads a text body: its
+ * first word, in any case. */
+static enum transfer transfer(const char *v, size_t n)
+{
+    size_t k = 0;
+    while (k < n && !wsp(v[k]) && v[k] != ';' && v[k] != '(') k++;
+    if (k == 6 && !strncasecmp(v, "base64", 6)) return TRANSFER_BASE64;
+    if (k == 16 && !strncasecmp(v, "quoted-printable", 16)) return TRANSFER_QUOTED_PRINTABLE;
+    return TRANSFER_IDENTITY;
+}
+
 /* What the entity's own fields say about its structure.  The first
  * Content-Type and Content-Transfer-Encoding count; a second one is
  * reported, and its names and type are still checked. */
@@ -112,13 +152,14 @@ static void content_field(struct mime_scanner *m, const char *name, size_t nlen,
             m->ent.multipart = !strncmp(type, "multipart/", 10);
             m->ent.digest = !strcmp(type, "multipart/digest");
             m->ent.message = !strcmp(type, "message/rfc822") || !strcmp(type, "message/global");
+            m->ent.text = !type[0] || !strncmp(type, "text/", 5);
             if (m->ent.multipart)
                 m->ent.boundary_len = param_boundary(v, n, m->ent.boundary, sizeof m->ent.boundary);
         }
         if (type[0]) m->ev->content_type(m->ctx, m->part, type);
-        if (!m->stop) param_names(v, n, name_found, m);
+        names(m, v, n);
     } else if (nlen == 19 && !strncasecmp(name, "Content-Disposition", 19)) {
-        param_names(v, n, name_found, m);
+        names(m, v, n);
     } else if (nlen == 25 && !strncasecmp(name, "Content-Transfer-Encoding", 25)) {
         size_t a = 0;
         if (m->ent.have_encoding) {
@@ -132,6 +173,7 @@ static void content_field(struct mime_scanner *m, const char *name, size_t nlen,
         n -= a;
         m->ent.encoded = !((n == 4 && (!strncasecmp(v, "7bit", 4) || !strncasecmp(v, "8bit", 4))) ||
                            (n == 6 && !strncasecmp(v, "binary", 6)));
+        m->ent.transfer = transfer(v, n);
     }
 }
 
@@ -158,7 +200,10 @@ static void begin_body(struct mime_scanner *m, int opaque)
     m->state = MIME_BODY;
     if (m->stop || opaque) return;
     if (!e->have_type && e->default_message) e->message = 1;
-    if (!e->multipart && !e->message) return;
+    if (!e->multipart && !e->message) {
+        if (e->text) embedded_start(&m->text, e->transfer, embedded_found, m);
+        return;
+    }
     if (e->multipart && e->boundary_len <= 0) {
         malformed(m, MALFORMED_BAD_BOUNDARY);
         return;
@@ -263,6 +308,36 @@ static void section_too_big(struct mime_scanner *m)
     m->have_field = 0;
 }
 
+/* A line of a text body that may be a delimiter waits until it is known
+ * not to be one: its first octets in prefix[], the white space after them
+ * counted.  Then it is fed as it was, but for that white space, which is
+ * fed as spaces (one reading, however the input was cut). */
+static void release(struct mime_scanner *m, const char *p, size_t n, size_t from)
+{
+    static const char spaces[] = "                                                                ";
+    unsigned long long left = m->held_space;
+    m->hold = 0;
+    embedded_feed(&m->text, m->prefix, m->prefix_len);
+    while (from < n && wsp(p[from])) {
+        from++;
+        left++;
+    }
+    while (left) {
+        size_t k = left < sizeof spaces - 1 ? (size_t)left : sizeof spaces - 1;
+        embedded_feed(&m->text, spaces, k);
+        left -= k;
+    }
+    if (from < n) embedded_feed(&m->text, p + from, n - from);
+}
+
+/* Octets of a body line, k of them already in prefix[]. */
+static void body_text(struct mime_scanner *m, const char *p, size_t n, size_t k)
+{
+    if (!m->hold) embedded_feed(&m->text, p, n);
+    else if (m->tail_space) m->held_space += n - k;
+    else release(m, p, n, k);
+}
+
 static void line_end(struct mime_scanner *m, unsigned eol)
 {
     if (m->state == MIME_HEADER) {
@@ -274,16 +349,22 @@ static void line_end(struct mime_scanner *m, unsigned eol)
         for (k = m->nlevels; k-- > 0;) {
             int d = delimiter(m, &m->level[k]);
             if (d) {
-                at_delimiter(m, k, d == 2);
+                embedded_end(&m->text);         /* the line held is not the body's */
+                if (!m->stop) at_delimiter(m, k, d == 2);
                 goto done;
             }
         }
+    }
+    if (!m->stop && m->text.active) {
+        if (m->hold) release(m, 0, 0, 0);
+        embedded_line_end(&m->text);
     }
     if (!m->stop && m->state != MIME_BODY) header_line_end(m);
 done:
     m->line_len = 0;
     m->prefix_len = 0;
     m->maybe_delimiter = 0;
+    m->hold = 0;
 }
 
 /* Octets of a header line, one at a time so that what is reported comes
@@ -319,20 +400,28 @@ static void header_bytes(struct mime_scanner *m, const char *p, size_t n)
 
 static void line_bytes(struct mime_scanner *m, const char *p, size_t n)
 {
+    size_t k = 0;
     if (!n) return;
     if (m->line_len == 0) {
         m->maybe_delimiter = p[0] == '-';
         m->tail_space = 1;
+        m->hold = m->maybe_delimiter && m->nlevels && m->text.active;
+        m->held_space = 0;
     }
     if (m->maybe_delimiter && m->nlevels) {
-        size_t room = sizeof m->prefix - m->prefix_len, k = n < room ? n : room, i;
+        size_t room = sizeof m->prefix - m->prefix_len, i;
+        k = n < room ? n : room;
         memcpy(m->prefix + m->prefix_len, p, k);
         m->prefix_len += k;
         for (i = k; i < n && m->tail_space; i++)
             if (!wsp(p[i])) m->tail_space = 0;
     }
-    if (m->state == MIME_HEADER) header_bytes(m, p, n);
-    else if (memchr(p, 0, n)) malformed(m, MALFORMED_NUL);
+    if (m->state == MIME_HEADER) {
+        header_bytes(m, p, n);
+    } else {
+        if (memchr(p, 0, n)) malformed(m, MALFORMED_NUL);
+        if (!m->stop && m->text.active) body_text(m, p, n, k);
+    }
     m->line_len += n;
 }
 
@@ -375,6 +464,8 @@ void mime_end(struct mime_scanner *m)
         line_bytes(m, "\r", 1);
     }
     if (!m->stop && m->line_len) line_end(m, 0);       /* a last line without LF */
+    if (m->stop) return;
+    embedded_end(&m->text);
     if (m->stop) return;
     if (m->state != MIME_BODY) {
         finish_field(m);

@@ -144,9 +144,13 @@ long param_boundary(const char *v, size_t n, char *out, size_t size)
     return 0;
 }
 
-/* "name" and "filename", with their RFC 2231 forms: family 0 or 1 and the
- * section (-1 for none), or -1 for another attribute. */
-static int family(const char *attr, long *section, int *extended)
+/* RFC 2231 section numbers: past this one, every number reads as it. */
+#define SECTION_ABSURD 100000
+
+/* "name" and "filename", with their RFC 2231 forms: family 0 or 1, the
+ * section (-1 for none), whether it is extended, whether its number has
+ * a leading zero; -1 for another attribute. */
+static int family(const char *attr, long *section, int *extended, int *padded)
 {
     static const char *const names[] = { "name", "filename" };
     int f;
@@ -155,13 +159,15 @@ static int family(const char *attr, long *section, int *extended)
         const char *r = attr + k;
         if (strncmp(attr, names[f], k)) continue;
         *section = -1;
-        *extended = 0;
+        *extended = *padded = 0;
         if (!*r) return f;
         if (*r++ != '*') continue;
         if (!*r) { *extended = 1; return f; }
         if (*r < '0' || *r > '9') continue;
-        for (*section = 0; *r >= '0' && *r <= '9' && *section < 100000; r++)
-            *section = *section * 10 + (*r - '0');
+        *padded = r[0] == '0' && r[1] >= '0' && r[1] <= '9';
+        for (*section = 0; *r >= '0' && *r <= '9'; r++)
+            if (*section < SECTION_ABSURD) *section = *section * 10 + (*r - '0');
+        if (*section > SECTION_ABSURD) *section = SECTION_ABSURD;
         if (*r == '*') { *extended = 1; r++; }
         if (!*r) return f;
     }
@@ -169,8 +175,8 @@ static int family(const char *attr, long *section, int *extended)
 }
 
 struct section {
-    unsigned char family, extended;
-    unsigned index, order;              /* index < 100000 */
+    unsigned char family, extended, padded;
+    unsigned index, order;              /* index <= SECTION_ABSURD */
     unsigned short off, len;            /* in section_text */
 };
 
@@ -216,42 +222,122 @@ static void deliver_extended(const char *s, size_t n, param_name_fn *fn, void *c
     deliver(s, clen, plain, k, fn, ctx);
 }
 
-/* The sections of one family, in order, as one value. */
-static void assemble(size_t from, size_t to, param_name_fn *fn, void *ctx)
+/* How a reader takes sections that repeat a number: all of them (Python's
+ * email), the first (going on, or stopping there as Thunderbird does),
+ * the last (a reader that keeps them by number). */
+enum take { TAKE_ALL, TAKE_FIRST, TAKE_FIRST_STOP, TAKE_LAST };
+
+/* One reading of the sections [from, to) of a family, sorted by number:
+ * into whole[], its length; the charset from its first section, when
+ * that one is extended and has a "charset'language'" prefix. */
+static char whole[BODYCHECK_FIELD_MAX];
+
+static size_t reading(size_t from, size_t to, enum take take, int stop_at_gap, int drop_padded,
+                      const char **charset, size_t *clen)
 {
-    static char whole[BODYCHECK_FIELD_MAX];
-    const char *charset = "";
-    size_t clen = 0, len = 0, i;
-    for (i = from; i < to; i++) {
-        const char *s = section_text + sections[i].off;
-        size_t n = sections[i].len;
-        if (i == from && sections[i].index == 0 && sections[i].extended) {
-            const char *q1 = memchr(s, '\'', n), *q2 = q1 ? memchr(q1 + 1, '\'', n - (size_t)(q1 + 1 - s)) : 0;
-            if (q2) {
-                charset = s;
-                clen = (size_t)(q1 - s);
-                n -= (size_t)(q2 + 1 - s);
-                s = q2 + 1;
+    size_t len = 0, i = from, g, j;
+    unsigned expected = 0;
+    int first = 1;
+    *charset = "";
+    *clen = 0;
+    for (; i < to; i = g) {
+        size_t a = to, b = to, count = 0;
+        for (g = i; g < to && sections[g].index == sections[i].index; g++) {
+            if (drop_padded && sections[g].padded) continue;
+            if (a == to) a = g;
+            b = g;
+            count++;
+        }
+        if (!count) continue;
+        if (stop_at_gap && sections[i].index != expected) break;
+        expected = sections[i].index + 1;
+        for (j = i; j < g; j++) {
+            const char *s = section_text + sections[j].off;
+            size_t n = sections[j].len;
+            if (drop_padded && sections[j].padded) continue;
+            if (take != TAKE_ALL && j != (take == TAKE_LAST ? b : a)) continue;
+            if (first && sections[j].extended) {
+                const char *q1 = memchr(s, '\'', n), *q2 = q1 ? memchr(q1 + 1, '\'', n - (size_t)(q1 + 1 - s)) : 0;
+                if (q2) {
+                    *charset = s;
+                    *clen = (size_t)(q1 - s);
+                    n -= (size_t)(q2 + 1 - s);
+                    s = q2 + 1;
+                }
+            }
+            first = 0;
+            if (sections[j].extended) {
+                len += decode_percent(whole + len, sizeof whole - len, s, n);
+            } else {
+                size_t k = n < sizeof whole - len ? n : sizeof whole - len;
+                memcpy(whole + len, s, k);
+                len += k;
             }
         }
-        if (sections[i].extended) {
-            len += decode_percent(whole + len, sizeof whole - len, s, n);
-        } else {
-            size_t k = n < sizeof whole - len ? n : sizeof whole - len;
-            memcpy(whole + len, s, k);
-            len += k;
-        }
+        if (take == TAKE_FIRST_STOP && count > 1) break;
     }
-    deliver(charset, clen, whole, len, fn, ctx);
+    return len;
 }
 
-void param_names(const char *v, size_t n, param_name_fn *fn, void *ctx)
+/* Gaps (no section 0, a number skipped, an absurd one) and repeated
+ * numbers among [from, to), with or without the zero-padded ones. */
+static void shape(size_t from, size_t to, int drop_padded, int *gap, int *repeat)
+{
+    unsigned expected = 0;
+    int any = 0;
+    size_t i;
+    *gap = *repeat = 0;
+    for (i = from; i < to; i++) {
+        if (drop_padded && sections[i].padded) continue;
+        if (any && sections[i].index + 1 == expected) *repeat = 1;
+        else if (sections[i].index != expected) *gap = 1;
+        expected = sections[i].index + 1;
+        any = 1;
+    }
+}
+
+/* The sections of one family as one value.  Well-formed (numbered 0, 1,
+ * 2, ... once each, without leading zeros), that is the one reading.
+ * Otherwise mail readers differ, and each reading is delivered: all
+ * sections, or up to the first gap (where Thunderbird stops); all of a
+ * repeated number, its first, or its last; zero-padded numbers as
+ * numbers, or not as sections at all.  1 when malformed. */
+static int assemble(size_t from, size_t to, param_name_fn *fn, void *ctx)
+{
+    static char previous[BODYCHECK_FIELD_MAX];
+    const char *charset, *previous_charset = 0;
+    size_t clen, previous_clen = 0, previous_len = 0, len, i;
+    int padded = 0, drop, gap, repeat, stop, take, malformed = 0;
+    for (i = from; i < to; i++) padded |= sections[i].padded;
+    for (drop = 0; drop <= padded; drop++) {
+        shape(from, to, drop, &gap, &repeat);
+        if (!drop) malformed = padded || gap || repeat;
+        for (stop = 0; stop <= gap; stop++)
+            for (take = TAKE_ALL; take <= (repeat ? TAKE_LAST : TAKE_ALL); take++) {
+                len = reading(from, to, (enum take)take, stop, drop, &charset, &clen);
+                if (!len && malformed) continue;
+                if (previous_charset && len == previous_len && clen == previous_clen &&
+                    charset == previous_charset && !memcmp(whole, previous, len))
+                    continue;
+                deliver(charset, clen, whole, len, fn, ctx);
+                if (!malformed) return 0;
+                memcpy(previous, whole, len);
+                previous_len = len;
+                previous_charset = charset;
+                previous_clen = clen;
+            }
+    }
+    return malformed;
+}
+
+int param_names(const char *v, size_t n, param_name_fn *fn, void *ctx)
 {
     struct param *p = &param;
     size_t i = 0, nsections = 0, used = 0, s, t;
+    int malformed = 0;
     while (param_next(v, n, &i, p)) {
         long index;
-        int extended, f = family(p->attr, &index, &extended);
+        int extended, padded, f = family(p->attr, &index, &extended, &padded);
         if (f < 0) continue;
         if (index < 0 && extended) {
             deliver_extended(p->strict, p->strict_len, fn, ctx);
@@ -263,6 +349,7 @@ void param_names(const char *v, size_t n, param_name_fn *fn, void *ctx)
             struct section *sec = &sections[nsections];
             sec->family = (unsigned char)f;
             sec->extended = (unsigned char)extended;
+            sec->padded = (unsigned char)padded;
             sec->index = (unsigned)index;
             sec->order = (unsigned)nsections++;
             sec->off = (unsigned short)used;
@@ -271,10 +358,11 @@ void param_names(const char *v, size_t n, param_name_fn *fn, void *ctx)
             used += p->strict_len;
         }
     }
-    if (!nsections) return;
+    if (!nsections) return 0;
     qsort(sections, nsections, sizeof sections[0], section_order);
     for (s = 0; s < nsections; s = t) {
         for (t = s; t < nsections && sections[t].family == sections[s].family; t++) continue;
-        assemble(s, t, fn, ctx);
+        malformed |= assemble(s, t, fn, ctx);
     }
+    return malformed;
 }

@@ -88,7 +88,7 @@ static const char *eom(struct dupcheck *d, int64_t now)
 {
     const struct dupcheck_config *c = d->cfg;
     struct message_scan m;
-    unsigned char msgid_digest[FINGERPRINT_SIZE], body_digest[FINGERPRINT_SIZE];
+    unsigned char header_digest[FINGERPRINT_SIZE], body_digest[FINGERPRINT_SIZE];
     const char *msgid;
     int64_t when;
     int r;
@@ -116,13 +116,14 @@ static const char *eom(struct dupcheck *d, int64_t now)
     }
     msgid = message_scan_msgid(&m);
     if (!msgid) {
-        log_unchecked(d, m.msgid_too_long ? "Message-ID too long" : "no Message-ID");
+        log_unchecked(d, m.msgid_too_long ? "Message-ID too long" : m.msgid_nul ? "NUL in the Message-ID"
+                                                                  : "no Message-ID");
         return "continue";
     }
     memcpy(d->msgid, msgid, strlen(msgid) + 1);
-    fingerprint_digest(msgid, strlen(msgid), msgid_digest);
+    message_scan_header_digest(&m, header_digest);
     message_scan_body_digest(&m, body_digest);
-    fingerprint_compute(d->fp, msgid_digest, d->sender_digest, body_digest, d->rcpts, d->nrcpts);
+    fingerprint_compute(d->fp, header_digest, d->sender_digest, body_digest, d->rcpts, d->nrcpts);
     d->have_fp = 1;
 
     if (permanent(d, msgid)) return duplicate(d, "permanent", -1);

@@ -27,23 +27,93 @@ int __fprintf_chk(FILE *f, int flag, const char *fmt, ...)
 
 enum { S_LINE_START, S_CR, S_NAME, S_VALUE, S_BODY };
 
-static const char msgid_name[] = "message-id";
-#define MSGID_NAME_LEN 10
+/* The fields that count besides the Message-ID: what a mail reader shows
+ * as the author, the subject and where replies go, and what it reads the
+ * body by.  Not those that differ between two copies of one message
+ * (Received, Date as a client may set it again, To as another path may
+ * rewrite it). */
+static const char *const counted[] = {
+    "from", "sender", "reply-to", "subject", "mime-version", "content-type",
+    "content-transfer-encoding", "content-disposition",
+};
 
 void message_scan_init(struct message_scan *m)
 {
     memset(m, 0, sizeof *m);
     m->state = S_LINE_START;
+    sha256_init(&m->fields);
     sha256_init(&m->body);
+}
+
+static int blank(unsigned char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Octets of the text of the fields that count, hashed in blocks. */
+static void put(struct message_scan *m, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    while (n) {
+        size_t k = sizeof m->pend - m->pending;
+        if (k > n) k = n;
+        memcpy(m->pend + m->pending, s, k);
+        m->pending += k;
+        s += k;
+        n -= k;
+        if (m->pending == sizeof m->pend) {
+            sha256_update(&m->fields, m->pending, m->pend);
+            m->pending = 0;
+        }
+    }
+}
+
+static void field_end(struct message_scan *m)
+{
+    if (!m->in_field) return;
+    m->in_field = 0;
+    put(m, "\n", 1);
+}
+
+/* A field name is complete: which is it? */
+static void field_start(struct message_scan *m)
+{
+    size_t n = m->name_len, i;
+    if (n > FIELD_NAME_MAX) return;                 /* none we know */
+    while (n && blank((unsigned char)m->name[n - 1])) n--;    /* obsolete "Name :" */
+    if (n == 10 && !memcmp(m->name, "message-id", 10)) {
+        if (!m->msgid_seen) m->in_msgid = m->msgid_seen = 1;
+        return;
+    }
+    for (i = 0; i < sizeof counted / sizeof counted[0]; i++)
+        if (strlen(counted[i]) == n && !memcmp(m->name, counted[i], n)) {
+            m->in_field = 1;
+            m->field_started = m->field_space = 0;
+            put(m, m->name, n);
+            put(m, ":", 1);
+            return;
+        }
 }
 
 static void name_char(struct message_scan *m, unsigned char c)
 {
     if (c >= 'A' && c <= 'Z') c = (unsigned char)(c - 'A' + 'a');
-    if (m->name_pos < MSGID_NAME_LEN && c == (unsigned char)msgid_name[m->name_pos])
-        m->name_pos++;
-    else if (!(m->name_pos == MSGID_NAME_LEN && (c == ' ' || c == '\t')))  /* obs "Name :" */
-        m->name_match = 0;
+    if (m->name_len < FIELD_NAME_MAX) m->name[m->name_len] = (char)c;
+    if (m->name_len <= FIELD_NAME_MAX) m->name_len++;
+}
+
+/* An octet of a value that counts: white space runs (the line ends of a
+ * folded field among them) are one space, none at either end. */
+static void field_char(struct message_scan *m, unsigned char c)
+{
+    if (blank(c) || c == '\r' || c == '\n') {
+        m->field_space = m->field_started;
+        return;
+    }
+    if (m->field_space) put(m, " ", 1);
+    put(m, &c, 1);
+    m->field_space = 0;
+    m->field_started = 1;
 }
 
 /* The header, octet by octet (it is small); the body in one call. */
@@ -57,18 +127,20 @@ void message_scan_feed(struct message_scan *m, const char *p, size_t n)
             if (c == '\r') {
                 m->state = S_CR;
             } else if (c == '\n') {
+                field_end(m);
                 m->state = S_BODY;
-            } else if (c == ' ' || c == '\t') {
+            } else if (blank(c)) {
                 m->state = S_VALUE;             /* a continuation line */
             } else {
+                field_end(m);
                 m->in_msgid = 0;
-                m->name_pos = 0;
-                m->name_match = 1;
+                m->name_len = 0;
                 m->state = S_NAME;
                 name_char(m, c);
             }
             break;
         case S_CR:
+            field_end(m);
             if (c == '\n') {
                 m->state = S_BODY;              /* the empty line */
             } else {
@@ -78,8 +150,7 @@ void message_scan_feed(struct message_scan *m, const char *p, size_t n)
             break;
         case S_NAME:
             if (c == ':') {
-                if (m->name_match && m->name_pos == MSGID_NAME_LEN && !m->msgid_seen)
-                    m->in_msgid = m->msgid_seen = 1;
+                field_start(m);
                 m->state = S_VALUE;
             } else if (c == '\n') {
                 m->state = S_LINE_START;
@@ -88,12 +159,13 @@ void message_scan_feed(struct message_scan *m, const char *p, size_t n)
             }
             break;
         case S_VALUE:
-            if (c == '\n') {
-                m->state = S_LINE_START;
-            } else if (m->in_msgid && c != ' ' && c != '\t' && c != '\r') {
+            if (c == '\n') m->state = S_LINE_START;
+            else if (m->in_msgid && !blank(c) && c != '\r') {
+                if (!c) m->msgid_nul = 1;
                 if (m->msgid_len < MSGID_MAX) m->msgid[m->msgid_len++] = (char)c;
                 else m->msgid_too_long = 1;
             }
+            if (m->in_field) field_char(m, c);
             break;
         }
     }
@@ -121,13 +193,25 @@ int message_scan_fd(struct message_scan *m, int fd)
  * it is always NUL terminated. */
 const char *message_scan_msgid(const struct message_scan *m)
 {
-    if (!m->msgid_seen || !m->msgid_len || m->msgid_too_long) return 0;
+    if (!m->msgid_seen || !m->msgid_len || m->msgid_too_long || m->msgid_nul) return 0;
     return m->msgid;
 }
 
 void message_scan_body_digest(struct message_scan *m, unsigned char out[FINGERPRINT_SIZE])
 {
     sha256_digest(&m->body, FINGERPRINT_SIZE, out);
+}
+
+void message_scan_header_digest(struct message_scan *m, unsigned char out[FINGERPRINT_SIZE])
+{
+    const char *msgid = message_scan_msgid(m);
+    field_end(m);                       /* a header without an empty line */
+    put(m, "message-id:", 11);
+    if (msgid) put(m, msgid, strlen(msgid));
+    put(m, "\n", 1);
+    sha256_update(&m->fields, m->pending, m->pend);
+    m->pending = 0;
+    sha256_digest(&m->fields, FINGERPRINT_SIZE, out);
 }
 
 void fingerprint_digest(const void *p, size_t n, unsigned char out[FINGERPRINT_SIZE])
@@ -144,7 +228,7 @@ static int compare(const void *a, const void *b)
 }
 
 void fingerprint_compute(unsigned char out[FINGERPRINT_SIZE],
-                         const unsigned char msgid[FINGERPRINT_SIZE],
+                         const unsigned char header[FINGERPRINT_SIZE],
                          const unsigned char sender[FINGERPRINT_SIZE],
                          const unsigned char body[FINGERPRINT_SIZE],
                          unsigned char (*rcpts)[FINGERPRINT_SIZE], size_t n)
@@ -154,7 +238,7 @@ void fingerprint_compute(unsigned char out[FINGERPRINT_SIZE],
     qsort(rcpts, n, FINGERPRINT_SIZE, compare);
     sha256_init(&c);
     sha256_update(&c, sizeof FINGERPRINT_TAG - 1, (const uint8_t *)FINGERPRINT_TAG);
-    sha256_update(&c, FINGERPRINT_SIZE, msgid);
+    sha256_update(&c, FINGERPRINT_SIZE, header);
     sha256_update(&c, FINGERPRINT_SIZE, sender);
     sha256_update(&c, FINGERPRINT_SIZE, body);
     for (i = 0; i < n; i++)

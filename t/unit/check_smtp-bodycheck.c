@@ -241,8 +241,28 @@ START_TEST(test_param_names)
                            " filename*2=\"cr\""), "holiday photo.scr");
     ck_assert_str_eq(names("attachment; filename*2=\"exe\"; filename*0=\"a\"; filename*1=\".\""), "a.exe");
     ck_assert_str_eq(names("x; name*1*=%2Eexe; filename=\"b.txt\"; name*0*=us-ascii'en'a"), "b.txt|a.exe");
-    ck_assert_str_eq(names("x; name*0=a; name*99999999=b"), "a");    /* absurd index: dropped */
     ck_assert_str_eq(names("x; boundary=a; charset=b; nam=c; names=d"), "");
+}
+END_TEST
+
+/* RFC 2231 sections with a gap, a repeated number or a number with a
+ * leading zero: mail readers differ (Thunderbird stops at the gap or the
+ * repeat, Python joins them all), so each reading is given. */
+START_TEST(test_param_broken_sections)
+{
+    /* all of them; up to the gap */
+    ck_assert_str_eq(names("attachment; filename*0=\"evil.exe\"; filename*2=\".txt\""), "evil.exe.txt|evil.exe");
+    /* all, the first of each number, the last of each */
+    ck_assert_str_eq(names("attachment; filename*0=\"evil\"; filename*1=\".exe\"; filename*1=\".txt\""),
+                     "evil.exe.txt|evil.exe|evil.txt");
+    /* a zero-padded number as its number, and not a section at all */
+    ck_assert_str_eq(names("attachment; filename*0=\"evil.exe\"; filename*01=\".txt\""), "evil.exe.txt|evil.exe");
+    /* no section 0: all of them, or nothing */
+    ck_assert_str_eq(names("attachment; filename*1=\"evil.exe\""), "evil.exe");
+    /* an absurd number is a gap */
+    ck_assert_str_eq(names("x; name*0=a; name*99999999=b"), "ab|a");
+    /* the charset of the section that comes first, whatever its number */
+    ck_assert_str_eq(names("x; filename*1*=utf-16be''%00a%00.%00e%00x%00e"), "a.exe");
 }
 END_TEST
 
@@ -288,6 +308,8 @@ START_TEST(test_config_errors)
     ck_assert_str_eq(config_error("extension"), "missing list");
     ck_assert_str_eq(config_error("type msdownload"), "bad type in msdownload");
     ck_assert_str_eq(config_error("malformed depth,sideways tag"), "unknown malformation sideways");
+    /* with a text to free (fuzz/crashes/bodycheck_config/unknown-malformation-leak) */
+    ck_assert_str_eq(config_error("malformed nosuch reject 550 Go away"), "unknown malformation nosuch");
     ck_assert_str_eq(config_error("add-header X-Check extra"), "unexpected extra after the field name");
     ck_assert_str_eq(config_error("add-header X:Check"), "bad field name X:Check");
     ck_assert_str_eq(config_error("extension .EXE,scr reject 552 5.3.4 Go away"), "ok");
@@ -393,6 +415,13 @@ static const struct corpus_case corpus[] = {
     { "8bit-header", "malformed=8bit-header", 0, "continue" },
     { "encoded-container", "malformed=encoded-container", 0, 0 },
     { "duplicate-type", "malformed=duplicate-field", 0, 0 },
+    { "rfc2231-gap", "extension=exe@2(evil.exe)", 0,
+      "reject 550 5.7.1 Executable attachments are refused here; please send a link instead" },
+    { "rfc2231-repeat", "extension=js@2(report.js)", 0, 0 },
+    { "uuencode", "extension=exe(invoice.exe)", 0,
+      "reject 550 5.7.1 Executable attachments are refused here; please send a link instead" },
+    { "yenc", "extension=scr@1(holiday\\x20photo.scr)", 0, 0 },
+    { "binhex", "malformed=embedded-attachment", 0, "reject 554 5.6.0 Message structure is malformed or too complex" },
 };
 
 START_TEST(test_corpus)
@@ -850,16 +879,142 @@ START_TEST(test_malformations)
 }
 END_TEST
 
+/* The findings for msg, the same in every chunking (and the verdict in
+ * chk, from the last run). */
+static const char *scan(struct config *c, const char *msg)
+{
+    static const size_t chunks[] = { 1, 2, 3, 7, 64, 0 };
+    static char first[8192];
+    size_t k, n = strlen(msg);
+    for (k = 0; k < sizeof chunks / sizeof chunks[0]; k++) {
+        run(c, msg, n, chunks[k]);
+        if (!k) snprintf(first, sizeof first, "%s", findings());
+        else ck_assert_msg(!strcmp(first, findings()), "chunks of %zu: %s, not %s", chunks[k], findings(), first);
+    }
+    return first;
+}
+
+#define DISPOSITION(params) \
+    "From: a\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; " params \
+    "\r\n\r\nMZ\r\n"
+
+/* RFC 2231 sections that mail readers assemble differently: a gap, a
+ * repeated number, a zero-padded one.  Each reading is checked (as
+ * Thunderbird shows it: up to the gap or the repeat), and the
+ * malformation is refused by default. */
+START_TEST(test_rfc2231_broken_sections)
+{
+    static const char *const exe[] = { "extension exe", 0 };
+    static const char *const tagged[] = { "extension exe tag", "malformed bad-continuation tag", 0 };
+    static const char gap[] = DISPOSITION("filename*0=\"evil.exe\"; filename*2=\".txt\"");
+    static const char repeat[] = DISPOSITION("filename*0=\"evil\"; filename*1=\".exe\"; filename*1=\".txt\"");
+    static const char repeat_last[] = DISPOSITION("filename*0=\"evil\"; filename*1=\".txt\"; filename*1=\".exe\"");
+    static const char padded[] = DISPOSITION("filename*0=\"evil.exe\"; filename*01=\".txt\"");
+    static const char no_zero[] = DISPOSITION("filename*1=\"notes.txt\"");
+    static const char fine[] = DISPOSITION("filename*0=\"notes\"; filename*1=\".txt\"");
+    config_lines(&cfg, exe);
+    ck_assert_str_eq(scan(&cfg, gap), "extension=exe(evil.exe)");
+    ck_assert_str_eq(verdict_line(), "reject 550 5.7.1 Message contains a forbidden attachment");
+    ck_assert_str_eq(scan(&cfg, repeat), "extension=exe(evil.exe)");
+    ck_assert_str_eq(scan(&cfg, repeat_last), "extension=exe(evil.txt.exe)");
+    ck_assert_str_eq(scan(&cfg, padded), "extension=exe(evil.exe)");
+    /* no forbidden name in any reading: the malformation alone */
+    ck_assert_str_eq(scan(&cfg, no_zero), "malformed=bad-continuation");
+    ck_assert_str_eq(verdict_line(), "reject 554 5.6.0 Message structure is malformed or too complex");
+    ck_assert_str_eq(scan(&cfg, fine), "");
+    config_free(&cfg);
+    config_lines(&cfg, tagged);
+    ck_assert_str_eq(scan(&cfg, gap), "extension=exe(evil.exe) malformed=bad-continuation");
+    ck_assert_str_eq(verdict_line(), "continue");
+    config_free(&cfg);
+}
+END_TEST
+
+#define TEXT_PART(type_encoding, body) \
+    "From: a\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n" type_encoding "\r\n\r\n" \
+    body "\r\n--b--\r\n"
+
+/* uuencode, yEnc and BinHex at the start of a line of a text or untyped
+ * body, after its transfer encoding is undone: mail readers show them as
+ * attachments.  The names of the first two are checked like MIME names
+ * (through the same parameter reader, as Thunderbird makes a
+ * Content-Disposition of them); BinHex keeps its name inside the data. */
+START_TEST(test_embedded_attachments)
+{
+    static const char *const exe[] = { "extension exe", 0 };
+    config_lines(&cfg, exe);
+    /* uuencode: untyped (no MIME at all), text/plain, text/html */
+    ck_assert_str_eq(scan(&cfg, "From: a\r\n\r\nThe invoice:\r\n\r\nbegin 644 invoice.exe\r\n"), "extension=exe(invoice.exe)");
+    ck_assert_str_eq(scan(&cfg, TEXT_PART("Content-Type: text/plain", "Hi.\r\nbegin 644 invoice.exe")),
+                     "extension=exe@1(invoice.exe)");
+    ck_assert_str_eq(scan(&cfg, TEXT_PART("Content-Type: text/html; charset=utf-8", "<p>\r\nbegin 0755  INVOICE.EXE \r\n")),
+                     "extension=exe@1(INVOICE.EXE\\x20)");
+    ck_assert_str_eq(scan(&cfg, TEXT_PART("Content-Type: text", "begin 644 invoice.exe\r\n")),
+                     "extension=exe@1(invoice.exe)");
+    /* yEnc */
+    ck_assert_str_eq(scan(&cfg, TEXT_PART("X-Other: 1", "=ybegin line=128 size=2 name=invoice.exe\r\nxx\r\n=yend size=2")),
+                     "extension=exe@1(invoice.exe)");
+    ck_assert_str_eq(scan(&cfg, TEXT_PART("X-Other: 1", "=ybegin size=2 name=invoice.exe name=x")),
+                     "extension=exe@1(invoice.exe)");
+    /* inside base64 and quoted-printable; a soft line break before the
+     * delimiter, a line that only starts like one */
+    ck_assert_str_eq(scan(&cfg, TEXT_PART("Content-Type: text/plain\r\nContent-Transfer-Encoding: base64",
+                                          "SGkuDQpiZWdpbiA2NDQg\r\naW52b2ljZS5leGUNCk0=")),
+                     "extension=exe@1(invoice.exe)");
+    ck_assert_str_eq(scan(&cfg, TEXT_PART("Content-Transfer-Encoding: quoted-printable", "=62egin 644 invoice.ex=\r\ne")),
+                     "extension=exe@1(invoice.exe)");
+    ck_assert_str_eq(scan(&cfg, TEXT_PART("Content-Transfer-Encoding: Quoted-Printable", "begin 644 invoice.exe=")),
+                     "extension=exe@1(invoice.exe)");
+    ck_assert_str_eq(scan(&cfg, TEXT_PART("Content-Transfer-Encoding: quoted-printable", "begin 644 x=\r\n--b.exe")),
+                     "extension=exe@1(x--b.exe)");
+    ck_assert_str_eq(scan(&cfg, TEXT_PART("Content-Transfer-Encoding: quoted-printable", "x=0Dbegin 644 a.exe")),
+                     "extension=exe@1(a.exe)");
+    /* the name as a Content-Disposition parameter reads it */
+    ck_assert_str_eq(scan(&cfg, TEXT_PART("", "begin 644 =?UTF-8?B?aW52b2ljZS5leGU=?=")),
+                     "extension=exe@1(invoice.exe)");
+    ck_assert_str_eq(scan(&cfg, TEXT_PART("", "begin 644 x\"; filename*=UTF-8''a%2Eexe; y=\"")),
+                     "extension=exe@1(a.exe)");
+    /* not attachments: other names, not at a line start, not a text body,
+     * the epilogue, base64 that is not decoded text */
+    ck_assert_str_eq(scan(&cfg, TEXT_PART("", "begin 644 notes.txt\r\n begin 644 a.exe\r\nxbegin 644 a.exe")), "");
+    ck_assert_str_eq(scan(&cfg, TEXT_PART("Content-Type: application/octet-stream", "begin 644 a.exe")), "");
+    ck_assert_str_eq(scan(&cfg, TEXT_PART("Content-Transfer-Encoding: base64", "begin 644 a.exe")), "");
+    ck_assert_str_eq(scan(&cfg, TEXT_PART("", "x") "begin 644 a.exe\r\n"), "");
+    ck_assert_str_eq(scan(&cfg, TEXT_PART("", "Let us begin 644 a.exe\r\nbeginning 644 a.exe")), "");
+    /* BinHex: refused by default */
+    ck_assert_str_eq(scan(&cfg, TEXT_PART("", "(This file must be converted with BinHex 4.0)\r\n:$f*TEQKPH#jdCA0d,R0TG!\"6594%8dP8)3#3\"!:")),
+                     "malformed=embedded-attachment@1");
+    ck_assert_str_eq(verdict_line(), "reject 554 5.6.0 Message structure is malformed or too complex");
+    config_free(&cfg);
+}
+END_TEST
+
+/* A begin line too long to keep: its name cannot be checked. */
+START_TEST(test_embedded_long_line)
+{
+    static const char *const exe[] = { "extension exe", 0 };
+    char *msg = malloc(100000), *p = msg;
+    p += sprintf(p, "From: a\r\n\r\nbegin 644 ");
+    memset(p, 'x', 50000);
+    p += 50000;
+    strcpy(p, ".exe\r\nend\r\n");
+    config_lines(&cfg, exe);
+    ck_assert_str_eq(scan(&cfg, msg), "malformed=embedded-attachment");
+    config_free(&cfg);
+    free(msg);
+}
+END_TEST
+
 /* Random damage to the corpus: no crash, nothing outside its buffers
  * (run this under the sanitizers: make units SANITIZE=...), and the same
  * findings whatever the chunking. */
 START_TEST(test_mutations)
 {
     static const char *const files[] = { "nested-exe", "rfc2231", "rfc822", "digest", "encoded-word",
-                                         "unclosed", "alternative" };
+                                         "unclosed", "alternative", "uuencode", "yenc", "rfc2231-gap" };
     static const char *const inserts[] = { "\r\n", "\n", "\r", "--level-2\r\n", "--b1--", "\0",
         "=?UTF-8?B?", "*0*=", "\"", ";", "Content-Type: multipart/mixed; boundary=b1\r\n", "\r\n\r\n",
-        "\xff", " ", "(", "%", "'" };
+        "\xff", " ", "(", "%", "'", "begin 644 a.exe\r\n", "=ybegin name=", "\r", "=\r\n", "*1=", "*01=" };
     char *buf = malloc(8192);
     char first[8192];
     unsigned seed = 12345;
@@ -873,7 +1028,7 @@ START_TEST(test_mutations)
         msg = 0;
         {
             char path[200];
-            snprintf(path, sizeof path, CORPUS "%s.eml", files[(seed >> 16) % 7]);
+            snprintf(path, sizeof path, CORPUS "%s.eml", files[(seed >> 16) % (sizeof files / sizeof files[0])]);
             msg = slurp(path, &n);
         }
         len = n < 4000 ? n : 4000;
@@ -919,6 +1074,7 @@ static Suite *bodycheck_suite(void)
     tcase_add_test(tc, test_charsets);
     tcase_add_test(tc, test_param_type_and_boundary);
     tcase_add_test(tc, test_param_names);
+    tcase_add_test(tc, test_param_broken_sections);
     tcase_add_test(tc, test_config_errors);
     tcase_add_test(tc, test_config_text_length);
     tcase_add_test(tc, test_config_file_errors_name_the_line);
@@ -938,6 +1094,9 @@ static Suite *bodycheck_suite(void)
     tcase_add_test(tc, test_linear_time);
     tcase_add_test(tc, test_too_many_parts);
     tcase_add_test(tc, test_malformations);
+    tcase_add_test(tc, test_rfc2231_broken_sections);
+    tcase_add_test(tc, test_embedded_attachments);
+    tcase_add_test(tc, test_embedded_long_line);
     tcase_add_test(tc, test_mutations);
     suite_add_tcase(s, tc);
     return s;

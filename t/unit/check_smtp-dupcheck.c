@@ -546,6 +546,11 @@ START_TEST(test_msgid_absent_empty_or_too_long)
     strcpy(big + 1013, "@x>\r\n\r\n");
     ck_assert_ptr_null(scan_msgid(big, &m));
     ck_assert_int_eq(m.msgid_too_long, 1);
+    /* a NUL in it (fuzz/crashes/fingerprint/msgid-nul): no C string says it */
+    message_scan_init(&m);
+    message_scan_feed(&m, "Message-ID: <a\0b@x>\r\n\r\n", 21);
+    ck_assert_ptr_null(message_scan_msgid(&m));
+    ck_assert_int_eq(m.msgid_nul, 1);
 }
 END_TEST
 
@@ -827,6 +832,79 @@ START_TEST(test_filter_window)
 }
 END_TEST
 
+/* The message on fd 3 replaced. */
+static void set_message(const char *m)
+{
+    ck_assert_int_eq(ftruncate(cfg.msgfd, 0), 0);
+    ck_assert_int_eq(pwrite(cfg.msgfd, m, strlen(m), 0), (ssize_t)strlen(m));
+}
+
+#define ALERT_BODY "\r\nYour code is 123456.\r\n"
+#define ALERT_MSGID "Message-ID: <code.1@bank.example>\r\n"
+#define ALERT_FIELDS "From: Bank <alerts@bank.example>\r\nSubject: Your code\r\nMIME-Version: 1.0\r\n" \
+    "Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: 7bit\r\n"
+
+/* Someone who knows the Message-ID, the envelope and the body of an
+ * automated message cannot send it first under other header fields that
+ * a reader shows or reads the body by, and have the real one discarded:
+ * each of them is in the fingerprint.  Fields that differ between two
+ * copies of one message (Received, Date) are not; nor is folding. */
+START_TEST(test_filter_header_fields_count)
+{
+    static const char *const other[] = {
+        ALERT_MSGID "From: Bank <alerts@bank.example.com>\r\nSubject: Your code\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: 7bit\r\n" ALERT_BODY,
+        ALERT_MSGID "From: Bank <alerts@bank.example>\r\nSubject: Your CODE\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: 7bit\r\n" ALERT_BODY,
+        ALERT_MSGID "From: Bank <alerts@bank.example>\r\nSubject: Your code\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: text/html; charset=us-ascii\r\nContent-Transfer-Encoding: 7bit\r\n" ALERT_BODY,
+        ALERT_MSGID "From: Bank <alerts@bank.example>\r\nSubject: Your code\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: base64\r\n" ALERT_BODY,
+        ALERT_MSGID "From: Bank <alerts@bank.example>\r\nSubject: Your code\r\n"
+            "Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: 7bit\r\n" ALERT_BODY,
+        ALERT_MSGID ALERT_FIELDS "Reply-To: <help@evil.example>\r\n" ALERT_BODY,
+        ALERT_MSGID ALERT_FIELDS "Sender: <x@evil.example>\r\n" ALERT_BODY,
+        ALERT_MSGID ALERT_FIELDS "Content-Disposition: attachment; filename=code.txt\r\n" ALERT_BODY,
+        ALERT_MSGID ALERT_FIELDS "From: Evil <x@evil.example>\r\n" ALERT_BODY,     /* a second one */
+        ALERT_MSGID ALERT_FIELDS "subject : Your code\r\n" ALERT_BODY,
+    };
+    static const char same[] =
+        "Received: from elsewhere\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\nFrom:  Bank\r\n\t<alerts@bank.example> \r\n"
+        ALERT_MSGID "Subject:Your   code\r\nX-Other: x\r\nMIME-Version: 1.0\r\nContent-Type: text/plain;\r\n"
+        "  charset=us-ascii\r\nContent-Transfer-Encoding: 7bit\r\n" ALERT_BODY;
+    size_t i;
+    filter_setup(ALERT_MSGID ALERT_FIELDS ALERT_BODY);
+    ck_assert_str_eq(reference(), "continue");
+    for (i = 0; i < sizeof other / sizeof other[0]; i++) {
+        set_message(other[i]);
+        ck_assert_msg(!strcmp(reference(), "continue"), "variant %zu discarded", i);
+    }
+    set_message(same);
+    ck_assert_str_eq(reference(), "discard");
+    filter_teardown();
+}
+END_TEST
+
+/* The fingerprint of smtp-dupcheck(8), computed from the man page's
+ * words by another program:
+ *   import hashlib; H = lambda b: hashlib.sha256(b).digest()
+ *   header = b"from:Alice <alice@example.org>\nsubject:Hello, world\n" \
+ *            b"content-type:text/plain\nmessage-id:<a.1@example.org>\n"
+ *   rcpts = sorted([H(b"b@example.net"), H(b"a@example.net")])
+ *   H(b"noqueue-dupcheck 2" + H(header) + H(b"s@example.org") + H(b"Hi.\r\n") + b"".join(rcpts)).hex() */
+#define FINGERPRINT_AS_DOCUMENTED "b7f065ed028b5a29fb0dfac6be851257833bbfbb52338d5573039c6f2e4900f1"
+START_TEST(test_fingerprint_as_documented)
+{
+    char hex[65];
+    filter_setup("Received: by x\r\nMessage-Id: <a.1@example.org>\r\nFrom: Alice\r\n <alice@example.org>\r\n"
+                 "Subject: \tHello,   world \r\nContent-Type: text/plain\r\n\r\nHi.\r\n");
+    ck_assert_str_eq(transaction("delivered", "s@example.org", 2, "b@example.net", "a@example.net", "2"), "continue");
+    dupstore_hex(d.fp, hex);
+    ck_assert_str_eq(hex, FINGERPRINT_AS_DOCUMENTED);
+    filter_teardown();
+}
+END_TEST
+
 static Suite *dupcheck_suite(void)
 {
     Suite *s = suite_create("smtp-dupcheck");
@@ -860,6 +938,8 @@ static Suite *dupcheck_suite(void)
     tcase_add_test(filter, test_filter_store_locked_means_continue);
     tcase_add_test(filter, test_filter_permanent_msgid);
     tcase_add_test(filter, test_filter_window);
+    tcase_add_test(filter, test_filter_header_fields_count);
+    tcase_add_test(filter, test_fingerprint_as_documented);
     tcase_set_timeout(filter, 10);
     suite_add_tcase(s, store);
     suite_add_tcase(s, fp);
