@@ -103,7 +103,9 @@ int filterproto_parse_line(const char *line, size_t n, struct filter_line *out)
     const char *w, *v;
     memset(out, 0, sizeof *out);
     out->text = "";
-    if (!word(line, n, &i, &w, &wl)) return -1;
+    /* Every word of every line is printable ASCII: a NUL or a control
+     * byte must not end a number or a name early. */
+    if (!printable(line, n) || !word(line, n, &i, &w, &wl)) return -1;
     if (is(w, wl, "continue")) out->kind = FILTER_CONTINUE;
     else if (is(w, wl, "accept")) out->kind = FILTER_ACCEPT;
     else if (is(w, wl, "discard")) out->kind = FILTER_DISCARD;

@@ -124,3 +124,16 @@ grep -q '^500 5.5.2 Line too long' "$T/fout" || { cat "$T/fout"; fail "forwarder
 tail -n 2 "$T/fout" | head -n 1 | grep -q '^451 4.3.0' || { cat "$T/fout"; fail "forwarder: DATA not refused after a long HEADER"; }
 [ "$(stored)" = 0 ] || fail "forwarder: stored without the long field"
 ok "smtp-forward: a DATA after a refused or over-long HEADER is refused (451)"
+
+# MAIL's parameters, by hand: SIZE a number, BODY 7BIT or 8BITMIME, and
+# nothing else; a value the smarthost could not take is refused before
+# anything is sent to it, whatever its length.
+{ printf 'MAIL FROM:<alice@example.org> SIZE=12k\n'
+  printf 'MAIL FROM:<alice@example.org> BODY=%s\n' "$(perl -e 'print "B" x 120')"
+  printf 'MAIL FROM:<alice@example.org> SIZE=%s\n' "$(perl -e 'print "9" x 40')"
+  printf 'MAIL FROM:<alice@example.org> AUTH=<>\n'
+  printf 'MAIL FROM:<alice@example.org> SIZE=120 BODY=8bitmime\nRCPT TO:<bob@example.net>\nRSET\nQUIT\n'; } |
+  "$BIN/smtp-forward" -h proxy.test 127.0.0.1 "$HOST_PORT" 3< "$T/in" > "$T/fout" 2> "$T/ferr"
+[ "$(cut -c1-3 "$T/fout" | tr '\n' ' ')" = "501 501 501 555 250 250 250 221 " ] ||
+  { cat "$T/fout"; fail "forwarder: MAIL parameters not checked"; }
+ok "smtp-forward: MAIL with a SIZE that is no number or too long, another BODY, another parameter: 501, 555"

@@ -157,7 +157,10 @@ static int mailbox_valid(const char *w, size_t wl)
     path[0] = '<';
     memcpy(path + 1, w, wl);
     path[wl + 1] = '>';
-    return smtp_path_parse(path, wl + 2, 0, addr, &used) == SMTP_PATH_OK && used == wl + 2;
+    /* The address itself, as a client's path gives it: a source route
+     * ("@a:b@c") would be dropped from the path, and never match. */
+    return smtp_path_parse(path, wl + 2, 0, addr, &used) == SMTP_PATH_OK && used == wl + 2 &&
+           strlen(addr) == wl && !memcmp(addr, w, wl);
 }
 
 static int sender_line(const char *line, size_t n, struct table_entry *e, char *why, size_t size)

@@ -20,8 +20,8 @@
 #include "smtp_data.h"
 #include "smtp_reply.h"
 #include "statustext.h"
+#include "request.h"
 #include "upstream.h"
-#include "xtext.h"
 
 #define USAGE "usage: smtp-forward [-h helo] [-c connect-seconds] [-r reply-seconds]" \
               " [-d data-seconds] [-k keepalive-seconds] [-m fd]" \
@@ -106,43 +106,31 @@ static void protocol_error(const struct smtp_reply *r, const char *what)
     reply_local(451, "4.5.0", texts[T_PROTOCOL].text);
 }
 
+static void refuse(const struct request_refusal *why)
+{
+    reply_local(why->code, why->status, why->text);
+}
+
 static void do_mail(const char *arg, size_t n)
 {
-    char addr[SMTP_ADDRESS_MAX + 1], line[512], size[sizeof ((struct smtp_param *)0)->value] = "";
-    char body[sizeof size] = "";
-    size_t k = smtp_path_prefix(arg, n, "FROM:"), used, len;
-    const char *p;
-    struct smtp_param prm;
+    struct request_mail m;
+    const struct request_refusal *why;
+    char line[REQUEST_LINE_MAX];
     struct smtp_reply r;
-    int e;
 
     if (state == TRANSACTION) { reply_local(503, "5.5.1", "Transaction already open"); return; }
     state = IDLE;
     header_refused = 0;
-    if (!k || smtp_path_parse(arg + k, n - k, 1, addr, &used) != SMTP_PATH_OK) {
-        reply_local(501, "5.1.7", "Bad sender address syntax");
-        return;
-    }
-    p = arg + k + used;
-    while ((e = smtp_param_next(&p, arg + n, &prm)) > 0) {
-        if (!strcasecmp(prm.key, "SIZE")) strcpy(size, prm.value);
-        else if (!strcasecmp(prm.key, "BODY")) strcpy(body, prm.value);
-        else { reply_local(555, "5.5.4", "Unsupported parameter"); return; }
-    }
-    if (e < 0) { reply_local(501, "5.5.4", "Bad parameter syntax"); return; }
+    if ((why = request_mail(arg, n, &m))) { refuse(why); return; }
     if (up.fd < 0 && upstream_connect(&up, &cfg, reply_deadline()) < 0) {
         reply_local(451, "4.4.1", texts[T_UNAVAILABLE].text);
         return;
     }
-    if (body[0] && strcasecmp(body, "7BIT") && !(up.caps & CAP_8BITMIME))
+    if (m.body[0] && strcasecmp(m.body, "7BIT") && !(up.caps & CAP_8BITMIME))
         log_warn("smarthost %s does not announce 8BITMIME: an 8-bit message goes as it is",
                  up.peer);
     /* Only the parameters this smarthost announced. */
-    len = (size_t)snprintf(line, sizeof line, "MAIL FROM:<%s>", addr);
-    if (size[0] && (up.caps & CAP_SIZE))
-        len += (size_t)snprintf(line + len, sizeof line - len, " SIZE=%s", size);
-    if (body[0] && (up.caps & CAP_8BITMIME))
-        snprintf(line + len, sizeof line - len, " BODY=%s", body);
+    request_mail_line(&m, up.caps & CAP_SIZE, up.caps & CAP_8BITMIME, line);
     if (upstream_command(&up, line, &r, reply_deadline()) < 0) { lost(); return; }
     if (r.code / 100 == 3) { protocol_error(&r, "MAIL"); return; }
     if (r.code / 100 == 2) {
@@ -154,18 +142,13 @@ static void do_mail(const char *arg, size_t n)
 
 static void do_rcpt(const char *arg, size_t n)
 {
-    char addr[SMTP_ADDRESS_MAX + 1], line[300];
-    size_t k = smtp_path_prefix(arg, n, "TO:"), used;
+    char line[REQUEST_LINE_MAX];
+    const struct request_refusal *why;
     struct smtp_reply r;
 
     if (state == LOST) { lost(); return; }
     if (state == IDLE) { reply_local(503, "5.5.1", "Need MAIL first"); return; }
-    if (!k || smtp_path_parse(arg + k, n - k, 0, addr, &used) != SMTP_PATH_OK) {
-        reply_local(501, "5.1.3", "Bad recipient address syntax");
-        return;
-    }
-    if (k + used != n) { reply_local(555, "5.5.4", "Unsupported parameter"); return; }
-    snprintf(line, sizeof line, "RCPT TO:<%s>", addr);
+    if ((why = request_rcpt(arg, n, line))) { refuse(why); return; }
     if (upstream_command(&up, line, &r, reply_deadline()) < 0) { lost(); return; }
     if (r.code / 100 == 3) { protocol_error(&r, "RCPT"); return; }
     if (r.code == 421) state = LOST;
@@ -175,9 +158,9 @@ static void do_rcpt(const char *arg, size_t n)
 
 static void do_header(const char *arg, size_t n)
 {
-    char field[HEADER_NAME_MAX + 2 + FILTERPROTO_HEADER_VALUE_MAX + 1];
-    ssize_t d = xtext_decode(field, sizeof field, arg, n);
-    if (d < 0 || !header_field_valid(field, (size_t)d)) {
+    char field[REQUEST_FIELD_MAX];
+    ssize_t d = request_header(arg, n, field);
+    if (d < 0) {
         header_refused = 1;
         reply_local(501, "5.5.4", "Bad header field");
         return;
@@ -238,7 +221,7 @@ static void do_data(const char *arg, size_t n)
     unsigned long seconds = data_timeout;
     int64_t deadline;
 
-    if (n && (!scan_ulong(arg, 86400, &seconds) || !seconds)) {
+    if (request_data(arg, n, &seconds) < 0) {
         reply_local(501, "5.5.4", "Syntax: DATA [seconds]");
         return;
     }
