@@ -4,7 +4,9 @@ set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 # The programs and the build under test: bin/ and build/, or another build
 # (make check-sanitize: NOQUEUE_BIN=build/asan/bin NOQUEUE_BUILD=build/asan),
-# relative to the top directory unless absolute.
+# relative to the top directory unless absolute.  make check-sanitize also
+# sets NOQUEUE_SANITIZED=1: its programs cannot run under ulimit -v, and
+# their memory is not what a test of the real programs' memory measures.
 BIN=${NOQUEUE_BIN:-bin}
 case $BIN in /*) ;; *) BIN=$TOP/$BIN ;; esac
 TOOLS=${NOQUEUE_BUILD:-build}

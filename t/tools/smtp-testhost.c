@@ -28,6 +28,9 @@
  *   -E CODE       reply CODE at end of data; only a 2xx stores the message
  *   -x BYTES      drop the connection, no reply, once BYTES bytes of
  *                 message data (as on the wire) have arrived
+ *   -z BYTES      stop (SIGSTOP itself) once BYTES bytes of message data
+ *                 have arrived, so that a test can act while a message is
+ *                 in flight; it goes on when continued
  *   -q VERB       drop the connection, no reply, when VERB arrives
  *   -J VERB       after the reply to VERB, one more reply no one asked for
  *   -w MS         wait before the end-of-data reply
@@ -73,7 +76,7 @@
 #include <unistd.h>
 
 #define USAGE "usage: smtp-testhost [-d dir [-l]] [-g code] [-e] [-M code]" \
-    " [-R addr=code]... [-D code] [-E code] [-x bytes] [-q verb] [-w ms]" \
+    " [-R addr=code]... [-D code] [-E code] [-x bytes] [-z bytes] [-q verb] [-w ms]" \
     " [-W ms] [-i ms] [-s bytes] [-p] [-r seed:percent[:late-ms]]"
 
 /* Longer than RFC 5321's 512, so that the proxy's own limit is what a
@@ -98,6 +101,7 @@ static struct {
     int nrules;
     int drop_data;
     unsigned long long drop_after;
+    unsigned long long stop_after;      /* -z; 0: never */
     const char *drop_verb;
     const char *junk_verb;      /* -J: an extra reply after this command's */
     long eod_wait, reply_wait;
@@ -421,7 +425,7 @@ static int unstuff(enum dstate *st, char c)
 static int receive_body(void)
 {
     enum dstate st = D_BOL;
-    unsigned long long wire = 0;
+    unsigned long long wire = 0, stopwire = 0;
 
     body.size = 0;
     if (opt.drop_data && !opt.drop_after) leave("drop data");
@@ -429,6 +433,7 @@ static int receive_body(void)
         while (inpos < inlen) {
             char c = inbuf[inpos++];
             if (opt.drop_data && ++wire >= opt.drop_after) leave("drop data");
+            if (opt.stop_after && ++stopwire == opt.stop_after) raise(SIGSTOP);
             if (unstuff(&st, c)) return 1;
         }
         if (!fill(-1)) return 0;
@@ -923,7 +928,7 @@ static void options(int argc, char **argv)
     int c;
 
     opterr = 0;                 /* one line of our own instead */
-    while ((c = getopt(argc, argv, ":d:lg:eM:R:D:E:x:q:J:w:W:i:s:pr:")) != -1) {
+    while ((c = getopt(argc, argv, ":d:lg:eM:R:D:E:x:z:q:J:w:W:i:s:pr:")) != -1) {
         switch (c) {
         case 'd': opt.dir = optarg; break;
         case 'l': opt.transcript = 1; break;
@@ -937,6 +942,7 @@ static void options(int argc, char **argv)
             opt.drop_data = 1;
             opt.drop_after = number(optarg, ULLONG_MAX, "byte count");
             break;
+        case 'z': opt.stop_after = number(optarg, ULLONG_MAX, "byte count"); break;
         case 'q':
             if (!(v = find_verb(optarg, strlen(optarg)))) fatal(100, "bad verb: %s", optarg);
             opt.drop_verb = v->name;
