@@ -38,6 +38,12 @@
  *   -i MS         idle timeout while waiting for a command: 421 and close
  *   -s BYTES      announce SIZE BYTES and refuse larger messages (552)
  *   -p            do not announce PIPELINING
+ *   -S CERT,KEY   announce STARTTLS (RFC 3207); on STARTTLS, hand the
+ *                 connection to "smtp-tls -s -c CERT -k KEY" (the program
+ *                 found in PATH, or -L's) as smtp-proxyd does, and go on
+ *                 over its plaintext side; with -l, "* tls ok VERSION
+ *                 CIPHER ..." or "! tls fail REASON" after the handshake
+ *   -L PROGRAM    the smtp-tls to run
  *   -r SEED:PERCENT[:LATE]
  *                 random faults, reproducible: at each MAIL, RCPT, DATA and
  *                 end of data, with PERCENT % chance, one of a 4xx refusal,
@@ -72,12 +78,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define USAGE "usage: smtp-testhost [-d dir [-l]] [-g code] [-e] [-M code]" \
     " [-R addr=code]... [-D code] [-E code] [-x bytes] [-z bytes] [-q verb] [-w ms]" \
-    " [-W ms] [-i ms] [-s bytes] [-p] [-r seed:percent[:late-ms]]"
+    " [-W ms] [-i ms] [-s bytes] [-p] [-r seed:percent[:late-ms]]" \
+    " [-S cert,key [-L smtp-tls]]"
 
 /* Longer than RFC 5321's 512, so that the proxy's own limit is what a
  * test meets, not this one. */
@@ -112,12 +121,14 @@ static struct {
     unsigned long long chaos_seed;
     unsigned chaos_percent;
     long chaos_late;
-} opt = { .greeting = 220, .idle = -1, .chaos_late = 5000 };
+    const char *tls_cert, *tls_key, *tls_program;   /* -S, -L */
+} opt = { .greeting = 220, .idle = -1, .chaos_late = 5000, .tls_program = "smtp-tls" };
 
 static struct {
     long pid;
     unsigned long stored;       /* messages accepted on this connection */
     int greeted, no_service;
+    int tls;                    /* after a STARTTLS handshake */
     int in_mail;                /* a MAIL was accepted */
     unsigned rcpts;             /* recipients accepted */
     char *env;                  /* the env file's text, built as we go */
@@ -656,6 +667,7 @@ static void cmd_ehlo(const char *arg)
     put("250-testhost\r\n");
     if (!opt.no_pipelining) put("250-PIPELINING\r\n");
     put("250-8BITMIME\r\n");
+    if (opt.tls_cert && !sess.tls) put("250-STARTTLS\r\n");
     snprintf(size, sizeof size, "250-SIZE %llu\r\n", opt.size_max);
     put(size);
     put("250 ENHANCEDSTATUSCODES\r\n");
@@ -810,6 +822,71 @@ static void cmd_noop(const char *arg)
     reply("250 2.0.0 Ok");
 }
 
+/* STARTTLS: smtp-tls takes the network (fds 6 and 7, the UCSPI way) and
+ * gives us the plaintext on a socketpair, as our fds 0 and 1; its one
+ * status line comes first.  What the client sent after STARTTLS in the
+ * clear is dropped, never read as a command (RFC 3207, 4.2). */
+static void cmd_starttls(const char *arg)
+{
+    int sv[2];
+    pid_t pid;
+    char status[4200];
+    size_t n = 0;
+
+    if (!opt.tls_cert || sess.tls) {
+        reply("502 5.5.1 no STARTTLS");
+        return;
+    }
+    if (arg) {
+        reply("501 5.5.4 syntax: STARTTLS");
+        return;
+    }
+    reply("220 2.0.0 ready to start TLS");
+    flush_out();
+    inpos = inlen = 0;
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) fatal(111, "socketpair: %s", strerror(errno));
+    pid = fork();
+    if (pid < 0) fatal(111, "fork: %s", strerror(errno));
+    if (!pid) {
+        if (dup2(0, 6) < 0 || dup2(1, 7) < 0 || dup2(sv[1], 0) < 0 || dup2(sv[1], 1) < 0) _exit(111);
+        close(sv[0]);
+        close(sv[1]);
+        execlp(opt.tls_program, opt.tls_program, "-s", "-c", opt.tls_cert, "-k", opt.tls_key,
+               (char *)NULL);
+        fprintf(stderr, "smtp-testhost: cannot run %s: %s\n", opt.tls_program, strerror(errno));
+        _exit(111);
+    }
+    if (dup2(sv[0], 0) < 0 || dup2(sv[0], 1) < 0) fatal(111, "dup2: %s", strerror(errno));
+    close(sv[0]);
+    close(sv[1]);
+    /* The status line, up to its LF; what follows it is the client's. */
+    for (;;) {
+        char *lf;
+        size_t k;
+        if (inpos == inlen && fill(now_ms() + 30000) <= 0) leave("tls no status");
+        lf = memchr(inbuf + inpos, '\n', inlen - inpos);
+        k = lf ? (size_t)(lf - (inbuf + inpos)) : inlen - inpos;
+        if (n + k >= sizeof status) leave("tls status too long");
+        memcpy(status + n, inbuf + inpos, k);
+        n += k;
+        inpos += k;
+        if (lf) {
+            inpos++;
+            break;
+        }
+    }
+    status[n] = 0;
+    if (strncmp(status, "ok ", 3)) {
+        note("! tls %s", status);
+        flush_out();
+        exit(0);
+    }
+    note("* tls %s", status);
+    sess.tls = 1;
+    sess.greeted = 0;
+    reset_transaction();
+}
+
 static void cmd_quit(const char *arg)
 {
     if (arg) {
@@ -827,7 +904,7 @@ static const struct verb {
 } verbs[] = {
     { "EHLO", cmd_ehlo }, { "HELO", cmd_helo }, { "MAIL", cmd_mail },
     { "RCPT", cmd_rcpt }, { "DATA", cmd_data }, { "RSET", cmd_rset },
-    { "NOOP", cmd_noop }, { "QUIT", cmd_quit },
+    { "NOOP", cmd_noop }, { "QUIT", cmd_quit }, { "STARTTLS", cmd_starttls },
 };
 
 static const struct verb *find_verb(const char *name, size_t n)
@@ -928,7 +1005,7 @@ static void options(int argc, char **argv)
     int c;
 
     opterr = 0;                 /* one line of our own instead */
-    while ((c = getopt(argc, argv, ":d:lg:eM:R:D:E:x:z:q:J:w:W:i:s:pr:")) != -1) {
+    while ((c = getopt(argc, argv, ":d:lg:eM:R:D:E:x:z:q:J:w:W:i:s:pr:S:L:")) != -1) {
         switch (c) {
         case 'd': opt.dir = optarg; break;
         case 'l': opt.transcript = 1; break;
@@ -957,6 +1034,15 @@ static void options(int argc, char **argv)
         case 's': opt.size_max = number(optarg, ULLONG_MAX, "size"); break;
         case 'p': opt.no_pipelining = 1; break;
         case 'r': chaos_option(optarg); break;
+        case 'S': {
+            char *comma = strchr(optarg, ',');
+            if (!comma || comma == optarg || !comma[1]) fatal(100, "bad -S, want CERT,KEY: %s", optarg);
+            *comma = 0;
+            opt.tls_cert = optarg;
+            opt.tls_key = comma + 1;
+            break;
+        }
+        case 'L': opt.tls_program = optarg; break;
         case ':': fatal(100, "option -%c needs an argument; %s", optopt, USAGE);
         default: fatal(100, "bad option -%c; %s", optopt, USAGE);
         }
