@@ -14,10 +14,14 @@ setup ""
 
 # The filter under a hard memory cap: past 8 MiB (far less than the big
 # messages below would take if they were read whole) it dies, and the
-# proxy answers 451 4.3.0 instead of the expected reply.
+# proxy answers 451 4.3.0 instead of the expected reply.  A sanitized
+# build (make check-sanitize) reserves terabytes of address space and
+# cannot run under ulimit -v: there the cap is left out, and the memory of
+# the real program is what t/61 measures in make check.
+if [ -n "${NOQUEUE_SANITIZED:-}" ]; then cap=; else cap='ulimit -v 8192 || exit 111'; fi
 cat > "$T/capped" <<EOT
 #!/bin/sh
-ulimit -v 8192 || exit 111
+$cap
 exec "$BC" "\$@"
 EOT
 chmod +x "$T/capped"
@@ -167,7 +171,9 @@ sed 's/^malformed \(.*\) reject$/malformed \1 tag/' "$CONF" > "$T/tag.conf"
 stored_ok "$T/deep.eml" "X-Bodycheck: malformed=depth@1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1" -f "$T/tag.conf"
 stored_ok "$T/longline.eml" "X-Bodycheck: malformed=long-field malformed=header-section" -f "$T/tag.conf"
 stored_ok "$T/parts.eml" "X-Bodycheck: malformed=parts@1000" -f "$T/tag.conf"
-if /usr/bin/time -f %M -o "$T/rss" true 2>/dev/null; then
+if [ -n "${NOQUEUE_SANITIZED:-}" ]; then
+  ok "a sanitized build: peak memory not measured (make check measures the real programs)"
+elif /usr/bin/time -f %M -o "$T/rss" true 2>/dev/null; then
   peak() {   # peak FILE: relayed, the filter under GNU time; its peak RSS (KiB) in $T/rss
     rm -f "$T/rss" "$T"/host/*
     session "$1"

@@ -187,6 +187,7 @@ int main(int argc, char **argv)
     posix_spawn_file_actions_adddup2(&fa, sp[1], 0);
     posix_spawn_file_actions_adddup2(&fa, sp[1], 1);
     if ((errno = posix_spawnp(&pid, argv[optind], &fa, 0, argv + optind, environ))) die(argv[optind]);
+    posix_spawn_file_actions_destroy(&fa);
     close(sp[1]);
     pump_init(&up, 0, sp[0]);
     pump_init(&down, sp[0], 1);
