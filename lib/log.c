@@ -9,10 +9,22 @@
 
 const char *log_program = "noqueue";
 
+/* NOQUEUE_CONN, when it is a number: the connection this process works
+ * for (smtp-proxyd's pid, its conn= field), so that a warning of any
+ * program of a connection can be found with that connection's lines. */
+static const char *conn(void)
+{
+    const char *c = getenv("NOQUEUE_CONN");
+    size_t n = c ? strlen(c) : 0;
+    return n && n <= 20 && strspn(c, "0123456789") == n ? c : 0;
+}
+
 static void emit(const char *level, int err, const char *fmt, va_list ap)
 {
     char buf[1024];
-    int n = snprintf(buf, sizeof buf, "%s: %s: ", log_program, level);
+    const char *c = conn();
+    int n = c ? snprintf(buf, sizeof buf, "%s: %s: conn=%s: ", log_program, level, c)
+              : snprintf(buf, sizeof buf, "%s: %s: ", log_program, level);
     if (n < 0) return;
     if ((size_t)n < sizeof buf) {
         int m = vsnprintf(buf + n, sizeof buf - (size_t)n, fmt, ap);
@@ -73,6 +85,12 @@ void log_warn_sys(const char *fmt, ...)
     va_end(ap);
 }
 
+void log_kv_conn(struct log_line *l)
+{
+    const char *c = conn();
+    if (c) log_kv_str(l, "conn", c);
+}
+
 void log_raw(struct log_line *l, const char *s, size_t n)
 {
     if (l->truncated) return;
@@ -94,6 +112,15 @@ void log_line_start(struct log_line *l, const char *level)
     log_raw(l, ": ", 2);
     log_raw(l, level, strlen(level));
     log_raw(l, ":", 1);
+    /* As emit() does: a warning or fatal line says its connection. */
+    if (!strcmp(level, "warning") || !strcmp(level, "fatal")) {
+        const char *c = conn();
+        if (c) {
+            log_raw(l, " conn=", 6);
+            log_raw(l, c, strlen(c));
+            log_raw(l, ":", 1);
+        }
+    }
 }
 
 static int safe(unsigned char c)

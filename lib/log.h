@@ -1,7 +1,11 @@
 /* Messages on stderr, one line per write(2) so that the lines of several
  * processes sharing a log pipe never interleave:
  *   PROG: fatal: unable to open rcpt.cdb: No such file or directory
+ *   PROG: warning: conn=4242: smarthost 192.0.2.7:25 refused RSET, closing
  *   PROG: info: key=value key="value with spaces" ...
+ * A warning or fatal line says "conn=N: " first when NOQUEUE_CONN is a
+ * number in the environment: smtp-proxyd sets it to its pid for itself and
+ * every program it starts.
  * Values with a space, a quote, a backslash or a byte outside 33..126 are
  * quoted, with \" \\ and \xHH inside the quotes. */
 #ifndef NOQUEUE_LOG_H
@@ -33,6 +37,8 @@ void log_line_start(struct log_line *l, const char *level);
 void log_kv(struct log_line *l, const char *key, const char *value, size_t n);
 void log_kv_str(struct log_line *l, const char *key, const char *value);
 void log_kv_num(struct log_line *l, const char *key, long long value);
+/* conn=NOQUEUE_CONN, when it is set (see above); else nothing. */
+void log_kv_conn(struct log_line *l);
 /* Append raw text, no quoting (the caller's own key=value pieces). */
 void log_raw(struct log_line *l, const char *s, size_t n);
 /* Append a quoted-if-needed value with no key. */

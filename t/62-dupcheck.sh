@@ -25,12 +25,12 @@ delivered() {   # delivered WHAT COUNT: the client got 250, COUNT stored
 setup "" "{ -p accept $DUP -w 3600 $STORE }"
 msg one
 delivered "first copy" 1
-logged "smtp-dupcheck: info: recorded fp=[0-9a-f]{64} msgid=<one@test>"
+logged "smtp-dupcheck: info: recorded conn=[0-9]+ fp=[0-9a-f]{64} msgid=<one@test>"
 msg one
 delivered "second copy" 1
 grep -q '^RSET' "$T"/host/log.* || fail "discard: the smarthost got no RSET"
 logged 'result=discarded'
-logged 'smtp-dupcheck: info: duplicate fp=[0-9a-f]{64} msgid=<one@test> from=alice@example.org rcpts=1 source=store age=[0-9]+ action=discard'
+logged 'smtp-dupcheck: info: duplicate conn=[0-9]+ fp=[0-9a-f]{64} msgid=<one@test> from=alice@example.org rcpts=1 source=store age=[0-9]+ action=discard'
 ok "the same message twice: the second gets 250, is not relayed (RSET), logged discarded"
 
 msg one --to carol@example.net
@@ -110,14 +110,14 @@ for i in 1 2; do
     --to bob@example.net --data "$T/alert" > "$T/swaks.out" 2>&1
 done
 delivered "no Message-ID" 2
-logged 'unchecked reason="no Message-ID"'
+logged 'unchecked conn=[0-9]+ reason="no Message-ID"'
 ok "no Message-ID: never checked, both copies delivered"
 
 # The store cannot be used: mail goes through, and the log says why.
 setup "" "{ -p accept $DUP -t 200 $T/no/such/dir/store }"
 msg nostore
 delivered "no store" 1
-logged 'smtp-dupcheck: warning: store .*/no/such/dir/store: unable to open: No such file'
+logged 'smtp-dupcheck: warning: conn=[0-9]+: store .*/no/such/dir/store: unable to open: No such file'
 ok "store unusable: the message is delivered, a warning logged"
 
 # 50 parallel connections on one new store.

@@ -326,7 +326,7 @@ if [ "$(id -u)" = 0 ]; then
   chmod 600 "$T/etc/recipients.cdb"
   s6-svc -t "$SVC"
   log_has 'noqueue/run: fatal: the configuration does not work' 10
-  log_has 'smtp-envcheck: fatal: unable to open .*recipients.cdb: Permission denied'
+  log_has 'smtp-envcheck: fatal: conn=[0-9]+: unable to open .*recipients.cdb: Permission denied'
   ready && fail "up with a table it cannot read"
   chmod 644 "$T/etc/recipients.cdb"
   wait_for ready 10 || fail "not up again once the table is readable"
@@ -344,9 +344,9 @@ grep -Ev '^@4000[0-9a-f]{20} ' "$T/all.log" && fail "a log line without a TAI64N
 for want in 'smtp-proxyd: info: transaction conn=[0-9]+ n=1 ip=127\.0\.0\.1 helo=client\.test from=<alice@example\.org> rcpt=<bob@example\.net>:250 accepted=1 class=sales size=[0-9]+ upstream=250 reply=250 result=delivered ms=[0-9]+$' \
     'smtp-proxyd: info: end conn=[0-9]+ ip=127\.0\.0\.1 helo=client\.test transactions=1 reason=quit ms=[0-9]+$' \
     'smtp-envcheck: info: refused conn=[0-9]+ ip=127\.0\.0\.1 event=rcpt address=nobody@example\.net code=550 reason="unknown recipient" entry=@example\.net$' \
-    'smtp-dupcheck: info: recorded fp=[0-9a-f]{64} msgid=<first@test>$' \
-    'smtp-dupcheck: info: duplicate fp=[0-9a-f]{64} msgid=<first@test> from=alice@example\.org rcpts=1 source=store age=[0-9]+ action=discard$' \
-    'result=discarded' 'smtp-bodycheck: info: verdict=continue size=[0-9]+ found=missing=Date$' \
+    'smtp-dupcheck: info: recorded conn=[0-9]+ fp=[0-9a-f]{64} msgid=<first@test>$' \
+    'smtp-dupcheck: info: duplicate conn=[0-9]+ fp=[0-9a-f]{64} msgid=<first@test> from=alice@example\.org rcpts=1 source=store age=[0-9]+ action=discard$' \
+    'result=discarded' 'smtp-bodycheck: info: conn=[0-9]+ verdict=continue size=[0-9]+ found=missing=Date$' \
     "$([ "$(id -u)" = 0 ] && echo 'noqueue/run: fatal' || echo 'end conn=')"; do
   grep -Eq "$want" "$T/all.log" || { s6-tai64nlocal < "$T/all.log" | tail -n 40; fail "the log has no $want"; }
 done

@@ -35,6 +35,7 @@ static void log_result(const struct check *c)
     unsigned i;
     if (!c->nfound && c->verdict == VERDICT_CONTINUE) return;
     log_line_start(&l, "info");
+    log_kv_conn(&l);
     log_kv_str(&l, "verdict", verdicts[c->verdict]);
     log_kv_num(&l, "size", (long long)c->size);
     if (c->score) log_kv_num(&l, "score", c->score);

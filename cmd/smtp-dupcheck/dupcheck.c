@@ -61,6 +61,7 @@ static void log_unchecked(struct dupcheck *d, const char *reason)
     struct log_line l;
     log_line_start(&l, "info");
     log_raw(&l, " unchecked", 10);
+    log_kv_conn(&l);
     if (d->msgid[0]) log_kv_str(&l, "msgid", d->msgid);
     log_kv_str(&l, "reason", reason);
     log_line_emit(&l);
@@ -73,6 +74,7 @@ static const char *duplicate(struct dupcheck *d, const char *source, int64_t age
     dupstore_hex(d->fp, hex);
     log_line_start(&l, "info");
     log_raw(&l, " duplicate", 10);
+    log_kv_conn(&l);
     log_kv_str(&l, "fp", hex);
     log_kv_str(&l, "msgid", d->msgid);
     log_kv_str(&l, "from", d->sender);
@@ -151,6 +153,7 @@ static void report(struct dupcheck *d, const struct filter_request *r, int64_t n
     dupstore_hex(d->fp, hex);
     log_line_start(&l, "info");
     log_raw(&l, " recorded", 9);
+    log_kv_conn(&l);
     log_kv_str(&l, "fp", hex);
     log_kv_str(&l, "msgid", d->msgid);
     /* A live entry pushed out: the store is too small for the window. */

@@ -3,6 +3,7 @@
 #include <check.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -158,6 +159,50 @@ START_TEST(test_emit_truncated_line_ends_in_newline)
 }
 END_TEST
 
+START_TEST(test_conn_on_warnings_and_fatals_only)
+{
+    struct log_line l;
+    char buf[256];
+    int fd = capture_stderr();
+    log_program = "p";
+    setenv("NOQUEUE_CONN", "4242", 1);
+    log_warn("smarthost %s gone", "x");
+    captured(fd, buf, sizeof buf);
+    ck_assert_str_eq(buf, "p: warning: conn=4242: smarthost x gone\n");
+    log_line_start(&l, "warning");
+    ck_assert_mem_eq(l.buf, "p: warning: conn=4242:", l.len);
+    log_line_start(&l, "info");
+    ck_assert_mem_eq(l.buf, "p: info:", l.len);
+    log_kv_conn(&l);
+    l.buf[l.len] = 0;
+    ck_assert_str_eq(l.buf, "p: info: conn=4242");
+}
+END_TEST
+
+START_TEST(test_conn_not_a_number_is_left_out)
+{
+    static const char *const bad[] = { "", "42x", "-1", "4 2", "123456789012345678901" };
+    struct log_line l;
+    char buf[256];
+    size_t i;
+    int fd = capture_stderr();
+    log_program = "p";
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        setenv("NOQUEUE_CONN", bad[i], 1);
+        log_warn("w");
+        captured(fd, buf, sizeof buf);
+        ck_assert_str_eq(buf, "p: warning: w\n");
+        log_line_start(&l, "info");
+        log_kv_conn(&l);
+        ck_assert_mem_eq(l.buf, "p: info:", l.len);
+    }
+    unsetenv("NOQUEUE_CONN");
+    log_warn("w");
+    captured(fd, buf, sizeof buf);
+    ck_assert_str_eq(buf, "p: warning: w\n");
+}
+END_TEST
+
 START_TEST(test_warn_format)
 {
     char got[256];
@@ -266,6 +311,8 @@ static Suite *log_suite(void)
 
     tc = tcase_create("messages");
     tcase_add_test(tc, test_warn_format);
+    tcase_add_test(tc, test_conn_on_warnings_and_fatals_only);
+    tcase_add_test(tc, test_conn_not_a_number_is_left_out);
     tcase_add_test(tc, test_warn_sys_appends_strerror);
     tcase_add_test(tc, test_warn_long_message_cut_but_one_line);
     tcase_add_test(tc, test_fatal_exits_with_status_and_says_why);
