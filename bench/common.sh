@@ -136,3 +136,23 @@ chain_filters() {
     esac
   done
 }
+
+# --- the typical filter chain, defined here and nowhere else -------------
+# smtp-envcheck: the recipient against a table (every address at
+#   example.net, the load's domain), the HELO checks of its default;
+# smtp-bodycheck: a size limit and forbidden attachment extensions (so the
+#   MIME structure is parsed);
+# smtp-dupcheck: the duplicate store, sized for every message of a run
+#   (its man page asks for twice the messages of a window).
+# Each filter alone is CHAIN_ENV, CHAIN_BODY, CHAIN_DUP (bench/filters);
+# chain_real_setup makes the table they read.
+CHAIN_DIR=$W/chain
+CHAIN_ENV="{ $BIN/smtp-envcheck -r $CHAIN_DIR/recipients.cdb }"
+CHAIN_BODY="{ $BIN/smtp-bodycheck -s 50M -e exe,scr,pif,bat,com,vbs,js }"
+CHAIN_DUP="{ $BIN/smtp-dupcheck -s 262144 $CHAIN_DIR/dupcheck.store }"
+CHAIN_REAL="$CHAIN_ENV $CHAIN_BODY $CHAIN_DUP"
+chain_real_setup() {
+  mkdir -p "$CHAIN_DIR" && echo '*@example.net' > "$CHAIN_DIR/recipients" &&
+    "$BIN/smtp-table" recipients "$CHAIN_DIR/recipients" "$CHAIN_DIR/recipients.cdb" \
+      > "$CHAIN_DIR/setup.log" 2>&1
+}

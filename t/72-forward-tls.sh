@@ -20,6 +20,10 @@ openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 
   -extfile san.ext -out server.pem 2> /dev/null || fail "server certificate"
 cd "$TOP" || exit 1
 HOST_TLS="-S $T/server.pem,$T/server.key -L $BIN/smtp-tls"
+# The smarthost inherits descriptors 3 to 5, as a server under a busy
+# supervisor may: its socketpair for smtp-tls then comes at 6 or 7, where
+# smtp-tls wants the network, and must be moved out of the way.
+exec 3< /dev/null 4< /dev/null 5< /dev/null
 
 # The smarthost's transcript: its TLS line, and whether MAIL came before it.
 host_tls() { cat "$T"/host/log.* 2>/dev/null | sed -n 's/^\* tls ok \([^ ]*\) \([^ ]*\).*/\1 \2/p' | head -n 1; }

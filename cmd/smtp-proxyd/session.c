@@ -507,7 +507,10 @@ static int mail_parameters(const char *p, const char *end)
     while ((r = smtp_param_next(&p, end, &prm)) > 0) {
         unsigned long size;
         if (!strcasecmp(prm.key, "SIZE") && !s.size_param[0]) {
-            if (strlen(prm.value) >= sizeof s.size_param || !scan_ulong(prm.value, ~0UL, &size)) break;
+            /* 1*20DIGIT (RFC 1870), as smtp-forward takes it. */
+            if (strlen(prm.value) > 20 || strlen(prm.value) >= sizeof s.size_param ||
+                !scan_ulong(prm.value, ~0UL, &size))
+                break;
             if (size > cfg.size_limit) {
                 reply(552, "5.3.4", T_TOO_BIG);
                 return -1;

@@ -845,6 +845,14 @@ static void cmd_starttls(const char *arg)
     flush_out();
     inpos = inlen = 0;
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) fatal(111, "socketpair: %s", strerror(errno));
+    /* Above 7, so that the child's dup2 onto 6 and 7 cannot take them. */
+    for (n = 0; n < 2; n++) {
+        int high = fcntl(sv[n], F_DUPFD, 8);
+        if (high < 0) fatal(111, "fcntl: %s", strerror(errno));
+        close(sv[n]);
+        sv[n] = high;
+    }
+    n = 0;
     pid = fork();
     if (pid < 0) fatal(111, "fork: %s", strerror(errno));
     if (!pid) {
@@ -1064,7 +1072,7 @@ int main(int argc, char **argv)
         char name[PATH_MAX];
         if ((size_t)snprintf(name, sizeof name, "%s/log.%ld", opt.dir, sess.pid) >= sizeof name)
             fatal(111, "directory name too long");
-        sess.logfd = open(name, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        sess.logfd = open(name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (sess.logfd < 0) fatal(111, "cannot open %s: %s", name, strerror(errno));
     }
     greet();

@@ -294,10 +294,18 @@ START_TEST(test_fatal_sys_exits_with_status_and_strerror)
 }
 END_TEST
 
+/* Whatever the environment of the run, no test sees a NOQUEUE_CONN it
+ * did not set itself. */
+static void no_conn(void)
+{
+    unsetenv("NOQUEUE_CONN");
+}
+
 static Suite *log_suite(void)
 {
     Suite *s = suite_create("log");
     TCase *tc = tcase_create("line");
+    tcase_add_checked_fixture(tc, no_conn, 0);
     tcase_add_test(tc, test_line_start_names_program_and_level);
     tcase_add_test(tc, test_kv_plain_values_unquoted);
     tcase_add_test(tc, test_kv_quotes_spaces_quotes_backslashes);
@@ -310,6 +318,7 @@ static Suite *log_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("messages");
+    tcase_add_checked_fixture(tc, no_conn, 0);
     tcase_add_test(tc, test_warn_format);
     tcase_add_test(tc, test_conn_on_warnings_and_fatals_only);
     tcase_add_test(tc, test_conn_not_a_number_is_left_out);
