@@ -12,7 +12,7 @@
 #include "filterproto.h"
 #include "fuzz.h"
 
-static char path[128];
+static const char *path;
 static struct check chk;
 
 static const char message[] =
@@ -21,23 +21,9 @@ static const char message[] =
     "--b\r\nContent-Type: application/x-msdownload; name=\"a.exe\"\r\n\r\nMZ\r\n"
     "--b\r\nContent-Disposition: attachment; filename*=utf-8''b%2Ezip\r\n\r\nPK\r\n--b--\r\n";
 
-static char dir[96];
-
-/* The scratch directory goes at exit (libFuzzer exits when its time is
- * up); only a crash leaves it, with its input. */
-static void remove_scratch(void)
-{
-    unlink(path);
-    rmdir(dir);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/bodycheck-conf.XXXXXX", tmp && strlen(tmp) < 40 ? tmp : "/tmp");
-    if (!mkdtemp(dir)) abort();
-    snprintf(path, sizeof path, "%s/conf", dir);
-    atexit(remove_scratch);
+    path = fuzz_scratch_file("conf");
     return 0;
 }
 

@@ -17,25 +17,11 @@
 #define NOW 1700000000
 #define WINDOW 86400
 
-static char path[128];
-
-static char dir[96];
-
-/* The scratch directory goes at exit (libFuzzer exits when its time is
- * up); only a crash leaves it, with its input. */
-static void remove_scratch(void)
-{
-    unlink(path);
-    rmdir(dir);
-}
+static const char *path;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/dupstore.XXXXXX", tmp && strlen(tmp) < 40 ? tmp : "/tmp");
-    if (!mkdtemp(dir)) abort();
-    snprintf(path, sizeof path, "%s/store", dir);
-    atexit(remove_scratch);
+    path = fuzz_scratch_file("store");
     return 0;
 }
 

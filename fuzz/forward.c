@@ -75,15 +75,16 @@ static void do_data(const char *arg, size_t n)
 static void command(char *line, size_t n)
 {
     struct smtp_command c;
-    if (n && line[n - 1] == '\r') line[--n] = 0;
-    smtp_command_split(line, n, &c);
+    if (request_split(line, n, &c)) {
+        do_header(c.arg, c.arglen);
+        return;
+    }
     switch (c.verb) {
     case SMTP_MAIL: do_mail(c.arg, c.arglen); break;
     case SMTP_RCPT: do_rcpt(c.arg, c.arglen); break;
     case SMTP_DATA: do_data(c.arg, c.arglen); break;
     case SMTP_RSET: headers_len = 0; break;
-    default:
-        if (n > 7 && !strncmp(line, "HEADER ", 7)) do_header(line + 7, n - 7);
+    default: break;
     }
 }
 

@@ -67,4 +67,9 @@ void fuzz_fd_set(const void *p, size_t n, uint32_t seed);
 /* Bytes not read yet. */
 size_t fuzz_fd_left(void);
 
+/* memread.c too: the path of a file NAME in a directory of its own under
+ * $TMPDIR (or /tmp), both removed at exit (libFuzzer exits when its time
+ * is up; only a crash leaves them, with its input).  Once per process. */
+const char *fuzz_scratch_file(const char *name);
+
 #endif

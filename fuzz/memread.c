@@ -72,3 +72,24 @@ char *fuzz_strdup(const void *p, size_t n)
     q[n] = 0;
     return q;
 }
+
+static char scratch_dir[96], scratch_path[128];
+
+static void scratch_remove(void)
+{
+    unlink(scratch_path);
+    rmdir(scratch_dir);
+}
+
+const char *fuzz_scratch_file(const char *name)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(scratch_dir, sizeof scratch_dir, "%s/noqueue-fuzz.XXXXXX",
+             tmp && strlen(tmp) < 40 ? tmp : "/tmp");
+    if (!mkdtemp(scratch_dir)) abort();
+    if ((size_t)snprintf(scratch_path, sizeof scratch_path, "%s/%s", scratch_dir, name) >=
+        sizeof scratch_path)
+        abort();
+    atexit(scratch_remove);
+    return scratch_path;
+}

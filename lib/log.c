@@ -19,20 +19,27 @@ static const char *conn(void)
     return n && n <= 20 && strspn(c, "0123456789") == n ? c : 0;
 }
 
+/* "PROG: LEVEL:", then " conn=N:" on a warning or fatal line when
+ * NOQUEUE_CONN gives one; its length, cut to size - 1 (size > 0). */
+static size_t prefix(char *buf, size_t size, const char *level)
+{
+    const char *c = conn();
+    int n = c && (!strcmp(level, "warning") || !strcmp(level, "fatal"))
+          ? snprintf(buf, size, "%s: %s: conn=%s:", log_program, level, c)
+          : snprintf(buf, size, "%s: %s:", log_program, level);
+    return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
+}
+
 static void emit(const char *level, int err, const char *fmt, va_list ap)
 {
     char buf[1024];
-    const char *c = conn();
-    int n = c ? snprintf(buf, sizeof buf, "%s: %s: conn=%s: ", log_program, level, c)
-              : snprintf(buf, sizeof buf, "%s: %s: ", log_program, level);
-    if (n < 0) return;
-    if ((size_t)n < sizeof buf) {
-        int m = vsnprintf(buf + n, sizeof buf - (size_t)n, fmt, ap);
-        if (m > 0) n += m;
-    }
+    int n = (int)prefix(buf, sizeof buf - 1, level), m;
+    buf[n++] = ' ';
+    m = vsnprintf(buf + n, sizeof buf - (size_t)n, fmt, ap);
+    if (m > 0) n += m;
     if ((size_t)n >= sizeof buf - 1) n = (int)sizeof buf - 2;
     if (err) {
-        int m = snprintf(buf + n, sizeof buf - (size_t)n, ": %s", strerror(err));
+        m = snprintf(buf + n, sizeof buf - (size_t)n, ": %s", strerror(err));
         if (m > 0) n += m;
         if ((size_t)n >= sizeof buf - 1) n = (int)sizeof buf - 2;
     }
@@ -91,6 +98,14 @@ void log_kv_conn(struct log_line *l)
     if (c) log_kv_str(l, "conn", c);
 }
 
+void log_line_event(struct log_line *l, const char *event)
+{
+    log_line_start(l, "info");
+    log_raw(l, " ", 1);
+    log_raw(l, event, strlen(event));
+    log_kv_conn(l);
+}
+
 void log_raw(struct log_line *l, const char *s, size_t n)
 {
     if (l->truncated) return;
@@ -106,21 +121,10 @@ void log_raw(struct log_line *l, const char *s, size_t n)
 
 void log_line_start(struct log_line *l, const char *level)
 {
+    char p[256];
     l->len = 0;
     l->truncated = 0;
-    log_raw(l, log_program, strlen(log_program));
-    log_raw(l, ": ", 2);
-    log_raw(l, level, strlen(level));
-    log_raw(l, ":", 1);
-    /* As emit() does: a warning or fatal line says its connection. */
-    if (!strcmp(level, "warning") || !strcmp(level, "fatal")) {
-        const char *c = conn();
-        if (c) {
-            log_raw(l, " conn=", 6);
-            log_raw(l, c, strlen(c));
-            log_raw(l, ":", 1);
-        }
-    }
+    log_raw(l, p, prefix(p, sizeof p, level));
 }
 
 static int safe(unsigned char c)

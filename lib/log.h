@@ -39,6 +39,8 @@ void log_kv_str(struct log_line *l, const char *key, const char *value);
 void log_kv_num(struct log_line *l, const char *key, long long value);
 /* conn=NOQUEUE_CONN, when it is set (see above); else nothing. */
 void log_kv_conn(struct log_line *l);
+/* "PROG: info: EVENT conn=N": the start of a line about one connection. */
+void log_line_event(struct log_line *l, const char *event);
 /* Append raw text, no quoting (the caller's own key=value pieces). */
 void log_raw(struct log_line *l, const char *s, size_t n);
 /* Append a quoted-if-needed value with no key. */

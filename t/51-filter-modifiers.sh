@@ -137,3 +137,11 @@ ok "smtp-forward: a DATA after a refused or over-long HEADER is refused (451)"
 [ "$(cut -c1-3 "$T/fout" | tr '\n' ' ')" = "501 501 501 555 250 250 250 221 " ] ||
   { cat "$T/fout"; fail "forwarder: MAIL parameters not checked"; }
 ok "smtp-forward: MAIL with a SIZE that is no number or too long, another BODY, another parameter: 501, 555"
+
+# A smarthost given by name goes through the resolver (an address does
+# not): localhost, from /etc/hosts, reaches the same smarthost.
+printf 'MAIL FROM:<alice@example.org>\nRCPT TO:<bob@example.net>\nRSET\nQUIT\n' |
+  "$BIN/smtp-forward" -h proxy.test localhost "$HOST_PORT" 3< "$T/in" > "$T/fout" 2> "$T/ferr"
+[ "$(cut -c1-3 "$T/fout" | tr '\n' ' ')" = "250 250 250 221 " ] ||
+  { cat "$T/fout" "$T/ferr"; fail "forwarder: smarthost by name"; }
+ok "smtp-forward: a smarthost given by name (localhost) is resolved and used"

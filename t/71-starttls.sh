@@ -8,15 +8,8 @@ perl -MIO::Socket::SSL -e 1 2> /dev/null || skip "no IO::Socket::SSL"
 F=$TOP/t/filters
 
 # A CA, and a server certificate for localhost / 127.0.0.1 it signed.
-cd "$T" || exit 1
-openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 \
-  -subj /CN=noqueue-test-ca 2> /dev/null || fail "CA"
-openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr \
-  -subj /CN=localhost 2> /dev/null || fail "server key"
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > san.ext
-openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-  -extfile san.ext -out server.pem 2> /dev/null || fail "server certificate"
-cd "$TOP" || exit 1
+test_ca ca
+test_cert ca server /CN=localhost DNS:localhost,IP:127.0.0.1
 TLS="-c $T/server.pem -k $T/server.key"
 
 # swaks --tls: the message goes through, in TLS 1.3; STARTTLS is offered
@@ -101,13 +94,7 @@ ok "a missing or unreadable key, or a certificate alone: refused at start with a
 
 # A client certificate with a long subject (as OV/EV certificates have):
 # reported, cut if need be, and the session goes on.
-cd "$T" || exit 1
-openssl req -newkey rsa:2048 -nodes -keyout long.key -out long.csr 2> /dev/null \
-  -subj "/jurisdictionC=US/jurisdictionST=Delaware/businessCategory=Private Organization/serialNumber=1234567/C=US/ST=California/L=San Francisco/O=Example Widgets International Holdings Incorporated/OU=Mail Operations Department Europe Middle East Africa/CN=client.example" ||
-  fail "long subject key"
-openssl x509 -req -in long.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out long.pem 2> /dev/null ||
-  fail "long subject certificate"
-cd "$TOP" || exit 1
+test_cert ca long "/jurisdictionC=US/jurisdictionST=Delaware/businessCategory=Private Organization/serialNumber=1234567/C=US/ST=California/L=San Francisco/O=Example Widgets International Holdings Incorporated/OU=Mail Operations Department Europe Middle East Africa/CN=client.example"
 setup "" "-V -a $T/ca.pem $TLS"
 { printf 'EHLO client.test\nQUIT\n'; sleep 1; } |
   timeout 20 openssl s_client -quiet -crlf -starttls smtp -cert "$T/long.pem" -key "$T/long.key" \

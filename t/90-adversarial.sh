@@ -42,7 +42,7 @@ count() { grep -a -c "^$1 " "$2"; }
 # quarantine and fake stacks: the bound is then 16 MB more, and it is the
 # plain build that pins memory.
 SLACK=0
-grep -q __asan_init "$BIN/smtp-proxyd" && SLACK=16384
+[ -n "$SANITIZED" ] && SLACK=16384
 within() {
   _rss=$(cat "$1.rss") _time=$(cat "$1.time")
   [ "$_rss" -le $((BASE_RSS + SLACK + $2)) ] || bad "$4: peak memory $_rss KB, a plain session takes $BASE_RSS KB"

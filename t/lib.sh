@@ -4,11 +4,15 @@ set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 # The programs and the build under test: bin/ and build/, or another build
 # (make check-sanitize: NOQUEUE_BIN=build/asan/bin NOQUEUE_BUILD=build/asan),
-# relative to the top directory unless absolute.  make check-sanitize also
-# sets NOQUEUE_SANITIZED=1: its programs cannot run under ulimit -v, and
-# their memory is not what a test of the real programs' memory measures.
+# relative to the top directory unless absolute.
 BIN=${NOQUEUE_BIN:-bin}
 case $BIN in /*) ;; *) BIN=$TOP/$BIN ;; esac
+# SANITIZED=1 for programs built with AddressSanitizer (make check-sanitize
+# sets NOQUEUE_SANITIZED=1; the programs say it too): they cannot run under
+# ulimit -v, and their memory is not what a test of the real programs'
+# memory measures.
+SANITIZED=${NOQUEUE_SANITIZED:-}
+grep -q __asan_init "$BIN/smtp-proxyd" 2> /dev/null && SANITIZED=1
 TOOLS=${NOQUEUE_BUILD:-build}
 case $TOOLS in /*) ;; *) TOOLS=$TOP/$TOOLS ;; esac
 TOOLS=$TOOLS/t
@@ -89,6 +93,26 @@ proxy_pipe() {
   eval "TCPREMOTEIP=192.0.2.1 TCPREMOTEPORT=4000 TCPLOCALIP=127.0.0.1 TCPLOCALPORT=25 \
     timeout 60 '$BIN/smtp-proxyd' -h proxy.test $_args -- '$BIN/smtp-forward' -h proxy.test \"\$@\" 127.0.0.1 $HOST_PORT" \
     < "$_input" > "$T/out" 2> "$T/err"
+}
+
+# Test certificates in $T.  test_ca NAME: a CA, NAME.key and NAME.pem.
+# test_cert CA NAME SUBJECT [SAN]: NAME.key and NAME.pem signed by CA, with
+# the subjectAltName SAN (as "DNS:localhost,IP:127.0.0.1") if given.
+test_ca() {
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/$1.key" -out "$T/$1.pem" -days 2 \
+    -subj "/CN=noqueue-test-$1" 2> /dev/null || fail "test CA $1"
+}
+test_cert() {
+  openssl req -newkey rsa:2048 -nodes -keyout "$T/$2.key" -out "$T/$2.csr" -subj "$3" 2> /dev/null ||
+    fail "test key $2"
+  _ext=
+  if [ -n "${4:-}" ]; then
+    printf 'subjectAltName=%s\n' "$4" > "$T/$2.ext"
+    _ext="-extfile $T/$2.ext"
+  fi
+  # shellcheck disable=SC2086  # _ext: an option and its file, or nothing
+  openssl x509 -req -in "$T/$2.csr" -CA "$T/$1.pem" -CAkey "$T/$1.key" -CAcreateserial -days 2 \
+    $_ext -out "$T/$2.pem" 2> /dev/null || fail "test certificate $2"
 }
 
 # CRLF text from LF text on stdin.

@@ -59,9 +59,7 @@ static int permanent(struct dupcheck *d, const char *msgid)
 static void log_unchecked(struct dupcheck *d, const char *reason)
 {
     struct log_line l;
-    log_line_start(&l, "info");
-    log_raw(&l, " unchecked", 10);
-    log_kv_conn(&l);
+    log_line_event(&l, "unchecked");
     if (d->msgid[0]) log_kv_str(&l, "msgid", d->msgid);
     log_kv_str(&l, "reason", reason);
     log_line_emit(&l);
@@ -72,9 +70,7 @@ static const char *duplicate(struct dupcheck *d, const char *source, int64_t age
     struct log_line l;
     char hex[2 * FINGERPRINT_SIZE + 1];
     dupstore_hex(d->fp, hex);
-    log_line_start(&l, "info");
-    log_raw(&l, " duplicate", 10);
-    log_kv_conn(&l);
+    log_line_event(&l, "duplicate");
     log_kv_str(&l, "fp", hex);
     log_kv_str(&l, "msgid", d->msgid);
     log_kv_str(&l, "from", d->sender);
@@ -151,9 +147,7 @@ static void report(struct dupcheck *d, const struct filter_request *r, int64_t n
         return;
     }
     dupstore_hex(d->fp, hex);
-    log_line_start(&l, "info");
-    log_raw(&l, " recorded", 9);
-    log_kv_conn(&l);
+    log_line_event(&l, "recorded");
     log_kv_str(&l, "fp", hex);
     log_kv_str(&l, "msgid", d->msgid);
     /* A live entry pushed out: the store is too small for the window. */

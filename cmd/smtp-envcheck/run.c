@@ -34,9 +34,7 @@ static void log_refusal(const struct envcheck *ec, enum filter_event ev, const c
                         size_t n, const struct verdict *v)
 {
     struct log_line l;
-    log_line_start(&l, "info");
-    log_raw(&l, " refused", 8);
-    log_kv_num(&l, "conn", (long long)getppid());
+    log_line_event(&l, "refused");
     log_kv_str(&l, "ip", ec->ip);
     log_kv_str(&l, "event", filterproto_event_name(ev));
     if (ev != FILTER_CONNECT) log_kv(&l, ev == FILTER_HELO ? "helo" : "address", value, n);

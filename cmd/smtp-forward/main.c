@@ -291,8 +291,10 @@ static void finish(void)
 static void command(char *line, size_t n)
 {
     struct smtp_command c;
-    if (n && line[n - 1] == '\r') line[--n] = 0;
-    smtp_command_split(line, n, &c);
+    if (request_split(line, n, &c)) {
+        do_header(c.arg, c.arglen);
+        return;
+    }
     switch (c.verb) {
     case SMTP_MAIL: do_mail(c.arg, c.arglen); break;
     case SMTP_RCPT: do_rcpt(c.arg, c.arglen); break;
@@ -303,9 +305,7 @@ static void command(char *line, size_t n)
         reply_local(221, "2.0.0", "Bye");
         finish();
         break;
-    default:
-        if (n > 7 && !strncmp(line, "HEADER ", 7)) do_header(line + 7, n - 7);
-        else reply_local(500, "5.5.2", "Unknown command");
+    default: reply_local(500, "5.5.2", "Unknown command");
     }
 }
 

@@ -12,6 +12,19 @@ static const struct request_refusal
     bad_param = { 501, "5.5.4", "Bad parameter syntax" },
     unsupported = { 555, "5.5.4", "Unsupported parameter" };
 
+int request_split(char *line, size_t n, struct smtp_command *c)
+{
+    if (n && line[n - 1] == '\r') line[--n] = 0;
+    if (n > 7 && !strncmp(line, "HEADER ", 7)) {
+        c->verb = SMTP_UNKNOWN;
+        c->arg = line + 7;
+        c->arglen = n - 7;
+        return 1;
+    }
+    smtp_command_split(line, n, c);
+    return 0;
+}
+
 const struct request_refusal *request_mail(const char *arg, size_t n, struct request_mail *m)
 {
     size_t k = smtp_path_prefix(arg, n, "FROM:"), used;

@@ -10,6 +10,11 @@
 #include "header.h"
 #include "smtp_command.h"
 
+/* A command line, NUL-terminated, without its LF (a CR before it is
+ * dropped here): 1 for HEADER, with the field's xtext in c->arg; else 0,
+ * and c is the line split as an SMTP command. */
+int request_split(char *line, size_t n, struct smtp_command *c);
+
 /* Why a command is refused: the reply smtp-forward gives. */
 struct request_refusal {
     int code;
@@ -23,7 +28,9 @@ struct request_mail {
 };
 
 /* Longest command line made here, with its NUL. */
-#define REQUEST_LINE_MAX (sizeof "MAIL FROM:<> SIZE= BODY=" + SMTP_ADDRESS_MAX + 20 + 8)
+#define REQUEST_LINE_MAX (sizeof "MAIL FROM:<> SIZE= BODY=" + SMTP_ADDRESS_MAX + \
+                          sizeof ((struct request_mail *)0)->size - 1 + \
+                          sizeof ((struct request_mail *)0)->body - 1)
 
 /* The argument of MAIL ("FROM:<path> [SIZE=n] [BODY=type]"): 0, or the
  * refusal. */

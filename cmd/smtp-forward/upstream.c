@@ -4,6 +4,8 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <stdint.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include "child.h"
 #include "deadline.h"
 #include "log.h"
+#include "scan.h"
 #include "upstream.h"
 
 void upstream_init(struct upstream *u)
@@ -36,12 +39,12 @@ void upstream_close(struct upstream *u)
 
 static int connect_address(const struct addrinfo *ai, int64_t deadline)
 {
-    int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+    /* Close-on-exec and non-blocking from the start: one system call, not
+     * four, on every connection. */
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
     int err = 0, one = 1;
     socklen_t len = sizeof err;
     if (fd < 0) return -1;
-    fcntl(fd, F_SETFD, FD_CLOEXEC);
-    if (io_nonblock(fd) < 0) goto fail;
     if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
         if (errno != EINPROGRESS) goto fail;
         switch (io_wait(fd, POLLOUT, deadline)) {
@@ -233,21 +236,57 @@ static int greet(struct upstream *u, const struct upstream_config *cfg, const ch
     return -1;
 }
 
+/* A smarthost given as an address (the usual case) as the one entry of
+ * *ai, with no getaddrinfo: its result is malloc'd, and the first malloc
+ * alone costs a forwarder four system calls on every connection.  0 when
+ * host is a name. */
+static int numeric_host(const char *host, const char *port, struct sockaddr_storage *ss,
+                        struct addrinfo *ai)
+{
+    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+    unsigned long p;
+    if (!scan_ulong(port, 65535, &p)) return 0;   /* main checked it */
+    memset(ss, 0, sizeof *ss);
+    memset(ai, 0, sizeof *ai);
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)p);
+        ai->ai_addrlen = sizeof *v4;
+    } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)p);
+        ai->ai_addrlen = sizeof *v6;
+    } else {
+        return 0;
+    }
+    ai->ai_family = ss->ss_family;
+    ai->ai_socktype = SOCK_STREAM;
+    ai->ai_addr = (struct sockaddr *)ss;
+    return 1;
+}
+
 int upstream_connect(struct upstream *u, const struct upstream_config *cfg, int64_t deadline)
 {
     int i;
     for (i = 0; i + 1 < cfg->nhosts; i += 2) {
-        struct addrinfo hints, *res, *ai;
+        struct addrinfo hints, one, *res = 0, *ai;
+        struct sockaddr_storage ss;
         int e;
-        memset(&hints, 0, sizeof hints);
-        hints.ai_socktype = SOCK_STREAM;
-        hints.ai_flags = AI_NUMERICSERV;
-        e = getaddrinfo(cfg->hosts[i], cfg->hosts[i + 1], &hints, &res);
-        if (e) {
-            log_warn("unable to resolve smarthost %s: %s", cfg->hosts[i], gai_strerror(e));
-            continue;
+        if (numeric_host(cfg->hosts[i], cfg->hosts[i + 1], &ss, &one)) {
+            ai = &one;
+        } else {
+            memset(&hints, 0, sizeof hints);
+            hints.ai_socktype = SOCK_STREAM;
+            hints.ai_flags = AI_NUMERICSERV;
+            e = getaddrinfo(cfg->hosts[i], cfg->hosts[i + 1], &hints, &res);
+            if (e) {
+                log_warn("unable to resolve smarthost %s: %s", cfg->hosts[i], gai_strerror(e));
+                continue;
+            }
+            ai = res;
         }
-        for (ai = res; ai; ai = ai->ai_next) {
+        for (; ai; ai = ai->ai_next) {
             char host[64] = "?";
             int tls = 1, g;
             getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof host, 0, 0, NI_NUMERICHOST);
@@ -264,13 +303,13 @@ int upstream_connect(struct upstream *u, const struct upstream_config *cfg, int6
                 u->last_activity = deadline_now();
                 g = greet(u, cfg, cfg->hosts[i], tls, deadline);
                 if (g == 0) {
-                    freeaddrinfo(res);
+                    if (res) freeaddrinfo(res);
                     return 0;
                 }
                 tls = 0;                /* once, in plaintext, after a failed handshake */
             } while (g == TLS_RETRY_PLAIN);
         }
-        freeaddrinfo(res);
+        if (res) freeaddrinfo(res);
     }
     return -1;
 }

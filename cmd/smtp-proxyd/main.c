@@ -1,7 +1,6 @@
 /* smtp-proxyd: options, the filter blocks, then the session. */
 #include <fcntl.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -221,13 +220,6 @@ int main(int argc, char **argv)
     options(argc, argv);
     bad = statustext_load(texts, T_COUNT, &why);
     if (bad >= 0) log_fatal(100, "SMTP_TEXT_%s %s", texts[bad].name, why);
-    {
-        /* Our warnings, and those of every program we start, say which
-         * connection they are about: conn= of our own lines. */
-        char pid[24];
-        snprintf(pid, sizeof pid, "%ld", (long)getpid());
-        if (setenv("NOQUEUE_CONN", pid, 1) < 0) log_fatal_sys(111, "unable to set NOQUEUE_CONN");
-    }
     session_run();
     return 0;
 }

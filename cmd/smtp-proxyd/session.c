@@ -81,6 +81,7 @@ static struct {
     struct modifiers helo_mods;         /* from the last HELO/EHLO */
     struct trail session_trail;         /* connect, TLS and HELO verdicts */
     int tls;                            /* after a successful STARTTLS */
+    pid_t pid;                          /* ours: conn= of the log, and NOQUEUE_CONN */
     pid_t tls_pid;
     struct tls_info tls_info;
     struct verdict refusal;             /* of the tls event, for the next command */
@@ -89,7 +90,7 @@ static struct {
     /* the transaction */
     int in_mail;
     char sender[SMTP_ADDRESS_MAX + 1];
-    char size_param[24], body_param[16];
+    char size_param[21], body_param[16];    /* SIZE: 1*20DIGIT (RFC 1870) */
     struct rcpt *rcpts;
     unsigned nrcpts, rcpt_capacity, rcpt_lost, accepted;
     char class[FILTERPROTO_CLASS_MAX + 1];
@@ -308,9 +309,7 @@ static void transaction_log(const char *result, int code)
     char list[LOG_LINE_MAX];
     size_t len = 0;
     unsigned i;
-    log_line_start(&l, "info");
-    log_raw(&l, " transaction", 12);
-    log_kv_num(&l, "conn", (long long)getpid());
+    log_line_event(&l, "transaction");
     log_kv_num(&l, "n", s.transactions);
     log_kv_str(&l, "ip", s.ip);
     log_kv_str(&l, "helo", s.helo);
@@ -360,9 +359,7 @@ static void session_finish(const char *reason, int status)
     forwarder_stop(deadline);
     filters_stop(deadline);
     if (s.tls_pid > 0) child_reap(s.tls_pid, -1, deadline);
-    log_line_start(&l, "info");
-    log_raw(&l, " end", 4);
-    log_kv_num(&l, "conn", (long long)getpid());
+    log_line_event(&l, "end");
     log_kv_str(&l, "ip", s.ip);
     if (s.helo[0]) log_kv_str(&l, "helo", s.helo);
     if (s.tls) log_tls(&l);
@@ -507,10 +504,8 @@ static int mail_parameters(const char *p, const char *end)
     while ((r = smtp_param_next(&p, end, &prm)) > 0) {
         unsigned long size;
         if (!strcasecmp(prm.key, "SIZE") && !s.size_param[0]) {
-            /* 1*20DIGIT (RFC 1870), as smtp-forward takes it. */
-            if (strlen(prm.value) > 20 || strlen(prm.value) >= sizeof s.size_param ||
-                !scan_ulong(prm.value, ~0UL, &size))
-                break;
+            /* At most 20 digits, as smtp-forward takes it. */
+            if (strlen(prm.value) >= sizeof s.size_param || !scan_ulong(prm.value, ~0UL, &size)) break;
             if (size > cfg.size_limit) {
                 reply(552, "5.3.4", T_TOO_BIG);
                 return -1;
@@ -732,7 +727,7 @@ static void received_header(struct headers *h)
     n = snprintf(value, sizeof value, "from %s (%s%s[%s])%s\r\n\tby %s (noqueue) with %s%s id %ld.%u;\r\n\t%s",
                  helo, s.remotehost ? s.remotehost : "", s.remotehost ? " " : "",
                  s.ip, s.tls ? tls : "", cfg.hostname, s.esmtp ? "ESMTP" : "SMTP",
-                 s.tls ? "S" : "", (long)getpid(), s.transactions, date);
+                 s.tls ? "S" : "", (long)s.pid, s.transactions, date);
     if (n > 0 && (size_t)n < sizeof value && header_value_valid(value, (size_t)n))
         headers_add(h, "Received", value, (size_t)n);
 }
@@ -1082,7 +1077,13 @@ static void line_too_long(void)
 
 void session_run(void)
 {
+    char conn[24];
     s.start = deadline_now();
+    /* Our warnings, and those of every program we start, say which
+     * connection they are about: conn= of our own lines. */
+    s.pid = getpid();
+    snprintf(conn, sizeof conn, "%ld", (long)s.pid);
+    if (setenv("NOQUEUE_CONN", conn, 1) < 0) log_fatal_sys(111, "unable to set NOQUEUE_CONN");
     s.deadline = deadline_in_seconds(cfg.envelope_timeout);
     s.ip = env_or("TCPREMOTEIP", "unknown");
     s.port = env_or("TCPREMOTEPORT", 0);

@@ -828,7 +828,7 @@ static void cmd_noop(const char *arg)
  * clear is dropped, never read as a command (RFC 3207, 4.2). */
 static void cmd_starttls(const char *arg)
 {
-    int sv[2];
+    int sv[2], i;
     pid_t pid;
     char status[4200];
     size_t n = 0;
@@ -846,13 +846,12 @@ static void cmd_starttls(const char *arg)
     inpos = inlen = 0;
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) fatal(111, "socketpair: %s", strerror(errno));
     /* Above 7, so that the child's dup2 onto 6 and 7 cannot take them. */
-    for (n = 0; n < 2; n++) {
-        int high = fcntl(sv[n], F_DUPFD, 8);
+    for (i = 0; i < 2; i++) {
+        int high = fcntl(sv[i], F_DUPFD, 8);
         if (high < 0) fatal(111, "fcntl: %s", strerror(errno));
-        close(sv[n]);
-        sv[n] = high;
+        close(sv[i]);
+        sv[i] = high;
     }
-    n = 0;
     pid = fork();
     if (pid < 0) fatal(111, "fork: %s", strerror(errno));
     if (!pid) {

@@ -176,6 +176,9 @@ START_TEST(test_conn_on_warnings_and_fatals_only)
     log_kv_conn(&l);
     l.buf[l.len] = 0;
     ck_assert_str_eq(l.buf, "p: info: conn=4242");
+    log_line_event(&l, "recorded");
+    l.buf[l.len] = 0;
+    ck_assert_str_eq(l.buf, "p: info: recorded conn=4242");
 }
 END_TEST
 
@@ -195,6 +198,8 @@ START_TEST(test_conn_not_a_number_is_left_out)
         log_line_start(&l, "info");
         log_kv_conn(&l);
         ck_assert_mem_eq(l.buf, "p: info:", l.len);
+        log_line_event(&l, "end");
+        ck_assert_mem_eq(l.buf, "p: info: end", l.len);
     }
     unsetenv("NOQUEUE_CONN");
     log_warn("w");
