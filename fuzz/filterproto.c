@@ -68,6 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *buf = malloc(FILTERPROTO_LINE_MAX), *line = malloc(FILTERPROTO_LINE_MAX + 1);
     struct io_in io;
     unsigned events;
+    int version;
     ssize_t n;
     int first = 1;
     if (!buf || !line) abort();
@@ -82,7 +83,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         FUZZ_ASSERT(line[n - 1] == '\n' && line[n] == 0);
         if (first) {
-            if (filterproto_parse_hello(line, (size_t)n - 1, &events) == 0) {
+            if (filterproto_parse_hello(line, (size_t)n - 1, &events, &version) == 0) {
+                FUZZ_ASSERT(version == 1 || version == 2);
                 FUZZ_ASSERT(events < 1u << FILTER_EVENTS);
                 FUZZ_ASSERT(printable(line, (size_t)n - 1));
             }

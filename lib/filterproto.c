@@ -9,9 +9,18 @@ static const char *const events[FILTER_EVENTS] = {
     "connect", "helo", "tls", "mail", "rcpt", "data", "eom", "rset", "report"
 };
 
+static const char *const contexts[CONTEXT_KINDS] = {
+    "fact", "score", "client", "sender", "recipient"
+};
+
 const char *filterproto_event_name(enum filter_event ev)
 {
     return ev < FILTER_EVENTS ? events[ev] : "?";
+}
+
+const char *filterproto_context_name(enum filter_context c)
+{
+    return c < CONTEXT_KINDS ? contexts[c] : "?";
 }
 
 /* The next space-separated word of s[*i..n-1]. */
@@ -37,13 +46,16 @@ static int is(const char *w, size_t n, const char *lit)
     return strlen(lit) == n && !memcmp(w, lit, n);
 }
 
-int filterproto_parse_hello(const char *line, size_t n, unsigned *mask)
+int filterproto_parse_hello(const char *line, size_t n, unsigned *mask, int *version)
 {
     size_t i = 0, wl;
     const char *w;
     unsigned m = 0;
     if (!word(line, n, &i, &w, &wl) || !is(w, wl, "filter")) return -1;
-    if (!word(line, n, &i, &w, &wl) || !is(w, wl, "1")) return -1;
+    if (!word(line, n, &i, &w, &wl)) return -1;
+    if (is(w, wl, "1")) *version = 1;
+    else if (is(w, wl, "2")) *version = 2;
+    else return -1;
     while (word(line, n, &i, &w, &wl)) {
         int ev;
         for (ev = 0; ev < FILTER_EVENTS; ev++)
@@ -85,8 +97,8 @@ static int verdict_with_text(const char *line, size_t n, size_t i, int lo, int h
     return 0;
 }
 
-/* The token after a verdict word: the event's, echoed. */
-static int token(const char *line, size_t n, size_t *i, unsigned long *out)
+/* A decimal number up to max. */
+static int number(const char *line, size_t n, size_t *i, unsigned long max, unsigned long *out)
 {
     const char *w;
     size_t wl;
@@ -94,7 +106,62 @@ static int token(const char *line, size_t n, size_t *i, unsigned long *out)
     if (!word(line, n, i, &w, &wl) || wl >= sizeof num) return -1;
     memcpy(num, w, wl);
     num[wl] = 0;
-    return scan_ulong(num, FILTERPROTO_TOKEN_MAX, out) ? 0 : -1;
+    return scan_ulong(num, max, out) ? 0 : -1;
+}
+
+/* An xtext field that decodes to printable ASCII, spaces included, of 1
+ * to max octets. */
+static int text_field(const char *v, size_t vl, char *out, size_t max, size_t *len)
+{
+    ssize_t d = xtext_decode(out, max + 1, v, vl);
+    if (d <= 0 || !printable(out, (size_t)d)) return -1;
+    *len = (size_t)d;
+    return 0;
+}
+
+/* An address in xtext, as inside a path's brackets: checked as a client's
+ * would be; "-" is the null sender where allow_null. */
+static int address_field(const char *v, size_t vl, int allow_null, char *addr)
+{
+    char raw[SMTP_ADDRESS_MAX + 3];
+    size_t used;
+    ssize_t d;
+    if (vl == 1 && v[0] == '-') {
+        if (!allow_null) return -1;
+        addr[0] = 0;
+        return 0;
+    }
+    d = xtext_decode(raw + 1, sizeof raw - 2, v, vl);
+    if (d <= 0 || !printable(raw + 1, (size_t)d)) return -1;
+    raw[0] = '<';
+    raw[d + 1] = '>';
+    if (smtp_path_parse(raw, (size_t)d + 2, 0, addr, &used) != SMTP_PATH_OK ||
+        used != (size_t)d + 2)
+        return -1;
+    return 0;
+}
+
+/* ESMTP parameters in xtext, "-" for none: "KEY=VALUE KEY2" as a client
+ * would give them. */
+static int params_field(const char *v, size_t vl, char *out, size_t *len, int *absent)
+{
+    struct smtp_param prm;
+    const char *p;
+    ssize_t d = filterproto_field_decode(out, FILTERPROTO_PARAMS_MAX + 1, v, vl, absent);
+    int e;
+    if (d < 0) return -1;
+    *len = (size_t)d;
+    if (*absent) return 0;
+    if (!printable(out, (size_t)d)) return -1;
+    p = out;
+    while ((e = smtp_param_next(&p, out + d, &prm)) > 0) ;
+    return e;
+}
+
+/* The token after a verdict word: the event's, echoed. */
+static int token(const char *line, size_t n, size_t *i, unsigned long *out)
+{
+    return number(line, n, i, FILTERPROTO_TOKEN_MAX, out);
 }
 
 int filterproto_parse_line(const char *line, size_t n, struct filter_line *out)
@@ -143,11 +210,78 @@ int filterproto_parse_line(const char *line, size_t n, struct filter_line *out)
         d = xtext_decode(out->value, sizeof out->value, v, vl);
         if (d < 0 || !header_value_valid(out->value, (size_t)d)) return -1;
         out->valuelen = (size_t)d;
+    } else if (is(w, wl, "fact")) {
+        out->kind = FILTER_FACT;
+        if (!word(line, n, &i, &v, &vl) || !filterproto_fact_name_valid(v, vl)) return -1;
+        memcpy(out->name, v, vl);
+        out->name[vl] = 0;
+        if (!word(line, n, &i, &v, &vl) ||
+            text_field(v, vl, out->value, FILTERPROTO_FACT_VALUE_MAX, &out->valuelen) < 0)
+            return -1;
+    } else if (is(w, wl, "insert-header") || is(w, wl, "change-header")) {
+        ssize_t d;
+        out->kind = w[0] == 'i' ? FILTER_INSERT_HEADER : FILTER_CHANGE_HEADER;
+        if (number(line, n, &i, 100000, &out->index) < 0) return -1;
+        if (out->kind == FILTER_CHANGE_HEADER && !out->index) return -1;
+        if (!word(line, n, &i, &v, &vl) || !header_name_valid(v, vl)) return -1;
+        memcpy(out->name, v, vl);
+        out->name[vl] = 0;
+        if (!word(line, n, &i, &v, &vl)) return -1;
+        d = filterproto_field_decode(out->value, sizeof out->value, v, vl, &out->value_absent);
+        if (d < 0 || (out->value_absent && out->kind == FILTER_INSERT_HEADER)) return -1;
+        /* What follows the colon, as it is: a space first, or none. */
+        if (d && !header_value_valid(out->value + (out->value[0] == ' ' || out->value[0] == '\t'),
+                                     (size_t)d - (out->value[0] == ' ' || out->value[0] == '\t')))
+            return -1;
+        out->valuelen = (size_t)d;
+    } else if (is(w, wl, "add-recipient") || is(w, wl, "delete-recipient") ||
+               is(w, wl, "change-sender")) {
+        out->kind = w[0] == 'a' ? FILTER_ADD_RECIPIENT : w[0] == 'd' ? FILTER_DELETE_RECIPIENT
+                                                                      : FILTER_CHANGE_SENDER;
+        if (!word(line, n, &i, &v, &vl) ||
+            address_field(v, vl, out->kind == FILTER_CHANGE_SENDER, out->name) < 0)
+            return -1;
+        if (out->kind != FILTER_DELETE_RECIPIENT) {
+            if (!word(line, n, &i, &v, &vl) ||
+                params_field(v, vl, out->value, &out->valuelen, &out->value_absent) < 0)
+                return -1;
+        }
+    } else if (is(w, wl, "replace-message")) {
+        out->kind = FILTER_REPLACE_MESSAGE;
+    } else if (is(w, wl, "quarantine")) {
+        out->kind = FILTER_QUARANTINE;
+        if (!word(line, n, &i, &v, &vl) ||
+            text_field(v, vl, out->value, FILTERPROTO_TEXT_MAX, &out->valuelen) < 0)
+            return -1;
     } else {
         return -1;
     }
     if (filterproto_is_verdict(out->kind) && token(line, n, &i, &out->token) < 0) return -1;
     return i == n ? 0 : -1;
+}
+
+int filterproto_kind_allowed(enum filter_kind kind, int version, enum filter_event ev)
+{
+    switch (kind) {
+    case FILTER_CLASS: return ev == FILTER_RCPT;
+    case FILTER_DISCARD: return ev == FILTER_EOM;
+    case FILTER_FACT: return version >= 2;
+    case FILTER_INSERT_HEADER: case FILTER_CHANGE_HEADER: case FILTER_ADD_RECIPIENT:
+    case FILTER_DELETE_RECIPIENT: case FILTER_CHANGE_SENDER: case FILTER_REPLACE_MESSAGE:
+    case FILTER_QUARANTINE:
+        return version >= 2 && ev == FILTER_EOM;
+    default: return 1;
+    }
+}
+
+int filterproto_fact_name_valid(const char *s, size_t n)
+{
+    size_t k;
+    if (!n || n > FILTERPROTO_FACT_NAME_MAX || !strchr("abcdefghijklmnopqrstuvwxyz0123456789", s[0]))
+        return 0;
+    for (k = 0; k < n; k++)
+        if (!s[k] || !strchr("abcdefghijklmnopqrstuvwxyz0123456789._-", s[k])) return 0;
+    return 1;
 }
 
 int filterproto_is_verdict(enum filter_kind kind)

@@ -103,7 +103,7 @@ void filters_start(int spool_fd, int64_t deadline)
                        deadline_min(deadline, deadline_in_seconds(f->timeout)));
         if (n == IO_EOF) fail(f, FILTER_CONNECT, "exited", 1);
         else if (n == IO_ERROR) fail(f, FILTER_CONNECT, errno == ETIMEDOUT ? "timeout" : "read error", 0);
-        else if (n == IO_TOOLONG || filterproto_parse_hello(line, (size_t)n - 1, &f->events) < 0 ||
+        else if (n == IO_TOOLONG || filterproto_parse_hello(line, (size_t)n - 1, &f->events, &f->version) < 0 ||
                  io_buffered(&f->in))
             fail(f, FILTER_CONNECT, "bad greeting", 0);
     }

@@ -33,6 +33,7 @@ struct filter {
     int policy_given;
     int oneshot;
     unsigned events;            /* 1 << FILTER_x */
+    int version;                /* of the protocol, from its greeting */
     unsigned long token;        /* of the last event sent */
     struct child proc;
     const char *failed;         /* why, once it has failed; then policy */

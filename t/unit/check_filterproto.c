@@ -4,9 +4,11 @@
 
 #include "filterproto.h"
 
+static int hello_version;
+
 static int hello(const char *s, unsigned *mask)
 {
-    return filterproto_parse_hello(s, strlen(s), mask);
+    return filterproto_parse_hello(s, strlen(s), mask, &hello_version);
 }
 
 static int parse(const char *s, struct filter_line *l)
@@ -50,8 +52,14 @@ END_TEST
 START_TEST(test_hello_wrong_version_or_word)
 {
     unsigned m = 7;
-    ck_assert_int_eq(hello("filter 2 mail", &m), -1);
+    ck_assert_int_eq(hello("filter 3 mail", &m), -1);
+    ck_assert_int_eq(hello("filter 0 mail", &m), -1);
     ck_assert_int_eq(hello("filter 10", &m), -1);
+    ck_assert_int_eq(hello("filter 1", &m), 0);
+    ck_assert_int_eq(hello_version, 1);
+    ck_assert_int_eq(hello("filter 2 eom", &m), 0);
+    ck_assert_int_eq(hello_version, 2);
+    ck_assert_uint_eq(m, 1u << FILTER_EOM);
     ck_assert_int_eq(hello("filter", &m), -1);
     ck_assert_int_eq(hello("FILTER 1", &m), -1);
     ck_assert_int_eq(hello("filters 1", &m), -1);
@@ -90,7 +98,7 @@ END_TEST
 START_TEST(test_hello_respects_length)
 {
     unsigned m;
-    ck_assert_int_eq(filterproto_parse_hello("filter 1 mail", 8, &m), 0);
+    ck_assert_int_eq(filterproto_parse_hello("filter 1 mail", 8, &m, &hello_version), 0);
     ck_assert_uint_eq(m, 0);
 }
 END_TEST
