@@ -60,6 +60,7 @@ START_TEST(test_hello_wrong_version_or_word)
     ck_assert_int_eq(hello("filter 2 eom", &m), 0);
     ck_assert_int_eq(hello_version, 2);
     ck_assert_uint_eq(m, 1u << FILTER_EOM);
+    m = 7;
     ck_assert_int_eq(hello("filter", &m), -1);
     ck_assert_int_eq(hello("FILTER 1", &m), -1);
     ck_assert_int_eq(hello("filters 1", &m), -1);
