@@ -21,6 +21,8 @@
 /* Record fields. */
 #define R_FP        0
 #define R_TIME      32
+#define R_EXPIRES   40          /* version 2 */
+#define R_VALUE     48          /* version 2 */
 #define R_CHECKSUM  56
 
 static void put32(unsigned char *p, uint32_t v)
@@ -84,6 +86,41 @@ enum dupstore_state dupstore_record_decode(const unsigned char rec[DUPSTORE_RECO
     if (fp) memcpy(fp, rec + R_FP, DUPSTORE_FP_SIZE);
     if (when) *when = (int64_t)get64(rec + R_TIME);
     return DUPSTORE_USED;
+}
+
+void dupstore_record_encode_value(unsigned char rec[DUPSTORE_RECORD_SIZE],
+                                  const unsigned char fp[DUPSTORE_FP_SIZE], int64_t when,
+                                  int64_t expires, int64_t value)
+{
+    memset(rec, 0, DUPSTORE_RECORD_SIZE);
+    memcpy(rec + R_FP, fp, DUPSTORE_FP_SIZE);
+    put64(rec + R_TIME, (uint64_t)when);
+    put64(rec + R_EXPIRES, (uint64_t)expires);
+    put64(rec + R_VALUE, (uint64_t)value);
+    put64(rec + R_CHECKSUM, dupstore_checksum(rec, R_CHECKSUM));
+}
+
+enum dupstore_state dupstore_record_decode_value(const unsigned char rec[DUPSTORE_RECORD_SIZE],
+                                                 unsigned char fp[DUPSTORE_FP_SIZE], int64_t *when,
+                                                 int64_t *expires, int64_t *value)
+{
+    if (all_zero(rec, DUPSTORE_RECORD_SIZE)) return DUPSTORE_EMPTY;
+    if (get64(rec + R_CHECKSUM) != dupstore_checksum(rec, R_CHECKSUM) || !get64(rec + R_TIME))
+        return DUPSTORE_CORRUPT;
+    if (fp) memcpy(fp, rec + R_FP, DUPSTORE_FP_SIZE);
+    if (when) *when = (int64_t)get64(rec + R_TIME);
+    if (expires) *expires = (int64_t)get64(rec + R_EXPIRES);
+    if (value) *value = (int64_t)get64(rec + R_VALUE);
+    return DUPSTORE_USED;
+}
+
+/* A record as the open store's version reads it. */
+static enum dupstore_state decode(const struct dupstore *s, const unsigned char *rec,
+                                  unsigned char *fp, int64_t *when, int64_t *expires)
+{
+    if (expires) *expires = 0;
+    if (s->version == DUPSTORE_VERSION_VALUES) return dupstore_record_decode_value(rec, fp, when, expires, 0);
+    return dupstore_record_decode(rec, fp, when);
 }
 
 void dupstore_hex(const unsigned char fp[DUPSTORE_FP_SIZE], char out[2 * DUPSTORE_FP_SIZE + 1])
@@ -228,7 +265,7 @@ static int write_at(int fd, const unsigned char *buf, size_t n, int64_t off)
 
 /* 1 a valid header, 0 none yet (an empty file, or a header of zeros left
  * by a creator that died), or DUPSTORE_ERR_*. */
-static int header_read(struct dupstore *s)
+static int header_read(struct dupstore *s, uint32_t wanted)
 {
     unsigned char h[DUPSTORE_HEADER_USED];
     uint32_t version, nbuckets;
@@ -239,7 +276,7 @@ static int header_read(struct dupstore *s)
         return format_error(s, "not a noqueue-dupstore file");
     if ((size_t)n < sizeof h) return format_error(s, "truncated header: recreate it with smtp-dupstore -c");
     version = get32(h + H_VERSION);
-    if (version != DUPSTORE_VERSION) {
+    if (version != wanted) {
         snprintf(s->why, sizeof s->why, "unsupported version %lu", (unsigned long)version);
         return DUPSTORE_ERR_FORMAT;
     }
@@ -250,6 +287,7 @@ static int header_read(struct dupstore *s)
         !nbuckets || nbuckets > DUPSTORE_SLOTS_MAX / DUPSTORE_BUCKET_RECORDS)
         return format_error(s, "unsupported geometry");
     s->nbuckets = nbuckets;
+    s->version = version;
     s->created = (int64_t)get64(h + H_CREATED);
     return 1;
 }
@@ -263,7 +301,7 @@ static uint32_t buckets_for(unsigned long slots)
 
 /* Records of zeros (empty), then the header: a creator that dies before
  * the header leaves a file the next one initializes again. */
-static int initialize(struct dupstore *s, unsigned long slots, int64_t now)
+static int initialize(struct dupstore *s, unsigned long slots, uint32_t version, int64_t now)
 {
     unsigned char h[DUPSTORE_HEADER_USED];
     uint32_t nbuckets = buckets_for(slots);
@@ -271,7 +309,7 @@ static int initialize(struct dupstore *s, unsigned long slots, int64_t now)
         return sys_error(s, "unable to size the file");
     memset(h, 0, sizeof h);
     memcpy(h + H_MAGIC, DUPSTORE_MAGIC, 16);
-    put32(h + H_VERSION, DUPSTORE_VERSION);
+    put32(h + H_VERSION, version);
     put32(h + H_RECSIZE, DUPSTORE_RECORD_SIZE);
     put32(h + H_BUCKETREC, DUPSTORE_BUCKET_RECORDS);
     put32(h + H_BUCKETS, nbuckets);
@@ -279,6 +317,7 @@ static int initialize(struct dupstore *s, unsigned long slots, int64_t now)
     put64(h + H_CHECKSUM, dupstore_checksum(h, H_CHECKSUM));
     if (write_at(s->fd, h, sizeof h, 0) < 0) return sys_error(s, "unable to write the header");
     s->nbuckets = nbuckets;
+    s->version = version;
     s->created = now;
     return 1;
 }
@@ -295,6 +334,12 @@ static int fail(struct dupstore *s, int r)
 int dupstore_open(struct dupstore *s, const char *path, int writable, int create,
                   unsigned long slots, int64_t now, int64_t deadline)
 {
+    return dupstore_open_version(s, path, writable, create, slots, DUPSTORE_VERSION, now, deadline);
+}
+
+int dupstore_open_version(struct dupstore *s, const char *path, int writable, int create,
+                          unsigned long slots, uint32_t version, int64_t now, int64_t deadline)
+{
     struct stat st;
     int r;
     s->repaired = 0;
@@ -305,7 +350,7 @@ int dupstore_open(struct dupstore *s, const char *path, int writable, int create
     if (s->fd < 0) return sys_error(s, "unable to open");
     if (lock(s->fd, F_RDLCK, 0, DUPSTORE_HEADER_SIZE, deadline) < 0)
         return fail(s, sys_error(s, "unable to lock the header"));
-    r = header_read(s);
+    r = header_read(s, version);
     unlock(s->fd, 0, DUPSTORE_HEADER_SIZE);
     if (r == 0) {
         if (!create) return fail(s, format_error(s, "empty file, not a store yet"));
@@ -313,8 +358,8 @@ int dupstore_open(struct dupstore *s, const char *path, int writable, int create
          * under the header's write lock, the others then see its header. */
         if (lock(s->fd, F_WRLCK, 0, DUPSTORE_HEADER_SIZE, deadline) < 0)
             return fail(s, sys_error(s, "unable to lock the header"));
-        r = header_read(s);
-        if (r == 0) r = initialize(s, slots, now);
+        r = header_read(s, version);
+        if (r == 0) r = initialize(s, slots, version, now);
         unlock(s->fd, 0, DUPSTORE_HEADER_SIZE);
     }
     if (r < 0) return fail(s, r);
@@ -350,7 +395,7 @@ int dupstore_create(struct dupstore *s, const char *path, unsigned long slots, i
     s->fd = mkstemp(tmp);
     if (s->fd < 0) return sys_error(s, "unable to create a temporary file");
     fcntl(s->fd, F_SETFD, FD_CLOEXEC);
-    r = initialize(s, slots, now);
+    r = initialize(s, slots, DUPSTORE_VERSION, now);
     if (r > 0 && fsync(s->fd) < 0) r = sys_error(s, "unable to sync");
     if (r > 0 && rename(tmp, path) < 0) r = sys_error(s, "unable to rename the new file into place");
     if (r < 0) {
@@ -388,7 +433,7 @@ int dupstore_lookup(struct dupstore *s, const unsigned char fp[DUPSTORE_FP_SIZE]
     unlock(s->fd, dupstore_bucket_offset(b), DUPSTORE_BUCKET_SIZE);
     if (r < 0) return r;
     for (i = 0; i < DUPSTORE_BUCKET_RECORDS; i++)
-        if (dupstore_record_decode(buf + i * DUPSTORE_RECORD_SIZE, f, &t) == DUPSTORE_USED &&
+        if (decode(s, buf + i * DUPSTORE_RECORD_SIZE, f, &t, 0) == DUPSTORE_USED &&
             !memcmp(f, fp, DUPSTORE_FP_SIZE) && live(t, now, window)) {
             if (when) *when = t;
             return 1;
@@ -396,12 +441,17 @@ int dupstore_lookup(struct dupstore *s, const unsigned char fp[DUPSTORE_FP_SIZE]
     return 0;
 }
 
-int dupstore_record(struct dupstore *s, const unsigned char fp[DUPSTORE_FP_SIZE],
-                    int64_t now, int64_t window, int64_t deadline, int *evicted)
+/* Write rec, the record of fp, in fp's own slot, else an empty or
+ * damaged one (or, in version 2, an expired one), else over the oldest;
+ * *evicted says whether that one was still wanted (less than window old
+ * in version 1, not expired in version 2). */
+static int bucket_put(struct dupstore *s, const unsigned char fp[DUPSTORE_FP_SIZE],
+                      const unsigned char rec[DUPSTORE_RECORD_SIZE], int64_t now, int64_t window,
+                      int64_t deadline, int *evicted)
 {
-    unsigned char buf[DUPSTORE_BUCKET_SIZE], rec[DUPSTORE_RECORD_SIZE], f[DUPSTORE_FP_SIZE];
+    unsigned char buf[DUPSTORE_BUCKET_SIZE], f[DUPSTORE_FP_SIZE];
     uint32_t b = dupstore_bucket(s, fp);
-    int64_t t, oldest_time = 0;
+    int64_t t, exp, oldest_time = 0, oldest_exp = 0;
     int i, same = -1, unused = -1, oldest = -1, slot, r = 0;
     if (bucket_lock(s, F_WRLCK, b, deadline) < 0) return DUPSTORE_ERR_SYSTEM;
     if (bucket_read(s, b, buf) < 0) {
@@ -409,7 +459,8 @@ int dupstore_record(struct dupstore *s, const unsigned char fp[DUPSTORE_FP_SIZE]
         goto out;
     }
     for (i = 0; i < DUPSTORE_BUCKET_RECORDS; i++) {
-        if (dupstore_record_decode(buf + i * DUPSTORE_RECORD_SIZE, f, &t) != DUPSTORE_USED) {
+        if (decode(s, buf + i * DUPSTORE_RECORD_SIZE, f, &t, &exp) != DUPSTORE_USED ||
+            (exp && exp <= now && memcmp(f, fp, DUPSTORE_FP_SIZE))) {
             if (unused < 0) unused = i;
         } else if (!memcmp(f, fp, DUPSTORE_FP_SIZE)) {
             same = i;
@@ -417,16 +468,64 @@ int dupstore_record(struct dupstore *s, const unsigned char fp[DUPSTORE_FP_SIZE]
         } else if (oldest < 0 || t < oldest_time) {
             oldest = i;
             oldest_time = t;
+            oldest_exp = exp;
         }
     }
     slot = same >= 0 ? same : unused >= 0 ? unused : oldest;
-    if (evicted) *evicted = slot == oldest && live(oldest_time, now, window);
-    dupstore_record_encode(rec, fp, now);
-    if (write_at(s->fd, rec, sizeof rec, dupstore_bucket_offset(b) + slot * DUPSTORE_RECORD_SIZE) < 0)
+    if (evicted)
+        *evicted = slot == oldest && (s->version == DUPSTORE_VERSION_VALUES ? !oldest_exp || oldest_exp > now
+                                                                            : live(oldest_time, now, window));
+    if (write_at(s->fd, rec, DUPSTORE_RECORD_SIZE, dupstore_bucket_offset(b) + slot * DUPSTORE_RECORD_SIZE) < 0)
         r = sys_error(s, "unable to write");
 out:
     unlock(s->fd, dupstore_bucket_offset(b), DUPSTORE_BUCKET_SIZE);
     return r;
+}
+
+int dupstore_record(struct dupstore *s, const unsigned char fp[DUPSTORE_FP_SIZE],
+                    int64_t now, int64_t window, int64_t deadline, int *evicted)
+{
+    unsigned char rec[DUPSTORE_RECORD_SIZE];
+    if (s->version == DUPSTORE_VERSION_VALUES)
+        dupstore_record_encode_value(rec, fp, now, now + window, 0);
+    else
+        dupstore_record_encode(rec, fp, now);
+    return bucket_put(s, fp, rec, now, window, deadline, evicted);
+}
+
+int dupstore_put(struct dupstore *s, const unsigned char fp[DUPSTORE_FP_SIZE], int64_t now,
+                 int64_t expires, int64_t value, int64_t deadline, int *evicted)
+{
+    unsigned char rec[DUPSTORE_RECORD_SIZE];
+    if (s->version != DUPSTORE_VERSION_VALUES)
+        return format_error(s, "a store of version 1 (duplicates only) holds no values");
+    dupstore_record_encode_value(rec, fp, now, expires, value);
+    return bucket_put(s, fp, rec, now, 0, deadline, evicted);
+}
+
+int dupstore_get(struct dupstore *s, const unsigned char fp[DUPSTORE_FP_SIZE], int64_t now,
+                 int64_t deadline, int64_t *when, int64_t *expires, int64_t *value)
+{
+    unsigned char buf[DUPSTORE_BUCKET_SIZE], f[DUPSTORE_FP_SIZE];
+    uint32_t b;
+    int64_t t, exp, v;
+    int i, r;
+    if (s->version != DUPSTORE_VERSION_VALUES)
+        return format_error(s, "a store of version 1 (duplicates only) holds no values");
+    b = dupstore_bucket(s, fp);
+    if (bucket_lock(s, F_RDLCK, b, deadline) < 0) return DUPSTORE_ERR_SYSTEM;
+    r = bucket_read(s, b, buf);
+    unlock(s->fd, dupstore_bucket_offset(b), DUPSTORE_BUCKET_SIZE);
+    if (r < 0) return r;
+    for (i = 0; i < DUPSTORE_BUCKET_RECORDS; i++)
+        if (dupstore_record_decode_value(buf + i * DUPSTORE_RECORD_SIZE, f, &t, &exp, &v) == DUPSTORE_USED &&
+            !memcmp(f, fp, DUPSTORE_FP_SIZE) && (!exp || exp > now)) {
+            if (when) *when = t;
+            if (expires) *expires = exp;
+            if (value) *value = v;
+            return 1;
+        }
+    return 0;
 }
 
 int dupstore_delete(struct dupstore *s, const unsigned char fp[DUPSTORE_FP_SIZE], int64_t deadline)
@@ -441,7 +540,7 @@ int dupstore_delete(struct dupstore *s, const unsigned char fp[DUPSTORE_FP_SIZE]
     }
     for (i = 0; i < DUPSTORE_BUCKET_RECORDS; i++) {
         unsigned char *rec = buf + i * DUPSTORE_RECORD_SIZE;
-        if (dupstore_record_decode(rec, f, 0) == DUPSTORE_USED && !memcmp(f, fp, DUPSTORE_FP_SIZE)) {
+        if (decode(s, rec, f, 0, 0) == DUPSTORE_USED && !memcmp(f, fp, DUPSTORE_FP_SIZE)) {
             memset(rec, 0, DUPSTORE_RECORD_SIZE);
             found = 1;
         }
@@ -465,8 +564,8 @@ int dupstore_expire(struct dupstore *s, int64_t now, int64_t age, int64_t lock_w
         if (bucket_read(s, b, buf) < 0) r = DUPSTORE_ERR_SYSTEM;
         for (i = 0; !r && i < DUPSTORE_BUCKET_RECORDS; i++) {
             unsigned char *rec = buf + i * DUPSTORE_RECORD_SIZE;
-            int64_t t;
-            switch (dupstore_record_decode(rec, 0, &t)) {
+            int64_t t, exp;
+            switch (decode(s, rec, 0, &t, &exp)) {
             case DUPSTORE_EMPTY: break;
             case DUPSTORE_CORRUPT:
                 memset(rec, 0, DUPSTORE_RECORD_SIZE);
@@ -474,7 +573,7 @@ int dupstore_expire(struct dupstore *s, int64_t now, int64_t age, int64_t lock_w
                 changed = 1;
                 break;
             case DUPSTORE_USED:
-                if (!live(t, now, age)) {
+                if (!live(t, now, age) || (exp && exp <= now)) {
                     memset(rec, 0, DUPSTORE_RECORD_SIZE);
                     st->expired++;
                     changed = 1;
@@ -504,7 +603,7 @@ int dupstore_scan(struct dupstore *s, int64_t now, int64_t window, struct dupsto
             return sys_error(s, "unable to read");
         for (i = 0; i < (size_t)k * DUPSTORE_BUCKET_RECORDS; i++) {
             int64_t t;
-            switch (dupstore_record_decode(buf + i * DUPSTORE_RECORD_SIZE, fp, &t)) {
+            switch (decode(s, buf + i * DUPSTORE_RECORD_SIZE, fp, &t, 0)) {
             case DUPSTORE_EMPTY: st->empty++; break;
             case DUPSTORE_CORRUPT: st->corrupt++; break;
             case DUPSTORE_USED:

@@ -13,6 +13,11 @@
 
 #define DUPSTORE_MAGIC          "noqueue-dupstore"      /* 16 octets, no NUL */
 #define DUPSTORE_VERSION        1
+/* Version 2: the same layout, and octets 40 to 55 of a record hold an
+ * expiry time and a value (lib/store.h: smtp-greylist, smtp-trust).
+ * Each program opens the version it wants and refuses the other, so that
+ * no record is read as damaged (and cleared) by the wrong program. */
+#define DUPSTORE_VERSION_VALUES 2
 #define DUPSTORE_HEADER_SIZE    4096
 #define DUPSTORE_HEADER_USED    64
 #define DUPSTORE_RECORD_SIZE    64
@@ -30,6 +35,7 @@
 
 struct dupstore {
     int fd;
+    uint32_t version;           /* of the open file: 1, or 2 with values */
     uint32_t nbuckets;
     int64_t created;
     int repaired;               /* the open extended a truncated file */
@@ -53,6 +59,10 @@ struct dupstore_stats {
  * for the header lock.  0, or DUPSTORE_ERR_*. */
 int dupstore_open(struct dupstore *s, const char *path, int writable, int create,
                   unsigned long slots, int64_t now, int64_t deadline);
+/* The same for a store of the version given (1 or 2): a file of the
+ * other version is refused ("unsupported version"). */
+int dupstore_open_version(struct dupstore *s, const char *path, int writable, int create,
+                          unsigned long slots, uint32_t version, int64_t now, int64_t deadline);
 void dupstore_close(struct dupstore *s);
 /* A new empty store that replaces path at once (rename(2)): running
  * processes keep the old one until they close it. */
@@ -67,6 +77,16 @@ int dupstore_lookup(struct dupstore *s, const unsigned char fp[DUPSTORE_FP_SIZE]
  * that one was less than window old: the store is too small). */
 int dupstore_record(struct dupstore *s, const unsigned char fp[DUPSTORE_FP_SIZE],
                     int64_t now, int64_t window, int64_t deadline, int *evicted);
+/* Version 2 records.  dupstore_get: 1 when fp is there and its expiry
+ * (if not 0) is after now, with *when (written), *expires and *value;
+ * 0 when not; or DUPSTORE_ERR_*.  dupstore_put writes fp in its own
+ * slot, else an empty, damaged or expired one, else over the oldest
+ * (*evicted = 1 when that one had not expired).  Both refuse a store of
+ * version 1 (DUPSTORE_ERR_FORMAT). */
+int dupstore_get(struct dupstore *s, const unsigned char fp[DUPSTORE_FP_SIZE], int64_t now,
+                 int64_t deadline, int64_t *when, int64_t *expires, int64_t *value);
+int dupstore_put(struct dupstore *s, const unsigned char fp[DUPSTORE_FP_SIZE], int64_t now,
+                 int64_t expires, int64_t value, int64_t deadline, int *evicted);
 /* 1 deleted, 0 not there, or DUPSTORE_ERR_*. */
 int dupstore_delete(struct dupstore *s, const unsigned char fp[DUPSTORE_FP_SIZE], int64_t deadline);
 /* Empty every record older than age seconds, and every damaged one,
@@ -85,6 +105,13 @@ void dupstore_record_encode(unsigned char rec[DUPSTORE_RECORD_SIZE],
                             const unsigned char fp[DUPSTORE_FP_SIZE], int64_t when);
 enum dupstore_state dupstore_record_decode(const unsigned char rec[DUPSTORE_RECORD_SIZE],
                                            unsigned char fp[DUPSTORE_FP_SIZE], int64_t *when);
+/* Version 2: octets 40 to 55 are the expiry time and the value. */
+void dupstore_record_encode_value(unsigned char rec[DUPSTORE_RECORD_SIZE],
+                                  const unsigned char fp[DUPSTORE_FP_SIZE], int64_t when,
+                                  int64_t expires, int64_t value);
+enum dupstore_state dupstore_record_decode_value(const unsigned char rec[DUPSTORE_RECORD_SIZE],
+                                                 unsigned char fp[DUPSTORE_FP_SIZE], int64_t *when,
+                                                 int64_t *expires, int64_t *value);
 uint32_t dupstore_bucket(const struct dupstore *s, const unsigned char fp[DUPSTORE_FP_SIZE]);
 /* A fingerprint in hex, 64 digits and a NUL; and back: 0, or -1 when s
  * is not 64 hex digits. */
