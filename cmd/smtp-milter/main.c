@@ -1,0 +1,85 @@
+/* smtp-milter: options; the milter protocol is in proto.c and conn.c,
+ * the events in run.c.  See smtp-milter(8). */
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "milter.h"
+#include "scan.h"
+
+#define USAGE "usage: smtp-milter [-h name] [-d name] [-c seconds] [-w seconds] [-b seconds]" \
+              " [-m stage:macro[=value]]... address"
+
+static struct milter_config cfg;
+static char hostname[256];
+
+static void __attribute__((noreturn)) usage(const char *why)
+{
+    log_fatal(100, "%s; %s", why, USAGE);
+}
+
+static unsigned seconds(const char *s)
+{
+    unsigned long n;
+    if (!scan_ulong(s, 86400, &n) || !n) usage("bad timeout: say 1 to 86400 seconds");
+    return (unsigned)n;
+}
+
+/* -m eom:{msg_id}=x or -m connect:{client_addr} */
+static void macro(char *arg)
+{
+    char *colon = strchr(arg, ':'), *eq;
+    struct milter_macro *m;
+    int stage;
+    size_t i;
+    if (!colon || (stage = milter_stage_parse(arg, (size_t)(colon - arg))) < 0)
+        usage("bad -m: say STAGE:NAME[=VALUE], STAGE one of connect helo mail rcpt data eoh eom");
+    if (cfg.nmacros == MACRO_EXTRA_MAX) usage("too many -m");
+    m = &cfg.macros[cfg.nmacros++];
+    m->stage = (enum milter_stage)stage;
+    m->name = colon + 1;
+    if ((eq = strchr(m->name, '='))) {
+        *eq = 0;
+        m->value = eq + 1;
+        for (i = 0; m->value[i]; i++)
+            if (m->value[i] < 32 || m->value[i] > 126) usage("bad -m: the value is not printable");
+    }
+    if (!*m->name || strlen(m->name) > 60 || strpbrk(m->name, " ,=\t"))
+        usage("bad -m: a macro name is 1 to 60 characters, no space, comma or =");
+}
+
+int main(int argc, char **argv)
+{
+    char host[256], port[16];
+    int opt;
+    log_program = "smtp-milter";
+    if (fcntl(2, F_GETFD) < 0) open("/dev/null", O_WRONLY);
+    signal(SIGPIPE, SIG_IGN);
+    cfg.connect_timeout = 30;
+    cfg.command_timeout = 30;
+    cfg.content_timeout = 300;
+    opterr = 0;                 /* one line, ours */
+    while ((opt = getopt(argc, argv, "h:d:c:w:b:m:")) != -1) {
+        switch (opt) {
+        case 'h': cfg.hostname = optarg; break;
+        case 'd': cfg.daemon_name = optarg; break;
+        case 'c': cfg.connect_timeout = seconds(optarg); break;
+        case 'w': cfg.command_timeout = seconds(optarg); break;
+        case 'b': cfg.content_timeout = seconds(optarg); break;
+        case 'm': macro(optarg); break;
+        default: usage("bad option, or an option without its value");
+        }
+    }
+    if (optind + 1 != argc) usage("one milter address is needed");
+    cfg.address = argv[optind];
+    if (!milter_address_parse(cfg.address, host, sizeof host, port, sizeof port))
+        usage("bad address: say inet:HOST:PORT, inet:PORT@HOST or unix:PATH");
+    if (!cfg.hostname) {
+        if (gethostname(hostname, sizeof hostname - 1) < 0 || !hostname[0]) strcpy(hostname, "localhost");
+        cfg.hostname = hostname;
+    }
+    if (!cfg.daemon_name) cfg.daemon_name = cfg.hostname;
+    return milter_run(&cfg);
+}
