@@ -75,8 +75,14 @@ int child_spawn_map(pid_t *pid, char *const argv[], char *const envp[],
 int child_spawn(struct child *c, char *const argv[], char *const envp[],
                 int stdin_fd, int msg_fd)
 {
+    return child_spawn_scratch(c, argv, envp, stdin_fd, msg_fd, -1);
+}
+
+int child_spawn_scratch(struct child *c, char *const argv[], char *const envp[],
+                        int stdin_fd, int msg_fd, int scratch_fd)
+{
     int in[2] = { -1, -1 }, out[2] = { -1, -1 }, e;
-    struct child_fd map[3];
+    struct child_fd map[4];
     unsigned n = 0;
 
     c->pid = -1;
@@ -90,6 +96,10 @@ int child_spawn(struct child *c, char *const argv[], char *const envp[],
     if (msg_fd >= 0) {
         map[n].from = msg_fd;
         map[n++].to = 3;
+    }
+    if (scratch_fd >= 0) {
+        map[n].from = scratch_fd;
+        map[n++].to = 4;
     }
     if (child_spawn_map(&c->pid, argv, envp, map, n) < 0) goto fail;
     if (in[0] >= 0) close(in[0]);

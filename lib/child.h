@@ -30,6 +30,9 @@ int child_spawn_map(pid_t *pid, char *const argv[], char *const envp[],
  * pipe ends are non-blocking and close-on-exec.  Returns 0 or -1 (errno). */
 int child_spawn(struct child *c, char *const argv[], char *const envp[],
                 int stdin_fd, int msg_fd);
+/* The same, and scratch_fd >= 0 becomes its fd 4. */
+int child_spawn_scratch(struct child *c, char *const argv[], char *const envp[],
+                        int stdin_fd, int msg_fd, int scratch_fd);
 /* A status that is neither an exit nor a signal: waitpid failed.  Callers
  * must treat it as a failure, never as success. */
 #define CHILD_STATUS_UNKNOWN (-1)

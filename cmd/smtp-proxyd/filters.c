@@ -20,7 +20,8 @@
 #define FAILED_EVENTS (ALL_EVENTS & ~(1u << FILTER_REPORT | 1u << FILTER_RSET))
 
 static char *const *oneshot_env;
-static int spool = -1;
+static int spool = -1, scratch = -1;
+static struct changes changes;          /* of the filter being asked */
 
 static const char *policy_name(enum policy p)
 {
@@ -52,6 +53,50 @@ static void fail(struct filter *f, enum filter_event ev, const char *why, int ex
     f->events = FAILED_EVENTS;
 }
 
+int facts_set(struct facts *fs, const char *name, const char *value)
+{
+    unsigned i;
+    for (i = 0; i < fs->n; i++)
+        if (!strcmp(fs->f[i].name, name)) break;
+    if (i == FILTERPROTO_FACTS) return -1;
+    if (i == fs->n) {
+        fs->n++;
+        snprintf(fs->f[i].name, sizeof fs->f[i].name, "%s", name);
+    }
+    snprintf(fs->f[i].value, sizeof fs->f[i].value, "%s", value);
+    return 0;
+}
+
+int facts_merge(struct facts *to, const struct facts *from)
+{
+    unsigned i;
+    for (i = 0; i < from->n; i++)
+        if (facts_set(to, from->f[i].name, from->f[i].value) < 0) return -1;
+    return 0;
+}
+
+/* Keep a change for after the verdict: 0, or -1 when they do not fit. */
+static int change_add(struct changes *c, const struct filter_line *fl)
+{
+    struct change *ch;
+    size_t k = strlen(fl->name);
+    if (c->n == FILTERPROTO_MODIFIERS_V2 || c->len + k + fl->valuelen + 2 > sizeof c->arena)
+        return -1;
+    ch = &c->c[c->n++];
+    ch->kind = fl->kind;
+    ch->index = fl->index;
+    ch->absent = fl->value_absent;
+    ch->name = c->len;
+    memcpy(c->arena + c->len, fl->name, k + 1);
+    c->len += k + 1;
+    ch->value = c->len;
+    ch->valuelen = fl->valuelen;
+    memcpy(c->arena + c->len, fl->value, fl->valuelen);
+    c->arena[c->len + fl->valuelen] = 0;
+    c->len += fl->valuelen + 1;
+    return 0;
+}
+
 int headers_add(struct headers *h, const char *name, const char *value, size_t n)
 {
     size_t k = strlen(name);
@@ -72,7 +117,7 @@ static void start_one(struct filter *f)
         f->events = 1u << FILTER_EOM;
         return;
     }
-    if (child_spawn(&f->proc, f->argv, 0, -1, spool) < 0) {
+    if (child_spawn_scratch(&f->proc, f->argv, 0, -1, spool, scratch) < 0) {
         log_warn_sys("filter %s failed at start: unable to start %s; policy %s", f->name,
                      f->argv[0], policy_name(f->policy));
         f->failed = "start";
@@ -89,10 +134,11 @@ static void start_one(struct filter *f)
 
 /* Every filter is started and greeted first, then all greetings are read,
  * so start-up costs one round trip, not one per filter. */
-void filters_start(int spool_fd, int64_t deadline)
+void filters_start(int spool_fd, int scratch_fd, int64_t deadline)
 {
     unsigned i;
     spool = spool_fd;
+    scratch = scratch_fd;
     for (i = 0; i < cfg.nfilters; i++) start_one(&cfg.filters[i]);
     for (i = 0; i < cfg.nfilters; i++) {
         struct filter *f = &cfg.filters[i];
@@ -175,18 +221,24 @@ static enum outcome ask(struct filter *f, enum filter_event ev, const char *even
     struct filter_line fl;
     const char *why;
     int lines, exited, class_set = 0;
+    int max = f->version >= 2 ? FILTERPROTO_MODIFIERS_V2 : FILTERPROTO_MODIFIERS;
     long score = 0;
     char class[FILTERPROTO_CLASS_MAX + 1];
     size_t headers_before = v->headers.len;
+    static struct facts facts;          /* this filter's, until its verdict */
 
+    facts.n = 0;
+    changes.n = 0;
+    changes.len = 0;
     deadline = deadline_min(deadline, deadline_in_seconds(f->timeout));
     if ((why = spoke_unasked(f, &exited))) goto failure;
-    if (send_event(f, event, n, deadline) < 0) {
+    if ((f->version >= 2 && session_context(&f->out, ev, v, deadline) < 0) ||
+        send_event(f, event, n, deadline) < 0) {
         why = errno == ETIMEDOUT ? "timeout" : "exited";
         exited = errno != ETIMEDOUT;
         goto failure;
     }
-    for (lines = 0; lines <= FILTERPROTO_MODIFIERS; lines++) {
+    for (lines = 0; lines <= max; lines++) {
         char line[FILTERPROTO_LINE_MAX + 1];
         ssize_t r = io_getline(&f->in, line, sizeof line, deadline);
         exited = r == IO_EOF;
@@ -194,6 +246,10 @@ static enum outcome ask(struct filter *f, enum filter_event ev, const char *even
         if (r == IO_ERROR) { why = errno == ETIMEDOUT ? "timeout" : "read error"; goto failure; }
         why = "malformed reply";
         if (r == IO_TOOLONG || filterproto_parse_line(line, (size_t)r - 1, &fl) < 0) goto failure;
+        if (!filterproto_kind_allowed(fl.kind, f->version, ev)) {
+            why = "modifier not allowed here";
+            goto failure;
+        }
         switch (fl.kind) {
         case FILTER_HEADER:
             if (headers_add(&v->headers, fl.name, fl.value, fl.valuelen) < 0) {
@@ -208,20 +264,34 @@ static enum outcome ask(struct filter *f, enum filter_event ev, const char *even
             score += fl.score;
             continue;
         case FILTER_CLASS:
-            if (ev != FILTER_RCPT) goto failure;
             memcpy(class, fl.name, sizeof class);
             class_set = 1;
             continue;
-        case FILTER_DISCARD:
-            if (ev != FILTER_EOM) goto failure;
-            break;
+        case FILTER_FACT:
+            if (facts_set(&facts, fl.name, fl.value) < 0) { why = "too many facts"; goto failure; }
+            continue;
+        case FILTER_INSERT_HEADER: case FILTER_CHANGE_HEADER: case FILTER_ADD_RECIPIENT:
+        case FILTER_DELETE_RECIPIENT: case FILTER_CHANGE_SENDER: case FILTER_REPLACE_MESSAGE:
+        case FILTER_QUARANTINE:
+            if (change_add(&changes, &fl) < 0) { why = "too many changes"; goto failure; }
+            continue;
         default:
             break;
         }
         /* An answer to another event: out of step, whatever it says. */
         if (fl.token != f->token) { why = "answered another event"; goto failure; }
         if (io_buffered(&f->in)) { why = "spoke unasked"; goto failure; }
-        /* A valid verdict: its modifiers go with it. */
+        /* A valid verdict: its modifiers go with it, and the message
+         * changes are made at once, for the next filter to see. */
+        if ((fl.kind == FILTER_CONTINUE || fl.kind == FILTER_ACCEPT) && changes.n &&
+            (why = session_apply_changes(&changes)))
+            goto failure;
+        if (facts_merge(&v->facts, &facts) < 0) {
+            log_warn("filter %s: more than %d facts at %s", f->name, FILTERPROTO_FACTS,
+                     filterproto_event_name(ev));
+            set_failed(v);
+            return O_TEMPFAIL;          /* fail closed: never drop one */
+        }
         v->score += score;
         if (class_set) {
             memcpy(v->class, class, sizeof v->class);
@@ -328,8 +398,8 @@ static void trail_add(struct trail *t, const struct filter *f, enum filter_event
              filterproto_event_name(ev), what);
 }
 
-void filters_event(enum filter_event ev, const char *line, size_t n, int64_t deadline,
-                   struct verdict *v, struct trail *t)
+void filters_event(enum filter_event ev, const char *line, size_t n, size_t v1n,
+                   int64_t deadline, struct verdict *v, struct trail *t)
 {
     static const char *const names[] = { "continue", "accept", "reject", "tempfail", "discard" };
     unsigned i;
@@ -338,6 +408,7 @@ void filters_event(enum filter_event ev, const char *line, size_t n, int64_t dea
     v->score = 0;
     v->class_set = 0;
     v->headers.len = 0;
+    v->facts.n = 0;
     for (i = 0; i < cfg.nfilters; i++) {
         struct filter *f = &cfg.filters[i];
         enum outcome o;
@@ -351,9 +422,15 @@ void filters_event(enum filter_event ev, const char *line, size_t n, int64_t dea
         } else if (f->oneshot) {
             o = run_oneshot(f, deadline, v, &failed);
         } else {
-            /* The readers share one offset: each finds the message at 0. */
-            if (ev == FILTER_EOM) lseek(spool, 0, SEEK_SET);
-            o = ask(f, ev, line, n, deadline, v, &failed);
+            /* The readers share one offset: each finds the message at 0,
+             * and an empty scratch file for a new one. */
+            if (ev == FILTER_EOM) {
+                lseek(spool, 0, SEEK_SET);
+                if (scratch >= 0 && f->version >= 2 &&
+                    (ftruncate(scratch, 0) < 0 || lseek(scratch, 0, SEEK_SET) < 0))
+                    log_warn_sys("unable to empty the scratch file");
+            }
+            o = ask(f, ev, line, f->version >= 2 ? n : v1n, deadline, v, &failed);
         }
         if (failed)
             trail_add(t, f, ev, f->policy == POLICY_ACCEPT ? "failed-accept" : "failed-tempfail");

@@ -12,7 +12,7 @@
 #define USAGE "usage: smtp-proxyd [-h host] [-e envelope-seconds] [-b body-seconds]" \
     " [-w end-of-data-seconds] [-s size] [-r max-recipients] [-E max-errors]" \
     " [-m first|split] [-S [class=]points] [-t filter-seconds] [-p accept|tempfail]" \
-    " [-d spool-dir] [-R] [-c cert] [-k key] [-a cafile] [-V] [-T] [-L tls-program]" \
+    " [-d spool-dir] [-R] [-Q mailbox] [-c cert] [-k key] [-a cafile] [-V] [-T] [-L tls-program]" \
     " [{ [-t seconds] [-p accept|tempfail|required] [-1] [-n name]" \
     " program [args...] }]... -- forwarder [args...]"
 
@@ -53,6 +53,21 @@ static void threshold(const char *arg)
     t->class[k] = 0;
     if (!scan_long(eq ? eq + 1 : arg, FILTERPROTO_SCORE_MAX, &t->points) || t->points <= 0)
         usage("bad points in -S");
+}
+
+/* The quarantine mailbox: an address as a client would give it. */
+static void quarantine(const char *arg)
+{
+    static char addr[SMTP_ADDRESS_MAX + 1];
+    char path[SMTP_ADDRESS_MAX + 3];
+    size_t n = strlen(arg), used;
+    if (n > SMTP_ADDRESS_MAX) usage("quarantine mailbox too long");
+    path[0] = '<';
+    memcpy(path + 1, arg, n);
+    path[n + 1] = '>';
+    if (smtp_path_parse(path, n + 2, 0, addr, &used) != SMTP_PATH_OK || used != n + 2 || !addr[0])
+        usage("bad quarantine mailbox");
+    cfg.quarantine = addr;
 }
 
 /* { [-t seconds] [-p policy] [-1] [-n name] program args... } */
@@ -127,7 +142,7 @@ static void options(int argc, char **argv)
     cfg.tls_key = getenv("KEYFILE");
     cfg.tls_program = "smtp-tls";
     opterr = 0;                 /* one line, ours */
-    while ((opt = getopt(argc, argv, "+h:e:b:w:s:r:E:m:S:t:p:d:Rc:k:a:VTL:")) != -1) {
+    while ((opt = getopt(argc, argv, "+h:e:b:w:s:r:E:m:S:t:p:d:RQ:c:k:a:VTL:")) != -1) {
         switch (opt) {
         case 'h': cfg.hostname = optarg; break;
         case 'e': cfg.envelope_timeout = seconds(optarg, 86400); break;
@@ -155,6 +170,7 @@ static void options(int argc, char **argv)
         case 'p': cfg.filter_policy = policy(optarg, 0); break;
         case 'd': cfg.spool_dir = optarg; break;
         case 'R': cfg.received = 0; break;
+        case 'Q': quarantine(optarg); break;
         case 'c': cfg.tls_cert = optarg; break;
         case 'k': cfg.tls_key = optarg; break;
         case 'a': cfg.tls_ca = optarg; break;

@@ -19,7 +19,8 @@ enum text {
     T_BAD_COMMAND, T_NOT_IMPLEMENTED, T_BAD_SEQUENCE, T_BAD_SYNTAX, T_BAD_SENDER,
     T_BAD_RECIPIENT, T_BAD_PARAMETER, T_TOO_MANY_RECIPIENTS, T_NO_RECIPIENTS,
     T_TOO_BIG, T_BARE_EOL, T_STORAGE, T_REJECTED, T_TEMPFAIL, T_FILTER_FAILED,
-    T_UNAVAILABLE, T_UPSTREAM_PROTOCOL, T_TLS_GO, T_TLS_REQUIRED, T_SHUTDOWN, T_COUNT
+    T_UNAVAILABLE, T_UPSTREAM_PROTOCOL, T_TLS_GO, T_TLS_REQUIRED, T_SHUTDOWN,
+    T_ENVELOPE_REFUSED, T_COUNT
 };
 extern struct statustext texts[T_COUNT];
 
@@ -41,6 +42,37 @@ struct filter {
     struct io_out out;
     char inbuf[FILTERPROTO_LINE_MAX + 1];
     char outbuf[2048];
+};
+
+/* Named facts from the filters (version 2), per scope. */
+struct fact {
+    char name[FILTERPROTO_FACT_NAME_MAX + 1];
+    char value[FILTERPROTO_FACT_VALUE_MAX + 1];
+};
+struct facts {
+    unsigned n;
+    struct fact f[FILTERPROTO_FACTS];
+};
+/* Set name to value, replacing an earlier value of that name: 0, or -1
+ * when the list is full. */
+int facts_set(struct facts *fs, const char *name, const char *value);
+/* Add every fact of from to to: 0, or -1 when they do not fit. */
+int facts_merge(struct facts *to, const struct facts *from);
+
+/* The message and envelope changes one filter asked for at eom, in the
+ * order given. */
+struct change {
+    enum filter_kind kind;
+    unsigned long index;
+    size_t name, value;                 /* offsets into the arena */
+    size_t valuelen;
+    int absent;                         /* change-header: delete */
+};
+struct changes {
+    unsigned n;
+    struct change c[FILTERPROTO_MODIFIERS_V2];
+    size_t len;
+    char arena[65536];
 };
 
 struct threshold {
@@ -68,6 +100,7 @@ struct config {
     const char *tls_cert, *tls_key, *tls_ca, *tls_program;
     int tls_request_cert;       /* ask the client for a certificate */
     int tls_required;           /* no MAIL before STARTTLS */
+    const char *quarantine;     /* -Q: the mailbox of quarantined messages */
 };
 extern struct config cfg;
 
@@ -88,6 +121,7 @@ struct verdict {
     char class[FILTERPROTO_CLASS_MAX + 1];
     int class_set;
     struct headers headers;
+    struct facts facts;                 /* version 2 */
 };
 
 /* The filters' verdicts other than continue, for the log. */
@@ -96,11 +130,11 @@ struct trail {
 };
 
 /* filters.c */
-void filters_start(int spool_fd, int64_t deadline);
+void filters_start(int spool_fd, int scratch_fd, int64_t deadline);
 /* Run the event line (no LF) through the chain; no filter waits past
  * deadline, nor past its own timeout. */
-void filters_event(enum filter_event ev, const char *line, size_t n, int64_t deadline,
-                   struct verdict *v, struct trail *t);
+void filters_event(enum filter_event ev, const char *line, size_t n, size_t v1n,
+                   int64_t deadline, struct verdict *v, struct trail *t);
 /* The environment of one-shot filters, at eom. */
 void filters_set_oneshot_env(char *const env[]);
 int filters_want(enum filter_event ev);
@@ -117,6 +151,26 @@ void forwarder_set_spool(int fd);
 
 /* session.c */
 void session_run(void);
+/* The context lines a version 2 filter gets before event ev (v: what the
+ * filters before it in the chain said of this event): 0, or -1 when they
+ * cannot be written by the deadline. */
+int session_context(struct io_out *out, enum filter_event ev, const struct verdict *v,
+                    int64_t deadline);
+/* Apply the changes a filter asked for at eom, its verdict having let the
+ * message pass: NULL, or why they cannot be (the filter has then failed). */
+const char *session_apply_changes(const struct changes *c);
+
+/* message.c: header edits and replacement of the spooled message.
+ * message_edit writes to out the message of in with the header changes
+ * of c applied (insert-header, change-header); 0, or -1 with errno, or
+ * -2 when the header is too large to edit. */
+#define MESSAGE_HEADER_MAX (256 * 1024)
+int message_edit(int in, int out, const struct changes *c);
+/* Check a replacement message on fd in as a client's message is checked
+ * (no bare CR or LF, size within limit): 0, or -1 with why set. */
+int message_check(int in, unsigned long long limit, unsigned long long *size, const char **why);
+/* Copy in to out, whole, from offset 0; out truncated first.  0 or -1. */
+int message_copy(int in, int out);
 
 /* headers */
 int headers_add(struct headers *h, const char *name, const char *value, size_t n);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,17 +55,26 @@ struct statustext texts[T_COUNT] = {
     [T_TLS_GO] = { "TLS_GO", "Ready to start TLS" },
     [T_TLS_REQUIRED] = { "TLS_REQUIRED", "Must issue a STARTTLS command first" },
     [T_SHUTDOWN] = { "SHUTDOWN", "Service shutting down, try again later" },
+    [T_ENVELOPE_REFUSED] = { "ENVELOPE_REFUSED", "Changed envelope refused by the mail server, try again later" },
 };
 
+/* A recipient of the transaction: refused (code not 2xx), accepted by
+ * the smarthost, deleted or added by a filter at eom. */
+enum rcpt_state { RCPT_REFUSED, RCPT_ACCEPTED, RCPT_DELETED, RCPT_ADDED };
 struct rcpt {
     char addr[SMTP_ADDRESS_MAX + 1];
     int code;
+    enum rcpt_state state;
+    char params[256];                   /* for the smarthost, of an added one */
 };
+/* Recipients filters may add beyond the client's */
+#define RCPT_ADDED_MAX 64
 
-/* Score and header fields from the filters, per scope. */
+/* Score, header fields and facts from the filters, per scope. */
 struct modifiers {
     long score;
     struct headers headers;
+    struct facts facts;
 };
 
 static struct {
@@ -87,12 +97,21 @@ static struct {
     struct verdict refusal;             /* of the tls event, for the next command */
     int refusal_pending;
 
-    /* the transaction */
+    struct rcpt *rcpts;                 /* the transaction's, rcpt_capacity of them */
+    unsigned rcpt_capacity;
+    struct spool scratch;               /* fd 4 of version 2 filters */
+
+    char inbuf[65536];
+    char outbuf[8192];
+} s;
+
+/* The transaction: from MAIL to its final reply, or RSET.  A new one is
+ * one assignment (transaction_clear). */
+static struct transaction {
     int in_mail;
     char sender[SMTP_ADDRESS_MAX + 1];
     char size_param[21], body_param[16];    /* SIZE: 1*20DIGIT (RFC 1870) */
-    struct rcpt *rcpts;
-    unsigned nrcpts, rcpt_capacity, rcpt_lost, accepted;
+    unsigned nrcpts, rcpt_lost, accepted;
     char class[FILTERPROTO_CLASS_MAX + 1];
     int class_set;
     int upstream;                       /* 0 no MAIL yet, 1 open, -1 refused */
@@ -102,14 +121,17 @@ static struct {
     int64_t tx_start;
     unsigned long long size;
     int upstream_code;                  /* the forwarder's answer to the message */
-
-    char inbuf[65536];
-    char outbuf[8192];
-} s;
+    int final_code;                     /* the client's, for the report */
+    /* changes of version 2 filters at eom */
+    int sender_changed, deleted, added;
+    int quarantine;
+    char quarantine_reason[FILTERPROTO_TEXT_MAX + 1];
+} tx;
 
 static void session_end(const char *reason) __attribute__((noreturn));
 static void session_fail(const char *reason) __attribute__((noreturn));
 static void transaction_log(const char *result, int code);
+static const char *mail_params_text(char buf[64]);
 
 /* --- replies ------------------------------------------------------------ */
 
@@ -160,14 +182,23 @@ static void protocol_error(void)
 
 /* --- filters ------------------------------------------------------------ */
 
+/* An event line; version 1 filters get its first v1len octets, the
+ * fields version 2 added after them being for version 2 filters only. */
 struct event {
-    size_t len;
+    size_t len, v1len;
     char buf[FILTERPROTO_LINE_MAX];
 };
 
 static void event_start(struct event *e, enum filter_event ev)
 {
     e->len = (size_t)snprintf(e->buf, sizeof e->buf, "%s", filterproto_event_name(ev));
+    e->v1len = (size_t)-1;
+}
+
+/* The fields that follow are version 2's. */
+static void event_v2(struct event *e)
+{
+    e->v1len = e->len;
 }
 
 /* An empty field is sent as absent.  Fields are bounded well below the
@@ -197,7 +228,8 @@ static void run_filters(enum filter_event ev, struct event *e, struct verdict *v
     v->class_set = 0;
     v->headers.len = 0;
     if (!filters_want(ev)) return;
-    filters_event(ev, e->buf, e->len, s.deadline, v, session ? &s.session_trail : &s.trail);
+    filters_event(ev, e->buf, e->len, e->v1len < e->len ? e->v1len : e->len, s.deadline, v,
+                  session ? &s.session_trail : &tx.trail);
 }
 
 /* A refusal from the filters: the reply, and a 421 ends the session. */
@@ -211,11 +243,17 @@ static int refused(const struct verdict *v)
 }
 
 /* Will the modifiers of an event fit?  When they do not, the event is
- * refused (451) rather than a field lost: fail closed. */
+ * refused (451) rather than a field or a fact lost: fail closed. */
 static int modifiers_fit(const struct modifiers *m, const struct verdict *v)
 {
-    if (m->headers.len + v->headers.len <= sizeof m->headers.buf) return 1;
-    log_warn("header fields from the filters over %zu octets: refused", sizeof m->headers.buf);
+    struct facts all = m->facts;
+    if (m->headers.len + v->headers.len > sizeof m->headers.buf) {
+        log_warn("header fields from the filters over %zu octets: refused", sizeof m->headers.buf);
+    } else if (v->facts.n && facts_merge(&all, &v->facts) < 0) {
+        log_warn("facts from the filters over %d: refused", FILTERPROTO_FACTS);
+    } else {
+        return 1;
+    }
     reply(451, "4.3.0", T_FILTER_FAILED);
     return 0;
 }
@@ -226,6 +264,7 @@ static void modifiers_add(struct modifiers *m, const struct verdict *v)
     memcpy(m->headers.buf + m->headers.len, v->headers.buf, v->headers.len);
     m->headers.len += v->headers.len;
     m->score += v->score;
+    facts_merge(&m->facts, &v->facts);
 }
 
 /* The event passes if no filter refused it and its modifiers fit. */
@@ -255,22 +294,13 @@ static void forwarder_lost(void)
 static void upstream_rset(void)
 {
     struct smtp_reply r;
-    if (s.upstream == 1 && forwarder_request("RSET", &r, forward_deadline()) < 0) forwarder_lost();
-    s.upstream = 0;
+    if (tx.upstream == 1 && forwarder_request("RSET", &r, forward_deadline()) < 0) forwarder_lost();
+    tx.upstream = 0;
 }
 
 static void transaction_clear(void)
 {
-    s.in_mail = 0;
-    s.nrcpts = s.rcpt_lost = s.accepted = 0;
-    s.class_set = 0;
-    s.class[0] = 0;
-    s.upstream = 0;
-    s.tx_mods.score = 0;
-    s.tx_mods.headers.len = 0;
-    s.trail.buf[0] = 0;
-    s.size = 0;
-    s.upstream_code = 0;
+    tx = (struct transaction){ 0 };
 }
 
 /* A transaction given up before its end (RSET, HELO). */
@@ -278,7 +308,7 @@ static void transaction_abort(const char *result)
 {
     struct event e;
     struct verdict v;
-    if (!s.in_mail) return;
+    if (!tx.in_mail) return;
     transaction_log(result, 0);
     upstream_rset();
     event_start(&e, FILTER_RSET);
@@ -286,14 +316,202 @@ static void transaction_abort(const char *result)
     transaction_clear();
 }
 
+/* Every recipient the smarthost accepted is kept (filters at eom learn
+ * them all); a refused one only while that leaves room for the rest. */
 static void rcpt_record(const char *addr, int code)
 {
-    if (s.nrcpts == s.rcpt_capacity) {
-        s.rcpt_lost++;
+    struct rcpt *r;
+    int accepted = code / 100 == 2;
+    if (tx.nrcpts + (accepted ? 0 : cfg.max_rcpt - tx.accepted) >= s.rcpt_capacity - RCPT_ADDED_MAX) {
+        tx.rcpt_lost++;
         return;
     }
-    strcpy(s.rcpts[s.nrcpts].addr, addr);
-    s.rcpts[s.nrcpts++].code = code;
+    r = &s.rcpts[tx.nrcpts++];
+    strcpy(r->addr, addr);
+    r->code = code;
+    r->state = accepted ? RCPT_ACCEPTED : RCPT_REFUSED;
+    r->params[0] = 0;
+}
+
+/* The recipients the message goes to: accepted, or added at eom. */
+static int rcpt_live(const struct rcpt *r)
+{
+    return r->state == RCPT_ACCEPTED || r->state == RCPT_ADDED;
+}
+
+/* --- version 2: context and changes ------------------------------------- */
+
+static void context_start(struct event *e, enum filter_context c)
+{
+    e->len = (size_t)snprintf(e->buf, sizeof e->buf, "%s", filterproto_context_name(c));
+}
+
+static int context_put(struct io_out *out, const struct event *e, int64_t deadline)
+{
+    return io_put(out, e->buf, e->len, deadline) < 0 || io_put(out, "\n", 1, deadline) < 0 ? -1 : 0;
+}
+
+/* The transaction's id, as in the Received field. */
+static const char *transaction_id(void)
+{
+    static char id[48];
+    snprintf(id, sizeof id, "%ld.%u", (long)s.pid, s.transactions);
+    return id;
+}
+
+int session_context(struct io_out *out, enum filter_event ev, const struct verdict *v,
+                    int64_t deadline)
+{
+    const struct facts *scope[4] = { &s.connect_mods.facts, &s.helo_mods.facts,
+                                     &tx.tx_mods.facts, &v->facts };
+    struct event e;
+    unsigned i, k;
+    char params[64];
+    for (i = 0; i < 4; i++)
+        for (k = 0; k < scope[i]->n; k++) {
+            context_start(&e, CONTEXT_FACT);
+            event_field(&e, scope[i]->f[k].name);
+            event_field(&e, scope[i]->f[k].value);
+            if (context_put(out, &e, deadline) < 0) return -1;
+        }
+    context_start(&e, CONTEXT_SCORE);
+    e.len += (size_t)snprintf(e.buf + e.len, sizeof e.buf - e.len, " %ld",
+                              s.connect_mods.score + s.helo_mods.score + tx.tx_mods.score + v->score);
+    if (context_put(out, &e, deadline) < 0) return -1;
+    if (ev != FILTER_EOM && ev != FILTER_REPORT) return 0;
+    context_start(&e, CONTEXT_CLIENT);
+    event_field(&e, s.ip);
+    event_field(&e, s.port);
+    event_field(&e, s.localip);
+    event_field(&e, s.localport);
+    event_field(&e, s.remotehost);
+    event_field(&e, s.helo[0] ? (s.esmtp ? "EHLO" : "HELO") : 0);
+    event_field(&e, s.helo);
+    event_field(&e, s.tls ? s.tls_info.version : 0);
+    event_field(&e, s.tls ? s.tls_info.cipher : 0);
+    if (context_put(out, &e, deadline) < 0) return -1;
+    context_start(&e, CONTEXT_SENDER);
+    event_field(&e, tx.sender);
+    event_field(&e, mail_params_text(params));
+    event_field(&e, transaction_id());
+    if (context_put(out, &e, deadline) < 0) return -1;
+    for (i = 0; i < tx.nrcpts; i++) {
+        const struct rcpt *r = &s.rcpts[i];
+        if (!rcpt_live(r)) continue;
+        context_start(&e, CONTEXT_RECIPIENT);
+        event_field(&e, r->addr);
+        event_number(&e, (unsigned long long)(ev == FILTER_REPORT ? tx.final_code : r->code));
+        event_field(&e, r->params);
+        if (context_put(out, &e, deadline) < 0) return -1;
+    }
+    return 0;
+}
+
+/* A live recipient with this address, exactly. */
+static struct rcpt *rcpt_find(const char *addr)
+{
+    unsigned i;
+    for (i = 0; i < tx.nrcpts; i++)
+        if (rcpt_live(&s.rcpts[i]) && !strcmp(s.rcpts[i].addr, addr)) return &s.rcpts[i];
+    return 0;
+}
+
+/* MAIL parameters from a filter: those the forwarder relays (SIZE, BODY)
+ * are kept, any other is left out with a warning, as Postfix does with
+ * the parameters of a milter's sender change it cannot honour. */
+static void sender_params(const char *p, size_t n)
+{
+    struct smtp_param prm;
+    const char *end = p + n;
+    tx.size_param[0] = tx.body_param[0] = 0;
+    while (smtp_param_next(&p, end, &prm) > 0) {
+        if (!strcasecmp(prm.key, "SIZE") && strlen(prm.value) < sizeof tx.size_param &&
+            strspn(prm.value, "0123456789") == strlen(prm.value) && prm.value[0])
+            strcpy(tx.size_param, prm.value);
+        else if (!strcasecmp(prm.key, "BODY") &&
+                 (!strcasecmp(prm.value, "7BIT") || !strcasecmp(prm.value, "8BITMIME")))
+            strcpy(tx.body_param, prm.value);
+        else
+            log_warn("sender change: parameter %s left out: not relayed", prm.key);
+    }
+}
+
+const char *session_apply_changes(const struct changes *c)
+{
+    static char why[128];
+    unsigned i, adds = 0;
+    int replace = 0, headers = 0, r;
+    unsigned long long size = tx.size;
+    const char *bad;
+    struct stat st;
+    for (i = 0; i < c->n; i++) {
+        switch (c->c[i].kind) {
+        case FILTER_REPLACE_MESSAGE: replace = 1; break;
+        case FILTER_INSERT_HEADER: case FILTER_CHANGE_HEADER: headers = 1; break;
+        case FILTER_ADD_RECIPIENT: adds++; break;
+        default: break;
+        }
+    }
+    /* Everything is checked before anything is changed. */
+    if (replace && message_check(s.scratch.fd_rw, cfg.size_limit, &size, &bad) < 0) {
+        snprintf(why, sizeof why, "replacement message: %s", bad);
+        return why;
+    }
+    if (tx.nrcpts + adds > s.rcpt_capacity) return "too many recipients added";
+    if (replace && message_copy(s.scratch.fd_rw, s.spool.fd_rw) < 0) {
+        log_warn_sys("unable to replace the message");
+        return "replacement message: not stored";
+    }
+    if (headers) {
+        r = message_edit(s.spool.fd_rw, s.scratch.fd_rw, c);
+        if (r == -2) return "header changes: the header is over 256 KB";
+        if (r < 0 || message_copy(s.scratch.fd_rw, s.spool.fd_rw) < 0) {
+            log_warn_sys("unable to change the header");
+            return "header changes: not stored";
+        }
+    }
+    if ((replace || headers) && fstat(s.spool.fd_rw, &st) == 0) size = (unsigned long long)st.st_size;
+    tx.size = size;
+    for (i = 0; i < c->n; i++) {
+        const struct change *ch = &c->c[i];
+        const char *name = c->arena + ch->name, *value = c->arena + ch->value;
+        struct rcpt *rc;
+        switch (ch->kind) {
+        case FILTER_ADD_RECIPIENT:
+            if (rcpt_find(name)) break;             /* there already */
+            rc = &s.rcpts[tx.nrcpts++];
+            strcpy(rc->addr, name);
+            rc->code = 0;
+            rc->state = RCPT_ADDED;
+            rc->params[0] = 0;
+            if (!ch->absent)
+                log_warn("added recipient <%s>: parameters left out: not relayed", name);
+            tx.added++;
+            break;
+        case FILTER_DELETE_RECIPIENT:
+            if (!(rc = rcpt_find(name))) {
+                log_warn("a filter deleted <%s>, which is not a recipient", name);
+                break;
+            }
+            if (rc->state == RCPT_ACCEPTED) tx.deleted++;
+            else tx.added--;
+            rc->state = RCPT_DELETED;
+            break;
+        case FILTER_CHANGE_SENDER:
+            snprintf(tx.sender, sizeof tx.sender, "%s", name);
+            sender_params(ch->absent ? "" : value, ch->absent ? 0 : ch->valuelen);
+            tx.sender_changed = 1;
+            break;
+        case FILTER_QUARANTINE:
+            tx.quarantine = 1;
+            snprintf(tx.quarantine_reason, sizeof tx.quarantine_reason, "%s", value);
+            facts_set(&tx.tx_mods.facts, "quarantine", value);
+            break;
+        default:
+            break;
+        }
+    }
+    return 0;
 }
 
 static void log_tls(struct log_line *l)
@@ -314,23 +532,33 @@ static void transaction_log(const char *result, int code)
     log_kv_str(&l, "ip", s.ip);
     log_kv_str(&l, "helo", s.helo);
     if (s.tls) log_tls(&l);
-    len = (size_t)snprintf(list, sizeof list, "<%s>", s.sender);
+    len = (size_t)snprintf(list, sizeof list, "<%s>", tx.sender);
     log_kv(&l, "from", list, len);
-    for (i = 0, len = 0; i < s.nrcpts && len < sizeof list - 300; i++)
+    for (i = 0, len = 0; i < tx.nrcpts && len < sizeof list - 300; i++)
         len += (size_t)snprintf(list + len, sizeof list - len, "%s<%s>:%d", i ? "," : "",
                                 s.rcpts[i].addr, s.rcpts[i].code);
     if (len) log_kv(&l, "rcpt", list, len);
-    if (s.rcpt_lost) log_kv_num(&l, "rcpt_unlogged", s.rcpt_lost);
-    log_kv_num(&l, "accepted", s.accepted);
-    if (s.class_set && s.class[0]) log_kv_str(&l, "class", s.class);
-    if (s.size) log_kv_num(&l, "size", (long long)s.size);
-    if (s.tx_mods.score || s.connect_mods.score || s.helo_mods.score)
-        log_kv_num(&l, "score", s.tx_mods.score + s.connect_mods.score + s.helo_mods.score);
-    if (s.trail.buf[0]) log_kv_str(&l, "filters", s.trail.buf);
-    if (s.upstream_code) log_kv_num(&l, "upstream", s.upstream_code);
+    if (tx.rcpt_lost) log_kv_num(&l, "rcpt_unlogged", tx.rcpt_lost);
+    log_kv_num(&l, "accepted", tx.accepted);
+    if (tx.class_set && tx.class[0]) log_kv_str(&l, "class", tx.class);
+    if (tx.size) log_kv_num(&l, "size", (long long)tx.size);
+    if (tx.tx_mods.score || s.connect_mods.score || s.helo_mods.score)
+        log_kv_num(&l, "score", tx.tx_mods.score + s.connect_mods.score + s.helo_mods.score);
+    if (s.connect_mods.facts.n || s.helo_mods.facts.n || tx.tx_mods.facts.n) {
+        const struct facts *scope[3] = { &s.connect_mods.facts, &s.helo_mods.facts, &tx.tx_mods.facts };
+        for (i = 0, len = 0; i < 3; i++) {
+            unsigned k;
+            for (k = 0; k < scope[i]->n && len < sizeof list - 600; k++)
+                len += (size_t)snprintf(list + len, sizeof list - len, "%s%s=%s", len ? "," : "",
+                                        scope[i]->f[k].name, scope[i]->f[k].value);
+        }
+        log_kv(&l, "facts", list, len);
+    }
+    if (tx.trail.buf[0]) log_kv_str(&l, "filters", tx.trail.buf);
+    if (tx.upstream_code) log_kv_num(&l, "upstream", tx.upstream_code);
     if (code) log_kv_num(&l, "reply", code);
     log_kv_str(&l, "result", result);
-    log_kv_num(&l, "ms", deadline_now() - s.tx_start);
+    log_kv_num(&l, "ms", deadline_now() - tx.tx_start);
     log_line_emit(&l);
 }
 
@@ -348,9 +576,9 @@ static void session_finish(const char *reason, int status)
         io_stopping = 0;                /* the children are reaped as usual */
     }
     io_flush(&s.out, deadline);
-    if (s.in_mail) {
+    if (tx.in_mail) {
         transaction_log(strcmp(reason, "quit") ? reason : "aborted", 0);
-        s.in_mail = 0;
+        tx.in_mail = 0;
     }
     /* The client first: it has its answer, let it go. */
     shutdown(1, SHUT_RDWR);
@@ -406,6 +634,7 @@ static void do_helo(const struct smtp_command *c, int esmtp)
     /* What an earlier HELO brought no longer holds. */
     s.helo_mods.score = 0;
     s.helo_mods.headers.len = 0;
+    s.helo_mods.facts.n = 0;
     event_start(&e, FILTER_HELO);
     event_field(&e, esmtp ? "EHLO" : "HELO");
     event_field(&e, s.helo);
@@ -473,6 +702,7 @@ static void do_starttls(const struct smtp_command *c)
     s.helo_seen = 0;
     s.helo_mods.score = 0;
     s.helo_mods.headers.len = 0;
+    s.helo_mods.facts.n = 0;
     event_start(&e, FILTER_TLS);
     event_field(&e, s.tls_info.version);
     event_field(&e, s.tls_info.cipher);
@@ -500,20 +730,20 @@ static int mail_parameters(const char *p, const char *end)
 {
     struct smtp_param prm;
     int r;
-    s.size_param[0] = s.body_param[0] = 0;
+    tx.size_param[0] = tx.body_param[0] = 0;
     while ((r = smtp_param_next(&p, end, &prm)) > 0) {
         unsigned long size;
-        if (!strcasecmp(prm.key, "SIZE") && !s.size_param[0]) {
+        if (!strcasecmp(prm.key, "SIZE") && !tx.size_param[0]) {
             /* At most 20 digits, as smtp-forward takes it. */
-            if (strlen(prm.value) >= sizeof s.size_param || !scan_ulong(prm.value, ~0UL, &size)) break;
+            if (strlen(prm.value) >= sizeof tx.size_param || !scan_ulong(prm.value, ~0UL, &size)) break;
             if (size > cfg.size_limit) {
                 reply(552, "5.3.4", T_TOO_BIG);
                 return -1;
             }
-            strcpy(s.size_param, prm.value);
-        } else if (!strcasecmp(prm.key, "BODY") && !s.body_param[0]) {
+            strcpy(tx.size_param, prm.value);
+        } else if (!strcasecmp(prm.key, "BODY") && !tx.body_param[0]) {
             if (strcasecmp(prm.value, "7BIT") && strcasecmp(prm.value, "8BITMIME")) break;
-            strcpy(s.body_param, prm.value);
+            strcpy(tx.body_param, prm.value);
         } else if (strcasecmp(prm.key, "SIZE") && strcasecmp(prm.key, "BODY")) {
             reply(555, "5.5.4", T_BAD_PARAMETER);
             protocol_error();
@@ -528,14 +758,24 @@ static int mail_parameters(const char *p, const char *end)
     return -1;
 }
 
+/* The MAIL parameters taken, as a client gives them, or NULL. */
+static const char *mail_params_text(char buf[64])
+{
+    int n = 0;
+    if (tx.size_param[0]) n = snprintf(buf, 64, "SIZE=%s", tx.size_param);
+    if (tx.body_param[0]) snprintf(buf + n, 64 - (size_t)n, "%sBODY=%s", n ? " " : "", tx.body_param);
+    return n || tx.body_param[0] ? buf : 0;
+}
+
 static void do_mail(const struct smtp_command *c)
 {
+    char params[64];
     char addr[SMTP_ADDRESS_MAX + 1];
     size_t k, used;
     struct event e;
     struct verdict v;
 
-    if (!s.helo_seen || s.in_mail) {
+    if (!s.helo_seen || tx.in_mail) {
         reply(503, "5.5.1", T_BAD_SEQUENCE);
         protocol_error();
         return;
@@ -552,21 +792,22 @@ static void do_mail(const struct smtp_command *c)
         protocol_error();
         return;
     }
+    transaction_clear();                /* no transaction is open: nothing lost */
     if (mail_parameters(c->arg + k + used, c->arg + c->arglen) < 0) return;
-
-    transaction_clear();
-    strcpy(s.sender, addr);
-    s.tx_start = deadline_now();
+    strcpy(tx.sender, addr);
+    tx.tx_start = deadline_now();
     s.transactions++;
     event_start(&e, FILTER_MAIL);
     event_field(&e, addr[0] ? addr : 0);
+    event_v2(&e);
+    event_field(&e, mail_params_text(params));
     run_filters(FILTER_MAIL, &e, &v);
-    if (!passes(&s.tx_mods, &v)) {
+    if (!passes(&tx.tx_mods, &v)) {
         int code = v.outcome == O_REJECT || v.outcome == O_TEMPFAIL ? v.code : 451;
         transaction_log(code / 100 == 5 ? "rejected" : "tempfailed", code);
         return;
     }
-    s.in_mail = 1;
+    tx.in_mail = 1;
     reply(250, "2.1.0", T_OK);
 }
 
@@ -585,20 +826,20 @@ static void upstream_mail(const char *rcpt_line)
 {
     char line[SMTP_ADDRESS_MAX + 80];
     struct smtp_reply r;
-    int n = snprintf(line, sizeof line, "MAIL FROM:<%s>", s.sender);
-    if (s.size_param[0]) n += snprintf(line + n, sizeof line - (size_t)n, " SIZE=%s", s.size_param);
-    if (s.body_param[0]) snprintf(line + n, sizeof line - (size_t)n, " BODY=%s", s.body_param);
+    int n = snprintf(line, sizeof line, "MAIL FROM:<%s>", tx.sender);
+    if (tx.size_param[0]) n += snprintf(line + n, sizeof line - (size_t)n, " SIZE=%s", tx.size_param);
+    if (tx.body_param[0]) snprintf(line + n, sizeof line - (size_t)n, " BODY=%s", tx.body_param);
     if (forwarder_send(line, forward_deadline()) < 0 ||
         forwarder_send(rcpt_line, forward_deadline()) < 0 ||
         forwarder_reply(&r, forward_deadline()) < 0)
         forwarder_lost();
     reply_checked(&r);
     if (r.code / 100 == 2) {
-        s.upstream = 1;
+        tx.upstream = 1;
         return;
     }
-    s.upstream_refusal = r;
-    s.upstream = -1;
+    tx.upstream_refusal = r;
+    tx.upstream = -1;
 }
 
 static void do_rcpt(const struct smtp_command *c)
@@ -611,7 +852,7 @@ static void do_rcpt(const struct smtp_command *c)
     struct verdict v;
     struct smtp_reply r;
 
-    if (!s.in_mail) { reply(503, "5.5.1", T_BAD_SEQUENCE); protocol_error(); return; }
+    if (!tx.in_mail) { reply(503, "5.5.1", T_BAD_SEQUENCE); protocol_error(); return; }
     k = smtp_path_prefix(c->arg, c->arglen, "TO:");
     if (!k) { reply(501, "5.5.4", T_BAD_SYNTAX); protocol_error(); return; }
     if (smtp_path_parse(c->arg + k, c->arglen - k, 0, addr, &used) != SMTP_PATH_OK) {
@@ -625,7 +866,7 @@ static void do_rcpt(const struct smtp_command *c)
     case 1: reply(555, "5.5.4", T_BAD_PARAMETER); protocol_error(); return;
     default: reply(501, "5.5.4", T_BAD_SYNTAX); protocol_error(); return;
     }
-    if (s.accepted >= cfg.max_rcpt) {
+    if (tx.accepted >= cfg.max_rcpt) {
         reply(452, "4.5.3", T_TOO_MANY_RECIPIENTS);
         rcpt_record(addr, 452);
         protocol_error();
@@ -633,44 +874,46 @@ static void do_rcpt(const struct smtp_command *c)
     }
     event_start(&e, FILTER_RCPT);
     event_field(&e, addr);
+    event_v2(&e);
+    event_field(&e, 0);                 /* parameters: none are taken yet */
     run_filters(FILTER_RCPT, &e, &v);
     if (refused(&v)) {
         rcpt_record(addr, v.code);
         return;
     }
     /* Checked before the smarthost hears of the recipient, never after. */
-    if (!modifiers_fit(&s.tx_mods, &v)) {
+    if (!modifiers_fit(&tx.tx_mods, &v)) {
         rcpt_record(addr, 451);
         return;
     }
     /* Multi-recipient policy: one rule class per transaction. */
     class = v.class_set ? v.class : "";
-    if (s.class_set && strcmp(class, s.class)) {
+    if (tx.class_set && strcmp(class, tx.class)) {
         if (!cfg.first) {
             reply(452, "4.5.3", T_TOO_MANY_RECIPIENTS);
             rcpt_record(addr, 452);
             return;
         }
-        class = s.class;
+        class = tx.class;
     }
     snprintf(line, sizeof line, "RCPT TO:<%s>", addr);
-    if (s.upstream == 0) {
+    if (tx.upstream == 0) {
         upstream_mail(line);
         /* The RCPT went with MAIL: its reply (a 503 after a refused MAIL)
          * is read in any case, to keep the replies in step. */
         if (forwarder_reply(&r, forward_deadline()) < 0) forwarder_lost();
-    } else if (s.upstream > 0 && forwarder_request(line, &r, forward_deadline()) < 0) {
+    } else if (tx.upstream > 0 && forwarder_request(line, &r, forward_deadline()) < 0) {
         forwarder_lost();
     }
-    if (s.upstream < 0) r = s.upstream_refusal;
+    if (tx.upstream < 0) r = tx.upstream_refusal;
     else reply_checked(&r);
     /* The recipient's modifiers count only once the smarthost took it. */
     if (r.code / 100 == 2) {
-        modifiers_add(&s.tx_mods, &v);
-        s.accepted++;
-        if (!s.class_set) {
-            memcpy(s.class, class, strlen(class) + 1);
-            s.class_set = 1;
+        modifiers_add(&tx.tx_mods, &v);
+        tx.accepted++;
+        if (!tx.class_set) {
+            memcpy(tx.class, class, strlen(class) + 1);
+            tx.class_set = 1;
         }
     }
     reply_upstream(&r);
@@ -761,9 +1004,12 @@ static void report(const char *outcome, int code)
 {
     struct event e;
     struct verdict v;
+    tx.final_code = code;
     if (!filters_want(FILTER_REPORT)) return;
     event_start(&e, FILTER_REPORT);
-    event_field(&e, outcome);
+    /* The smarthost took a quarantined message: for the filters it was
+     * delivered (the fact quarantine says where). */
+    event_field(&e, strcmp(outcome, "quarantined") ? outcome : "delivered");
     event_number(&e, (unsigned long long)code);
     run_filters(FILTER_REPORT, &e, &v);
 }
@@ -774,7 +1020,7 @@ static long threshold(void)
     unsigned i;
     for (i = 0; i < cfg.nthresholds; i++) {
         if (!cfg.thresholds[i].class[0]) t = cfg.thresholds[i].points;
-        else if (s.class_set && !strcmp(cfg.thresholds[i].class, s.class))
+        else if (tx.class_set && !strcmp(cfg.thresholds[i].class, tx.class))
             return cfg.thresholds[i].points;
     }
     return t;
@@ -821,10 +1067,10 @@ static char **oneshot_environment(void)
         env[n + 1] = recipients;
         env[n + 2] = class;
     }
-    snprintf(sender, sizeof sender, "NOQUEUE_SENDER=%s", s.sender);
-    snprintf(class, sizeof class, "NOQUEUE_CLASS=%s", s.class_set ? s.class : "");
+    snprintf(sender, sizeof sender, "NOQUEUE_SENDER=%s", tx.sender);
+    snprintf(class, sizeof class, "NOQUEUE_CLASS=%s", tx.class_set ? tx.class : "");
     len = (size_t)sprintf(recipients, "NOQUEUE_RECIPIENTS=");
-    for (k = 0; k < s.nrcpts; k++)
+    for (k = 0; k < tx.nrcpts; k++)
         if (s.rcpts[k].code / 100 == 2)
             len += (size_t)sprintf(recipients + len, "%s%s", len > 19 ? " " : "", s.rcpts[k].addr);
     return env;
@@ -835,13 +1081,13 @@ static int data_start(const struct smtp_command *c)
 {
     struct event e;
     struct verdict v;
-    if (!s.in_mail) { reply(503, "5.5.1", T_BAD_SEQUENCE); protocol_error(); return -1; }
+    if (!tx.in_mail) { reply(503, "5.5.1", T_BAD_SEQUENCE); protocol_error(); return -1; }
     if (c->arglen) { reply(501, "5.5.4", T_BAD_SYNTAX); protocol_error(); return -1; }
-    if (!s.accepted) { reply(554, "5.5.1", T_NO_RECIPIENTS); return -1; }
+    if (!tx.accepted) { reply(554, "5.5.1", T_NO_RECIPIENTS); return -1; }
     event_start(&e, FILTER_DATA);
-    event_number(&e, s.accepted);
+    event_number(&e, tx.accepted);
     run_filters(FILTER_DATA, &e, &v);
-    if (!passes(&s.tx_mods, &v)) return -1;
+    if (!passes(&tx.tx_mods, &v)) return -1;
     reply(354, "", T_DATA_GO);
     return 0;
 }
@@ -862,7 +1108,7 @@ static int data_receive(void)
     }
     /* From here to the final reply: one budget for filters and smarthost. */
     s.deadline = deadline_in_seconds(cfg.eom_timeout);
-    s.size = u.size;
+    tx.size = u.size;
     if (u.flags & SMTP_DATA_BARE_EOL) {
         reply(554, "5.6.0", T_BARE_EOL);
         message_refused("rejected", 554);
@@ -889,18 +1135,122 @@ static void data_verdict(struct verdict *v)
     struct event e;
     long t, score;
     event_start(&e, FILTER_EOM);
-    event_number(&e, s.size);
-    event_field(&e, s.class_set && s.class[0] ? s.class : 0);
+    event_number(&e, tx.size);
+    event_field(&e, tx.class_set && tx.class[0] ? tx.class : 0);
+    event_v2(&e);
+    event_number(&e, tx.accepted);
     filters_set_oneshot_env(oneshot_environment());
     run_filters(FILTER_EOM, &e, v);
-    score = s.tx_mods.score + s.connect_mods.score + s.helo_mods.score + v->score;
+    score = tx.tx_mods.score + s.connect_mods.score + s.helo_mods.score + v->score;
     t = threshold();
     if (t > 0 && score >= t && v->outcome != O_REJECT && v->outcome != O_TEMPFAIL) {
         v->outcome = O_REJECT;
         v->code = 550;
         snprintf(v->text, sizeof v->text, "5.7.1 %s", texts[T_REJECTED].text);
     }
-    s.tx_mods.score += v->score;
+    tx.tx_mods.score += v->score;
+}
+
+/* A quarantined message goes to the quarantine mailbox with two fields
+ * on top: why, and who its recipients were (one a line).  0 or -1. */
+static int quarantine_fields(void)
+{
+    char line[SMTP_ADDRESS_MAX + 8];
+    unsigned i, n = 0;
+    int fd = s.scratch.fd_rw, k;
+    if (ftruncate(fd, 0) < 0 || lseek(fd, 0, SEEK_SET) < 0) return -1;
+    k = snprintf(line, sizeof line, "X-Noqueue-Quarantine: ");
+    if (io_write_all(fd, line, (size_t)k, DEADLINE_NONE) < 0 ||
+        io_write_all(fd, tx.quarantine_reason, strlen(tx.quarantine_reason), DEADLINE_NONE) < 0 ||
+        io_write_all(fd, "\r\nX-Noqueue-Recipients:", 24, DEADLINE_NONE) < 0)
+        return -1;
+    for (i = 0; i < tx.nrcpts; i++) {
+        if (!rcpt_live(&s.rcpts[i])) continue;
+        k = snprintf(line, sizeof line, "%s <%s>", n++ ? ",\r\n\t" : "", s.rcpts[i].addr);
+        if (io_write_all(fd, line, (size_t)k, DEADLINE_NONE) < 0) return -1;
+    }
+    if (io_write_all(fd, "\r\n", 2, DEADLINE_NONE) < 0) return -1;
+    /* the message after them, then all of it back to the spool */
+    {
+        char buf[65536];
+        off_t off = 0;
+        ssize_t r;
+        while ((r = pread(s.spool.fd_rw, buf, sizeof buf, off)) > 0) {
+            if (io_write_all(fd, buf, (size_t)r, DEADLINE_NONE) < 0) return -1;
+            off += r;
+        }
+        if (r < 0) return -1;
+    }
+    if (message_copy(fd, s.spool.fd_rw) < 0) return -1;
+    tx.size = (unsigned long long)lseek(s.spool.fd_rw, 0, SEEK_END);
+    return 0;
+}
+
+/* The envelope changes of the filters at eom, made at the smarthost
+ * before DATA: an added recipient is one more RCPT; a deleted one, a new
+ * sender or a quarantine is RSET and the envelope again.  Any refusal on
+ * the way tempfails the whole message (the client keeps it and sends it
+ * again): 0 to go on, -1 once the client has its reply. */
+static int envelope_apply(void)
+{
+    char line[SMTP_ADDRESS_MAX + 80], params[64];
+    struct smtp_reply r;
+    unsigned i, sent = 0, live = 0, refused = 0;
+    int replay = tx.sender_changed || tx.deleted || tx.quarantine;
+    if (!replay && !tx.added) return 0;
+    for (i = 0; i < tx.nrcpts; i++) live += rcpt_live(&s.rcpts[i]);
+    if (tx.quarantine && !cfg.quarantine) {
+        log_warn("a filter quarantined the message, and no quarantine mailbox is set (-Q)");
+        reply(451, "4.3.0", T_FILTER_FAILED);
+        message_refused("tempfailed", 451);
+        return -1;
+    }
+    if (!live && !tx.quarantine) {
+        /* Every recipient deleted: as a discard. */
+        reply(250, "2.0.0", T_DISCARDED);
+        message_refused("discarded", 250);
+        return -1;
+    }
+    if (tx.quarantine && quarantine_fields() < 0) {
+        log_warn_sys("unable to add the quarantine fields");
+        reply(451, "4.3.0", T_STORAGE);
+        message_refused("tempfailed", 451);
+        return -1;
+    }
+    if (replay) {
+        if (forwarder_send("RSET", s.deadline) < 0) forwarder_lost();
+        snprintf(line, sizeof line, "MAIL FROM:<%s>%s%s", tx.sender,
+                 mail_params_text(params) ? " " : "", mail_params_text(params) ? params : "");
+        if (forwarder_send(line, s.deadline) < 0) forwarder_lost();
+        sent += 2;
+    }
+    if (tx.quarantine) {
+        snprintf(line, sizeof line, "RCPT TO:<%s>", cfg.quarantine);
+        if (forwarder_send(line, s.deadline) < 0) forwarder_lost();
+        sent++;
+    } else {
+        for (i = 0; i < tx.nrcpts; i++) {
+            const struct rcpt *rc = &s.rcpts[i];
+            if (!rcpt_live(rc) || (!replay && rc->state != RCPT_ADDED)) continue;
+            snprintf(line, sizeof line, "RCPT TO:<%s>", rc->addr);
+            if (forwarder_send(line, s.deadline) < 0) forwarder_lost();
+            sent++;
+        }
+    }
+    tx.upstream = 1;
+    for (i = 0; i < sent; i++) {
+        if (forwarder_reply(&r, s.deadline) < 0) forwarder_lost();
+        reply_checked(&r);
+        if (r.code / 100 != 2) {
+            if (!refused++)
+                log_warn("the smarthost refused the changed envelope: %.*s",
+                         (int)strcspn(r.text, "\n"), r.text);
+        }
+    }
+    if (!refused) return 0;
+    reply(451, "4.3.0", T_ENVELOPE_REFUSED);
+    message_refused("tempfailed", 451);
+    return -1;
 }
 
 /* To the smarthost: our Received field, the filters' fields (connect,
@@ -916,7 +1266,7 @@ static void data_relay(const struct verdict *v)
     if (cfg.received) received_header(&received);
     /* Each scope fits, but together they must fit the forwarder too. */
     if (headers_size(&received) + headers_size(&s.connect_mods.headers) +
-        headers_size(&s.helo_mods.headers) + headers_size(&s.tx_mods.headers) +
+        headers_size(&s.helo_mods.headers) + headers_size(&tx.tx_mods.headers) +
         headers_size(&v->headers) > HEADER_BLOCK_MAX) {
         log_warn("header fields for the message over %d octets: refused", HEADER_BLOCK_MAX);
         reply(451, "4.3.0", T_FILTER_FAILED);
@@ -924,7 +1274,7 @@ static void data_relay(const struct verdict *v)
         return;
     }
     fields = send_headers(&received) + send_headers(&s.connect_mods.headers) +
-             send_headers(&s.helo_mods.headers) + send_headers(&s.tx_mods.headers) +
+             send_headers(&s.helo_mods.headers) + send_headers(&tx.tx_mods.headers) +
              send_headers(&v->headers);
     /* The forwarder gets what is left of the budget, less a margin, so
      * that its own timeout answers before ours. */
@@ -938,11 +1288,11 @@ static void data_relay(const struct verdict *v)
     if (forwarder_reply(&r, s.deadline) < 0) forwarder_lost();
     if (refused) log_warn("the forwarder refused %u header field%s", refused, refused > 1 ? "s" : "");
     reply_checked(&r);
-    s.upstream_code = r.code;
+    tx.upstream_code = r.code;
     reply_upstream(&r);
     if (r.code / 100 == 2) {
-        s.upstream = 0;                 /* the transaction is over upstream */
-        transaction_done("delivered", r.code);
+        tx.upstream = 0;                 /* the transaction is over upstream */
+        transaction_done(tx.quarantine ? "quarantined" : "delivered", r.code);
     } else {
         message_refused(r.code / 100 == 4 ? "tempfailed" : "rejected", r.code);
     }
@@ -976,7 +1326,7 @@ static void do_data(const struct smtp_command *c)
         return;
     default:
         relay_critical(1);
-        data_relay(&v);
+        if (envelope_apply() == 0) data_relay(&v);
         relay_critical(0);
     }
 }
@@ -1095,7 +1445,7 @@ void session_run(void)
     s.in.flush = &s.out;
     io_nonblock(0);
     io_nonblock(1);
-    s.rcpt_capacity = cfg.max_rcpt + 16;
+    s.rcpt_capacity = cfg.max_rcpt + 16 + RCPT_ADDED_MAX;
     /* Not zeroed: an entry is written before it is read, and untouched
      * pages cost no page fault. */
     s.rcpts = malloc(s.rcpt_capacity * sizeof *s.rcpts);
@@ -1110,7 +1460,15 @@ void session_run(void)
         session_fail("no spool");
     }
     forwarder_set_spool(s.spool.fd_ro);
-    filters_start(s.spool.fd_ro, s.deadline);
+    /* Version 2 filters write a new message to fd 4: one scratch file. */
+    s.scratch.fd_rw = s.scratch.fd_ro = -1;
+    if (cfg.nfilters && spool_open(&s.scratch, cfg.spool_dir) < 0) {
+        log_warn_sys("unable to create a scratch file in %s", cfg.spool_dir);
+        reply(421, "4.3.0", T_UNAVAILABLE);
+        session_fail("no spool");
+    }
+    if (s.scratch.fd_ro >= 0) close(s.scratch.fd_ro);
+    filters_start(s.spool.fd_ro, s.scratch.fd_rw, s.deadline);
     greet();
 
     for (;;) {

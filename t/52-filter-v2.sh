@@ -1,0 +1,132 @@
+#!/bin/sh
+# Filter protocol version 2 (smtp-filter(7)): the whole transaction at
+# eom, facts, and every message change, end to end through the proxy and
+# the forwarder into the test smarthost.
+. "$(dirname "$0")/lib.sh"
+F=$TOP/t/filters
+
+serve_host -R refused@example.net=550
+msg() {
+  printf 'Received: from a.example by b.example; Mon, 1 Dec 2026 10:00:00 +0000\r\n'
+  printf 'Received: from c.example by d.example; Mon, 1 Dec 2026 09:00:00 +0000\r\n'
+  printf 'From: alice@example.org\r\nTo: bob@example.net\r\nSubject: original\r\n'
+  printf 'Message-ID: <1@example.org>\r\n\r\nbody line\r\n'
+}
+msg > "$T/msg"
+
+# run NAME FILTERS...: a fresh proxy (no Received field of its own, so
+# that the stored message is exactly what the filters made) and one
+# message from alice to bob and dave.
+run() {
+  _name=$1; shift
+  stop PROXY; : > "$T/PROXY.log"; rm -f "$T"/host/*
+  serve_proxy -R -Q quarantine@example.net "$@" --
+  send --from alice@example.org --to bob@example.net,dave@example.net --data "$T/msg"
+}
+env_of() { cat "$T"/host/env.* 2>/dev/null; }
+msg_of() { cat "$T"/host/msg.* 2>/dev/null | tr -d '\r'; }
+delivered() {
+  [ "$(stored)" = 1 ] || { cat "$T/swaks.out" "$T/PROXY.log"; fail "$1: stored $(stored) messages, not 1"; }
+}
+
+run top { "$F/v2" eom 'insert-header 0 X-Top +20at+20the+20top' }
+delivered "insert at the top"
+[ "$(msg_of | head -n 1)" = "X-Top: at the top" ] || { msg_of; fail "not inserted at the top"; }
+ok "insert-header 0: the first field of the stored message"
+
+run third { "$F/v2" eom 'insert-header 3 X-Third +20third' }
+delivered "insert after the third"
+[ "$(msg_of | sed -n 3,4p | tr '\n' '|')" = "From: alice@example.org|X-Third: third|" ] ||
+  { msg_of; fail "not inserted after the third field"; }
+ok "insert-header 3: after the third field"
+
+run delete { "$F/v2" eom 'change-header 2 Received -' }
+delivered "delete"
+msg_of | grep -q 'c.example' && fail "the second Received field is still there"
+msg_of | grep -q 'a.example' || fail "the first Received field went too"
+ok "change-header 2 Received -: the second Received field deleted, the first kept"
+
+run subject { "$F/v2" eom 'change-header 1 subject +20changed' }
+delivered "subject"
+[ "$(msg_of | sed -n 5p)" = "subject: changed" ] || { msg_of; fail "Subject not changed in place"; }
+[ "$(msg_of | grep -ci '^Subject')" = 1 ] || fail "two Subject fields"
+ok "change-header 1 subject: Subject changed in place (the name matched without case, written as given)"
+
+printf 'From: filter@example.org\r\nSubject: new\r\n\r\nan entirely new body\r\n..dot\r\n' > "$T/new"
+run replace { "$F/v2" eom "<$T/new" replace-message }
+delivered "replace"
+cmp -s "$T/new" "$T"/host/msg.* || { od -c "$T"/host/msg.* | head; fail "not exactly the new message"; }
+ok "replace-message: the smarthost stores exactly the new message (dot line included)"
+
+printf 'Subject: bare\n\nLF only\n' > "$T/bad"
+run badreplace { -p tempfail "$F/v2" eom "<$T/bad" replace-message }
+[ "$(final_code)" = 451 ] || { cat "$T/swaks.out"; fail "a replacement with bare LFs: $(final_code), not 451"; }
+[ "$(stored)" = 0 ] || fail "a bad replacement was stored"
+logged 'failed at eom: replacement message: bare CR or LF'
+ok "a replacement with bare LFs: the filter has failed (451 under tempfail), nothing stored"
+
+run add { "$F/v2" eom 'add-recipient carol@example.net -' }
+delivered "add"
+[ "$(env_of | grep -c '^RCPT TO:')" = 3 ] || { env_of; fail "not three RCPTs"; }
+env_of | grep -q '^RCPT TO:<carol@example.net>$' || fail "carol not added"
+ok "add-recipient: the smarthost gets three RCPTs"
+
+run del { "$F/v2" eom 'delete-recipient bob@example.net' }
+delivered "delete recipient"
+[ "$(env_of | grep '^RCPT' | tr '\n' ' ')" = "RCPT TO:<dave@example.net> " ] ||
+  { env_of; fail "bob not deleted"; }
+grep -q '^RSET' "$T"/host/log.* || fail "no RSET before the replay"
+ok "delete-recipient: RSET, and the envelope again without bob"
+
+run sender { "$F/v2" eom 'change-sender bounce@example.org -' }
+delivered "sender"
+[ "$(env_of | head -n 1)" = "MAIL FROM:<bounce@example.org>" ] || { env_of; fail "sender not changed"; }
+[ "$(env_of | grep -c '^RCPT')" = 2 ] || fail "recipients lost in the replay"
+ok "change-sender: MAIL FROM the new sender, both recipients replayed"
+
+run quarantine { "$F/v2" eom 'quarantine looks+20bad' }
+delivered "quarantine"
+[ "$(env_of | grep '^RCPT' | tr '\n' ' ')" = "RCPT TO:<quarantine@example.net> " ] ||
+  { env_of; fail "not to the quarantine mailbox alone"; }
+msg_of | grep -q '^X-Noqueue-Quarantine: looks bad$' || { msg_of; fail "no reason field"; }
+msg_of | sed -n '/^X-Noqueue-Recipients:/,/^[^ \t]/p' | grep -q 'bob@example.net' || fail "bob not listed"
+msg_of | sed -n '/^X-Noqueue-Recipients:/,/^[^ \t]/p' | grep -q 'dave@example.net' || fail "dave not listed"
+logged 'result=quarantined'
+ok "quarantine: the quarantine mailbox gets the message, with the reason and both recipients"
+
+run refusal { "$F/v2" eom 'add-recipient refused@example.net -' }
+[ "$(final_code)" = 451 ] || { cat "$T/swaks.out"; fail "refusal in the replay: $(final_code), not 451"; }
+[ "$(stored)" = 0 ] || fail "stored although the changed envelope was refused"
+logged 'refused the changed envelope'
+ok "a refusal of the changed envelope: 451, nothing delivered"
+
+run alldeleted { "$F/v2" eom 'delete-recipient bob@example.net' 'delete-recipient dave@example.net' }
+[ "$(final_code)" = 250 ] || fail "every recipient deleted: $(final_code)"
+[ "$(stored)" = 0 ] || fail "stored without recipients"
+logged 'result=discarded'
+ok "every recipient deleted: a discard (250, nothing relayed, logged)"
+
+# A later filter sees the changes of an earlier one: the new field in
+# its message, the new recipient in its context.
+RECORD=$T/seen; export RECORD
+run chain { "$F/v2" eom 'insert-header 0 X-First +20yes' 'add-recipient carol@example.net -' } \
+  { "$F/v2" eom ">$T/second.msg" }
+unset RECORD
+delivered "chain"
+head -n 1 "$T/second.msg" | grep -q '^X-First: yes' || fail "the second filter did not see the new field"
+grep -q '^recipient carol@example.net 0 -$' "$T/seen" || { cat "$T/seen"; fail "the second filter did not see carol"; }
+ok "a later filter sees an earlier one's field on fd 3 and its recipient in the context"
+
+# A version 1 filter may not use version 2 modifiers.
+stop PROXY; : > "$T/PROXY.log"; rm -f "$T"/host/*
+cat > "$T/v1bad" <<'EOT'
+#!/bin/sh
+read -r hello; echo "filter 1 eom"
+while read -r ev tok rest; do echo "fact spf pass"; echo "continue $tok"; done
+EOT
+chmod +x "$T/v1bad"
+serve_proxy { -p tempfail "$T/v1bad" } --
+send --from a@example.org --to bob@example.net --data "$T/msg"
+[ "$(final_code)" = 451 ] || fail "a version 1 filter's fact: $(final_code)"
+logged 'failed at eom: modifier not allowed here'
+ok "a version 1 filter that says fact: failed"
