@@ -130,3 +130,25 @@ send --from a@example.org --to bob@example.net --data "$T/msg"
 [ "$(final_code)" = 451 ] || fail "a version 1 filter's fact: $(final_code)"
 logged 'failed at eom: modifier not allowed here'
 ok "a version 1 filter that says fact: failed"
+
+# A filter that subscribes to eom alone learns the whole transaction: the
+# client, its HELO, the sender, all 1,000 recipients, and the facts set
+# before it (one at connect, one at mail, by a filter earlier in the chain).
+stop PROXY; : > "$T/PROXY.log"; rm -f "$T"/host/*
+rcpts=$(seq 1 1000 | sed 's/.*/r&@example.net/' | paste -sd, -)
+RECORD=$T/eomonly; export RECORD
+serve_proxy -r 1000 { "$F/v2" connect 'fact trust 40' } { "$F/v2" mail 'fact spf pass' } { "$F/v2" eom } --
+send --from alice@example.org --to "$rcpts" --data "$T/msg"
+unset RECORD
+[ "$(stored)" = 1 ] || { tail -n 5 "$T/swaks.out"; fail "the 1,000-recipient message was not delivered"; }
+grep -q "^client 127.0.0.1 [0-9]* 127.0.0.1 $PROXY_PORT - EHLO client.test - -\$" "$T/eomonly" ||
+  { grep '^client' "$T/eomonly"; fail "no client line with the address and HELO"; }
+grep -Eq '^sender alice@example.org - [0-9]+\.1$' "$T/eomonly" || { grep '^sender' "$T/eomonly"; fail "no sender line"; }
+[ "$(grep -c '^recipient r[0-9]*@example.net 250 -$' "$T/eomonly")" = 1000 ] ||
+  fail "not 1,000 recipient lines: $(grep -c '^recipient' "$T/eomonly")"
+grep -q '^recipient r1000@example.net 250 -$' "$T/eomonly" || fail "the 1,000th recipient is missing"
+grep -q '^fact trust 40$' "$T/eomonly" || fail "the connect fact is missing"
+grep -q '^fact spf pass$' "$T/eomonly" || fail "the mail fact is missing"
+grep -q '^eom [0-9]* - 1000$' "$T/eomonly" || { grep '^eom' "$T/eomonly"; fail "eom without the count"; }
+logged 'facts=trust=40,spf=pass'
+ok "an eom-only filter sees the client, HELO, sender, 1,000 recipients and the earlier facts; the log lists the facts"
