@@ -288,6 +288,15 @@ static int fact(struct mapping *m, const char *name, const char *value)
     return 0;
 }
 
+static int quarantine_op(struct mapping *m)
+{
+    struct rspamd_op *op = op_new(m, OP_QUARANTINE);
+    if (!op) return -1;
+    op->value = "rspamd";
+    op->len = 6;
+    return 0;
+}
+
 static int map(struct mapping *m, json_t *root)
 {
     const struct rspamd_config *cfg = m->cfg;
@@ -369,9 +378,7 @@ static int map(struct mapping *m, json_t *root)
         if (discard) {
             strcpy(a->verdict, "discard");
         } else if (quarantine) {
-            struct rspamd_op *op = op_new(m, OP_QUARANTINE);
-            if (!op) return -1;
-            op->value = "rspamd";
+            if (quarantine_op(m) < 0) return -1;
             strcpy(a->verdict, "continue");
         } else {
             if (!text) text = cfg->reject_text, textlen = strlen(text);
@@ -406,9 +413,7 @@ static int map(struct mapping *m, json_t *root)
         }
         strcpy(a->verdict, "continue");
     } else if (!strcmp(act, "quarantine")) {
-        struct rspamd_op *op = op_new(m, OP_QUARANTINE);
-        if (!op) return -1;
-        op->value = "rspamd";
+        if (quarantine_op(m) < 0) return -1;
         strcpy(a->verdict, "continue");
     } else if (!strcmp(act, "discard")) {
         strcpy(a->verdict, "discard");
