@@ -1,0 +1,152 @@
+# smtp-greylist end to end through smtp-proxyd, the same checks on both
+# stores (the rolling file, and a real redis-server started here), the
+# clock moved through $T/now: a first attempt gets 451, a retry before
+# the delay 451, after it the message is delivered and the client's
+# network is known; the pass memory and the retry window expire; the
+# allow-lists and the "doubtful only" options; 20 parallel connections
+# lose no record; a Redis that stalls or is stopped makes the filter fail
+# (its policy applies) within its deadline.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-store.sh"
+start_redis
+clocked smtp-greylist
+GL=$T/bin/smtp-greylist
+T0=1700000000
+
+# A sh filter of version 2 before smtp-greylist: SPF pass for senders of
+# spf.example, a score of 10 for those of spam.example.
+cat > "$T/facts.sh" << 'EOF2'
+#!/bin/sh
+read -r hello; echo "filter 2 mail"
+while read -r event token arg rest; do
+  case $event in
+  mail)
+    case $arg in
+    *@spf.example) echo "fact spf pass" ;;
+    *@spam.example) echo "score 10" ;;
+    esac
+    echo "continue $token" ;;
+  esac
+done
+EOF2
+chmod +x "$T/facts.sh"
+
+msg() { send --from "$1" --to "$2" --body "Greylisting test."; }
+greylisted() {  # greylisted WHAT: the recipient got 451 4.7.1, nothing stored
+  grep -aq '^<\*\* *451 4\.7\.1 Greylisted' "$T/swaks.out" || { cat "$T/swaks.out"; fail "$1: no 451 4.7.1"; }
+  [ "$(stored)" = "${2:-0}" ] || fail "$1: $(stored) messages stored"
+}
+delivered() {   # delivered WHAT COUNT
+  [ "$(final_code)" = 250 ] || { cat "$T/swaks.out"; tail -n 5 "$T/PROXY.log"; fail "$1: the client got $(final_code)"; }
+  [ "$(stored)" = "$2" ] || fail "$1: $(stored) messages stored, not $2"
+}
+count() { grep -Ec "$1" "$T/PROXY.log"; }
+
+suite() {       # suite NAME STORE PARALLEL-STORE
+  name=$1 store=$2
+  now $T0
+  setup "" "{ -p tempfail $GL -d 300 -r 3600 -m 86400 $store }"
+  msg alice@sender.example bob@example.net
+  greylisted "$name: first attempt"
+  logged "smtp-greylist: info: greylisted conn=[0-9]+ net=127.0.0.0/24 from=alice@sender.example to=bob@example.net age=0"
+  now $((T0 + 100))
+  msg alice@sender.example bob@example.net
+  greylisted "$name: retry before the delay"
+  logged 'greylisted .* reason="too early" age=100'
+  now $((T0 + 300))
+  msg alice@sender.example bob@example.net
+  delivered "$name: retry after the delay" 1
+  logged "smtp-greylist: info: passed conn=[0-9]+ net=127.0.0.0/24 from=alice@sender.example to=bob@example.net age=300"
+  msg carol@other.example dave@example.net
+  delivered "$name: another triplet of a known network" 2
+  logged "smtp-greylist: info: known conn=[0-9]+ net=127.0.0.0/24 from=carol@other.example"
+  ok "$name: first attempt 451 4.7.1, retry before the delay 451, after it delivered; the network then known"
+
+  # The pass memory (-m 86400) runs out: the network is a stranger again.
+  T1=$((T0 + 300 + 86401))
+  now $T1
+  msg erin@new.example bob@example.net
+  greylisted "$name: after the pass memory" 2
+  # The retry window (-r 3600 after the delay) runs out: new again.
+  now $((T1 + 300 + 3601))
+  msg erin@new.example bob@example.net
+  greylisted "$name: after the retry window" 2
+  [ "$(count 'from=erin@new.example to=bob@example.net age=0')" = 2 ] || fail "$name: window: not new again"
+  ok "$name: the pass memory and the retry window expire: greylisted anew"
+
+  # Allow-lists, and only doubtful mail.
+  echo "127.0.0.1  # the test's own client" > "$T/clients"
+  echo "Friend.Example" > "$T/domains"
+  now $((T0 + 10 * 86400))
+  setup "" "{ -p tempfail $GL -c $T/clients $store }"
+  msg frank@x1.example bob@example.net
+  delivered "$name: a client on the allow-list" 1
+  logged 'exempt .* reason=client'
+  setup "" "{ -p tempfail $GL -f $T/domains $store }"
+  msg frank@friend.example bob@example.net
+  delivered "$name: a sender domain on the allow-list" 1
+  msg frank@x2.example bob@example.net
+  greylisted "$name: another domain" 1
+  setup "" "{ $T/facts.sh } { -p tempfail $GL -k spf=pass -s -5:5 $store }"
+  msg grace@spf.example bob@example.net
+  delivered "$name: with fact spf pass" 1
+  logged 'exempt .* from=grace@spf.example .* reason=fact'
+  msg grace@spam.example bob@example.net
+  [ "$(final_code)" = 250 ] || fail "$name: score 10, out of the window: not passed"
+  logged 'exempt .* from=grace@spam.example .* reason=score'
+  msg grace@plain.example bob@example.net
+  greylisted "$name: no fact, score 0 in the window" 2
+  ok "$name: clients and sender domains allowed; only doubtful mail greylisted (-k spf=pass, -s -5:5)"
+
+  # 20 parallel connections, each a new triplet, on a new store.
+  now $T0
+  setup "" "{ -p tempfail $GL $3 }"
+  i=0; pids=
+  while [ $i -lt 20 ]; do
+    swaks --server 127.0.0.1 --port "$PROXY_PORT" --helo client.test --timeout 30 \
+      --from "p$i@parallel.example" --to bob@example.net > "$T/par.$i" 2>&1 &
+    pids="$pids $!"; i=$((i + 1))
+  done
+  for p in $pids; do wait "$p"; done
+  now $((T0 + 60))
+  : > "$T/PROXY.log"
+  i=0; pids=
+  while [ $i -lt 20 ]; do
+    swaks --server 127.0.0.1 --port "$PROXY_PORT" --helo client.test --timeout 30 \
+      --from "p$i@parallel.example" --to bob@example.net > "$T/par.$i" 2>&1 &
+    pids="$pids $!"; i=$((i + 1))
+  done
+  for p in $pids; do wait "$p"; done
+  wait_for "[ \$(count 'reason=\"too early\" age=60') = 20 ]" 5 ||
+    { grep greylist "$T/PROXY.log"; fail "$name: parallel: $(count 'reason="too early" age=60') of 20 triplets found again"; }
+  ok "$name: 20 parallel connections: 20 triplets recorded, all 20 found again a minute later"
+}
+
+suite file "$T/grey.store" "$T/parallel.store"
+[ "$(stat -c %s "$T/grey.store")" = $((4096 + 65536 * 64)) ] || fail "file: not a store of the default size"
+suite redis "$REDIS" "redis://127.0.0.1:$REDIS_PORT/6"
+redis-cli -p "$REDIS_PORT" -n 5 --scan | grep -q '^white:127\.0\.0\.0/24$' || fail "redis: no white: key"
+
+# Redis stalled (SIGSTOP: connections are taken, nothing answers), then
+# stopped: the filter fails within its -t, its policy applies.
+now $((T0 + 30 * 86400))
+kill -STOP "$REDIS_PID"
+setup "" "{ -p tempfail -t 20 $GL -t 500 $REDIS }"
+start=$(date +%s)
+msg stall@x.example bob@example.net
+end=$(date +%s)
+kill -CONT "$REDIS_PID"
+[ $((end - start)) -le 5 ] || fail "stalled redis: the session took $((end - start)) s"
+grep -aq '^<\*\* *4[0-9][0-9] ' "$T/swaks.out" || { cat "$T/swaks.out"; fail "stalled redis, policy tempfail: no 4xx"; }
+[ "$(stored)" = 0 ] || fail "stalled redis: stored"
+logged 'smtp-greylist: fatal: conn=[0-9]+: store redis://.*: timed out'
+ok "redis stalled: the filter fails after its 500 ms, policy tempfail: 4xx, in $((end - start)) s"
+stop_redis
+setup "" "{ -p accept $GL $REDIS }"
+msg stopped@x.example bob@example.net
+delivered "stopped redis, policy accept" 1
+logged 'smtp-greylist: fatal: conn=[0-9]+: store redis://.*Connection refused'
+setup "" "{ -p tempfail $GL $REDIS }"
+msg stopped@x.example bob@example.net
+grep -aq '^<\*\* *4[0-9][0-9] ' "$T/swaks.out" || { cat "$T/swaks.out"; fail "stopped redis, policy tempfail: no 4xx"; }
+ok "redis stopped: policy accept delivers, policy tempfail gives 4xx"
