@@ -115,9 +115,12 @@ $(HOST_LIB_A): $(HOST_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(B)/unit/%: t/unit/%.c $(HOST_OBJ)
+# lib/ is linked as an archive, so that a test takes only the modules it
+# uses; a module's own library goes in LDLIBS_check_MODULE (set in some
+# cmd/*/build.mk).
+$(B)/unit/%: t/unit/%.c $(HOST_LIB_A)
 	@mkdir -p $(@D)
-	$(HOSTCC) $(CPPFLAGS) -It/unit $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(HOST_OBJ) $(CHECK_LIBS) $(SANITIZE)
+	$(HOSTCC) $(CPPFLAGS) -It/unit $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(HOST_LIB_A) $(LDLIBS_$*) $(CHECK_LIBS) $(SANITIZE)
 
 # A unit test named after a program, t/unit/check_PROG.c, also links that
 # program's logic: every cmd/PROG/*.c but main.c (where main() lives).
@@ -126,7 +129,7 @@ $(B)/host/cmd/%.o: cmd/%.c $(wildcard lib/*.h) $(wildcard cmd/*/*.h)
 	$(HOSTCC) $(CPPFLAGS) -Icmd/$(firstword $(subst /, ,$*)) $(ALL_CFLAGS) -c -o $@ $<
 
 define unit_program_rule
-$(B)/unit/check_$(1): t/unit/check_$(1).c $(HOST_OBJ) $$(patsubst cmd/$(1)/%.c,$(B)/host/cmd/$(1)/%.o,$$(filter-out cmd/$(1)/main.c,$$(wildcard cmd/$(1)/*.c)))
+$(B)/unit/check_$(1): t/unit/check_$(1).c $$(patsubst cmd/$(1)/%.c,$(B)/host/cmd/$(1)/%.o,$$(filter-out cmd/$(1)/main.c,$$(wildcard cmd/$(1)/*.c))) $(HOST_LIB_A)
 	@mkdir -p $$(@D)
 	$(HOSTCC) $(CPPFLAGS) -Icmd/$(1) -It/unit $(ALL_CFLAGS) -Wno-missing-prototypes -o $$@ $$^ $$(LDLIBS_$(1)) $(CHECK_LIBS) $(SANITIZE)
 endef
