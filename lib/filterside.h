@@ -12,7 +12,7 @@
 #include "filterproto.h"
 #include "io.h"
 
-#define FILTERSIDE_FIELDS 8
+#define FILTERSIDE_FIELDS 12
 
 struct filter_request {
     enum filter_event event;
