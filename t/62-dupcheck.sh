@@ -63,6 +63,30 @@ msg one --header "Content-Type: text/html; charset=us-ascii"
 delivered "a copy of the one with another Content-Type" 10
 ok "the same envelope, Message-ID and body under another Content-Type, Content-Transfer-Encoding, From or Subject: delivered; a copy again: discarded"
 
+# The recipients that get the message are the fingerprint's, whatever
+# the others' fate: an earlier filter that accepts at RCPT (and so hides
+# the recipient from the filters after it) and a recipient the smarthost
+# refuses no longer make a legitimate copy look like one already
+# delivered.  Version 1 saw only bob here, one recipient of one accepted,
+# and discarded carol's copy as a duplicate of bob's.
+setup "" "{ -p accept $DUP -w 3600 $STORE }"
+msg hidden
+delivered "to bob" 1
+cat > "$T/accept-carol" <<'EOT'
+#!/bin/sh
+read -r hello; echo "filter 1 rcpt"
+while read -r ev tok rcpt; do
+  case $rcpt in carol@*) echo "accept $tok" ;; *) echo "continue $tok" ;; esac
+done
+EOT
+chmod +x "$T/accept-carol"
+setup "-R bob@example.net=550" "{ $T/accept-carol } { -p accept $DUP -w 3600 $STORE }"
+msg hidden --to bob@example.net,carol@example.net
+delivered "to carol, bob refused, carol accepted by an earlier filter" 1
+grep -q '^RCPT TO:<carol@example.net>$' "$T"/host/env.* || fail "not delivered to carol"
+grep -q 'result=discarded' "$T/PROXY.log" && fail "carol's copy was discarded"
+ok "an earlier filter's accept and a refused recipient: the copy to carol is delivered, not taken for bob's"
+
 # Only what the smarthost accepted is recorded.
 setup "-E 451" "{ -p accept $DUP -w 3600 $STORE }"
 msg refused

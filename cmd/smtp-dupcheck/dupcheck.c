@@ -1,10 +1,10 @@
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "deadline.h"
 #include "dupcheck.h"
 #include "log.h"
-#include "scan.h"
 
 void dupcheck_init(struct dupcheck *d, const struct dupcheck_config *cfg)
 {
@@ -15,8 +15,7 @@ void dupcheck_init(struct dupcheck *d, const struct dupcheck_config *cfg)
 
 static void transaction_reset(struct dupcheck *d)
 {
-    d->in_mail = d->data_seen = d->rcpt_overflow = 0;
-    d->accepted = d->nrcpts = 0;
+    d->nrcpts = 0;
     d->have_fp = 0;
     d->sender[0] = 0;
     d->msgid[0] = 0;
@@ -82,31 +81,33 @@ static const char *duplicate(struct dupcheck *d, const char *source, int64_t age
     return d->cfg->dry_run ? "continue" : "discard";
 }
 
-static const char *eom(struct dupcheck *d, int64_t now)
+static const char *eom(struct dupcheck *d, const struct dupcheck_envelope *env, int64_t now)
 {
     const struct dupcheck_config *c = d->cfg;
     struct message_scan m;
     unsigned char header_digest[FINGERPRINT_SIZE], body_digest[FINGERPRINT_SIZE];
     const char *msgid;
+    unsigned long i;
     int64_t when;
     int r;
 
-    d->have_fp = 0;
-    d->msgid[0] = 0;
-    if (!d->in_mail) return "continue";
-    /* The fingerprint must name exactly the recipients that get the
-     * message.  A recipient refused by a later filter or the smarthost
-     * was seen here but not accepted; which one, this filter cannot know,
-     * and a fingerprint with too many recipients could later discard a
-     * copy that one of them never had. */
-    if (d->rcpt_overflow) {
+    transaction_reset(d);
+    if (!env || !env->sender) {
+        log_unchecked(d, "no envelope: not protocol version 2");
+        return "continue";
+    }
+    snprintf(d->sender, sizeof d->sender, "%s", env->sender);
+    d->nrcpts = env->nrcpts;
+    /* The fingerprint names exactly the recipients that get the message
+     * (the proxy says which), so that it never discards a copy one of
+     * them did not have. */
+    if (env->nrcpts > DUPCHECK_RCPT_MAX) {
         log_unchecked(d, "too many recipients");
         return "continue";
     }
-    if (!d->data_seen || d->accepted != d->nrcpts) {
-        log_unchecked(d, "not every recipient was accepted");
-        return "continue";
-    }
+    fingerprint_digest(env->sender, strlen(env->sender), d->sender_digest);
+    for (i = 0; i < env->nrcpts; i++)
+        fingerprint_digest(env->rcpts[i], strlen(env->rcpts[i]), d->rcpts[i]);
     message_scan_init(&m);
     if (message_scan_fd(&m, c->msgfd) < 0) {
         log_warn_sys("unable to read the message on fd %d; not checked", c->msgfd);
@@ -155,43 +156,12 @@ static void report(struct dupcheck *d, const struct filter_request *r, int64_t n
     log_line_emit(&l);
 }
 
-const char *dupcheck_event(struct dupcheck *d, const struct filter_request *r, int64_t now)
+const char *dupcheck_event(struct dupcheck *d, const struct filter_request *r,
+                           const struct dupcheck_envelope *env, int64_t now)
 {
-    const char *verdict = "continue";
-    unsigned long v;
     switch (r->event) {
-    case FILTER_MAIL:
-        transaction_reset(d);
-        d->in_mail = 1;
-        if (r->nfields >= 1) {
-            size_t n = r->len[0] < sizeof d->sender ? r->len[0] : sizeof d->sender - 1;
-            memcpy(d->sender, r->field[0], n);
-            d->sender[n] = 0;
-            fingerprint_digest(r->field[0], r->len[0], d->sender_digest);
-        } else {
-            fingerprint_digest("", 0, d->sender_digest);
-        }
-        break;
-    case FILTER_RCPT:
-        if (!d->in_mail || r->nfields < 1) break;
-        if (d->nrcpts == DUPCHECK_RCPT_MAX) {
-            d->rcpt_overflow = 1;
-            break;
-        }
-        fingerprint_digest(r->field[0], r->len[0], d->rcpts[d->nrcpts++]);
-        break;
-    case FILTER_DATA:
-        if (r->nfields >= 1 && scan_ulong(r->field[0], 1000000000UL, &v)) {
-            d->accepted = v;
-            d->data_seen = 1;
-        }
-        break;
     case FILTER_EOM:
-        verdict = eom(d, now);
-        break;
-    case FILTER_RSET:
-        transaction_reset(d);
-        break;
+        return eom(d, env, now);
     case FILTER_REPORT:
         report(d, r, now);
         transaction_reset(d);
@@ -199,7 +169,7 @@ const char *dupcheck_event(struct dupcheck *d, const struct filter_request *r, i
     default:
         break;
     }
-    return verdict;
+    return "continue";
 }
 
 void dupcheck_end(struct dupcheck *d)

@@ -1,6 +1,8 @@
 /* smtp-dupcheck's logic: the events of one connection in, a verdict out.
- * At eom the message's fingerprint is looked up (the permanent cdb, then
- * the store); at the report of a delivered message it is recorded.
+ * At eom the message's fingerprint (of the message, its sender and the
+ * recipients it goes to, which version 2 of the filter protocol tells)
+ * is looked up (the permanent cdb, then the store); at the report of a
+ * delivered message it is recorded.
  * Anything that goes wrong with the store is logged and answered with
  * "continue": a broken duplicate check lets mail through, never holds it
  * up and never drops it. */
@@ -32,10 +34,9 @@ struct dupcheck {
     int store_open;
     struct table permanent;
     int permanent_open;
-    /* the transaction */
-    int in_mail, data_seen, rcpt_overflow;
-    unsigned long accepted, nrcpts;
-    char sender[FILTERPROTO_LINE_MAX];
+    /* the transaction, from eom to its report */
+    unsigned long nrcpts;
+    char sender[SMTP_ADDRESS_MAX + 1];
     unsigned char sender_digest[FINGERPRINT_SIZE];
     unsigned char rcpts[DUPCHECK_RCPT_MAX][FINGERPRINT_SIZE];
     int have_fp;                /* computed at eom, to record at report */
@@ -43,10 +44,19 @@ struct dupcheck {
     char msgid[MSGID_MAX + 1];
 };
 
+/* The envelope at eom: the sender ("" for <>) and every recipient the
+ * message goes to (nrcpts of them; over DUPCHECK_RCPT_MAX, unchecked). */
+struct dupcheck_envelope {
+    const char *sender;
+    unsigned long nrcpts;
+    const char *const *rcpts;
+};
+
 void dupcheck_init(struct dupcheck *d, const struct dupcheck_config *cfg);
-/* The verdict line for one event ("continue" or "discard"); now is the
- * time of day in seconds. */
-const char *dupcheck_event(struct dupcheck *d, const struct filter_request *r, int64_t now);
+/* The verdict line for one event, eom or report ("continue" or
+ * "discard"); env is eom's; now is the time of day in seconds. */
+const char *dupcheck_event(struct dupcheck *d, const struct filter_request *r,
+                           const struct dupcheck_envelope *env, int64_t now);
 void dupcheck_end(struct dupcheck *d);
 
 #endif

@@ -17,6 +17,20 @@ static struct dupcheck_config cfg = {
 static struct dupcheck d;
 static struct filter_side fs;
 
+/* The envelope of version 2's context lines at eom. */
+static const struct dupcheck_envelope *envelope(const struct filter_request *r)
+{
+    static const char *rcpts[DUPCHECK_RCPT_MAX];
+    static struct dupcheck_envelope env;
+    unsigned i, n = filterside_recipients(&fs);
+    if (r->event != FILTER_EOM) return 0;
+    env.sender = filterside_sender(&fs);
+    env.nrcpts = n;
+    for (i = 0; i < n && i < DUPCHECK_RCPT_MAX; i++) rcpts[i] = filterside_recipient(&fs, i, 0, 0);
+    env.rcpts = rcpts;
+    return &env;
+}
+
 static void options(int argc, char **argv)
 {
     unsigned long v;
@@ -55,11 +69,10 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     options(argc, argv);
     dupcheck_init(&d, &cfg);
-    if (filterside_start(&fs, 1u << FILTER_MAIL | 1u << FILTER_RCPT | 1u << FILTER_DATA |
-                              1u << FILTER_EOM | 1u << FILTER_RSET | 1u << FILTER_REPORT) < 0)
-        log_fatal(111, "no smtp-filter 1 handshake on standard input");
+    if (filterside_start_version(&fs, 1u << FILTER_EOM | 1u << FILTER_REPORT, 2) < 0)
+        log_fatal(111, "no smtp-filter handshake on standard input");
     while ((n = filterside_next(&fs, &r)) > 0)
-        if (filterside_say(&fs, dupcheck_event(&d, &r, (int64_t)time(0))) < 0)
+        if (filterside_say(&fs, dupcheck_event(&d, &r, envelope(&r), (int64_t)time(0))) < 0)
             log_fatal_sys(111, "unable to answer");
     if (n < 0) log_fatal_sys(111, "unable to read an event");
     dupcheck_end(&d);
