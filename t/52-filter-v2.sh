@@ -152,3 +152,15 @@ grep -q '^fact spf pass$' "$T/eomonly" || fail "the mail fact is missing"
 grep -q '^eom [0-9]* - 1000$' "$T/eomonly" || { grep '^eom' "$T/eomonly"; fail "eom without the count"; }
 logged 'facts=trust=40,spf=pass'
 ok "an eom-only filter sees the client, HELO, sender, 1,000 recipients and the earlier facts; the log lists the facts"
+
+# smtp-filter(7)'s version 2 example in sh, as written there.
+awk '/reverse name, using the context lines/ { f = 1 } f && /^\.nf/ { p = 1; next }
+     p && /^\.fi/ { exit } p' "$TOP/man/smtp-filter.7" | sed 's/\\-/-/g' > "$T/noreverse"
+chmod +x "$T/noreverse"
+grep -q '^while read' "$T/noreverse" || fail "the example was not found in smtp-filter(7)"
+stop PROXY; : > "$T/PROXY.log"; rm -f "$T"/host/*
+serve_proxy -R { "$T/noreverse" } --
+send --from alice@example.org --to bob@example.net --data "$T/msg"
+[ "$(stored)" = 1 ] || fail "the example filter: not delivered"
+[ "$(msg_of | head -n 1)" = "X-No-Reverse-Name: yes" ] || { msg_of; fail "the example filter added no field"; }
+ok "smtp-filter(7)'s sh example of version 2, as written: the field added for a client without a reverse name"
