@@ -91,7 +91,7 @@ int rspamd_http_reply(const char *buf, size_t len, int eof, const char **body, s
         if (eof) return log_why(why, size, "connection closed within the reply body");
         return 0;
     }
-    if (len - head > clen) return log_why(why, size, "more than Content-Length");
+    /* (what may follow is not read: the reply is complete) */
     *body = buf + head;
     *bodylen = clen;
     return 1;
