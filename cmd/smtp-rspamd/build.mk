@@ -4,3 +4,7 @@
 # functions it calls when the program is linked static with musl.
 LIBJANSSON = $(shell $(HOSTCC) -print-file-name=libjansson.a)
 LDLIBS_smtp-rspamd = $(LIBJANSSON) -lm
+# The libFuzzer harness fuzz/rspamd.c links this program's logic and
+# jansson (for fuzz/fuzz.mk, included after this file).
+FUZZ_CMD_rspamd  = smtp-rspamd
+FUZZ_LIBS_rspamd = $(LIBJANSSON) -lm
