@@ -108,6 +108,7 @@ int store_parse(struct store *s, const char *spec)
     s->db = 0;
     s->why[0] = 0;
     if (!s->slots) s->slots = DUPSTORE_SLOTS_DEFAULT;
+    if (!s->file_version) s->file_version = DUPSTORE_VERSION_VALUES;
     if (!n || n >= sizeof s->spec) return log_why(s->why, sizeof s->why, "store name empty or too long");
     memcpy(s->spec, spec, n + 1);
     if (!strncmp(spec, "unix:", 5)) {
@@ -143,9 +144,10 @@ void store_close(struct store *s)
 static int file_ready(struct store *s, int64_t now, int64_t deadline)
 {
     if (s->file_open) return 0;
-    if (dupstore_open_version(&s->file, s->spec, 1, 1, s->slots, DUPSTORE_VERSION_VALUES, now, deadline) < 0)
+    if (dupstore_open_version(&s->file, s->spec, 1, 1, s->slots, s->file_version, now, deadline) < 0)
         return log_why(s->why, sizeof s->why, "%s", s->file.why);
     s->file_open = 1;
+    if (s->file.repaired) log_warn("store %s: was cut short: extended with empty records", s->spec);
     return 0;
 }
 
@@ -437,4 +439,32 @@ int store_list(struct store *s, const char *prefix, int64_t now,
         }
     } while (strcmp(cursor, "0"));
     return 0;
+}
+
+int store_seen(struct store *s, const struct store_key *k, int64_t now, int64_t window, int64_t *when,
+               int64_t deadline)
+{
+    struct store_value v;
+    int r;
+    if (s->kind == STORE_FILE) {
+        if (file_ready(s, now, deadline) < 0) return -1;
+        r = dupstore_lookup(&s->file, k->digest, now, window, deadline, when);
+        return r < 0 ? file_error(s) : r;
+    }
+    r = store_get(s, k, now, &v, deadline);
+    if (r <= 0) return r;
+    if (!(v.time > now - window && v.time < now + window)) return 0;
+    if (when) *when = v.time;
+    return 1;
+}
+
+int store_mark(struct store *s, const struct store_key *k, int64_t now, int64_t window, int64_t deadline,
+               int *evicted)
+{
+    if (evicted) *evicted = 0;
+    if (s->kind == STORE_FILE) {
+        if (file_ready(s, now, deadline) < 0) return -1;
+        return dupstore_record(&s->file, k->digest, now, window, deadline, evicted) < 0 ? file_error(s) : 0;
+    }
+    return store_put(s, k, now, 0, window, deadline);
 }

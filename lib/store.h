@@ -53,6 +53,7 @@ struct store {
     struct dupstore file;
     int file_open;
     unsigned long slots;                /* for a new file */
+    uint32_t file_version;              /* 2 (values); 1 for smtp-dupcheck's */
     /* Redis */
     struct endpoint server;
     unsigned long db;
@@ -89,6 +90,18 @@ int store_list(struct store *s, const char *prefix, int64_t now,
                void (*each)(const char *key, const unsigned char *digest, const struct store_value *v,
                             void *arg),
                void *arg, int64_t deadline);
+
+/* Time stamps alone, for smtp-dupcheck: a key is seen when it was
+ * marked less than window seconds from now (either way, in case the
+ * clock went back).  The file is then one of version 1
+ * (s->file_version = DUPSTORE_VERSION before the first call), whose
+ * digest is the fingerprint itself.  store_seen: 1 with *when, 0 not;
+ * store_mark: 0, with *evicted = 1 when a live record of the file had to
+ * make room (the file is too small for the window). */
+int store_seen(struct store *s, const struct store_key *k, int64_t now, int64_t window, int64_t *when,
+               int64_t deadline);
+int store_mark(struct store *s, const struct store_key *k, int64_t now, int64_t window, int64_t deadline,
+               int *evicted);
 
 /* NOQUEUE_NOW when it is a number, else time(2). */
 int64_t store_now(void);

@@ -10,7 +10,7 @@ void dupcheck_init(struct dupcheck *d, const struct dupcheck_config *cfg)
 {
     memset(d, 0, sizeof *d);
     d->cfg = cfg;
-    d->store.fd = -1;
+    d->store.fd = d->store.file.fd = -1;
 }
 
 static void transaction_reset(struct dupcheck *d)
@@ -26,15 +26,34 @@ static void transaction_reset(struct dupcheck *d)
  * the next message. */
 static int store_ready(struct dupcheck *d, int64_t now)
 {
-    const struct dupcheck_config *c = d->cfg;
-    if (d->store_open) return 1;
-    if (dupstore_open(&d->store, c->store, 1, 1, c->slots, now, deadline_in_ms(c->lock_wait_ms)) < 0) {
-        log_warn("store %s: %s", c->store, d->store.why);
+    if (d->store_parsed) return 1;
+    /* The file is noqueue-dupstore(5) version 1, keyed by the
+     * fingerprint itself, as it always was; Redis keys are dup:HEX. */
+    d->store.slots = d->cfg->slots;
+    d->store.file_version = DUPSTORE_VERSION;
+    if (store_parse(&d->store, d->cfg->store) < 0) {
+        log_warn("store %s: %s", d->cfg->store, d->store.why);
         return 0;
     }
-    if (d->store.repaired) log_warn("store %s: was cut short: extended with empty records", c->store);
-    d->store_open = 1;
+    d->store_parsed = 1;
     return 1;
+}
+
+/* Logged; the store is opened (or connected) again at the next message. */
+static void store_failed(struct dupcheck *d, const char *what)
+{
+    log_warn("store %s: %s; %s", d->cfg->store, d->store.why, what);
+    store_close(&d->store);
+    d->store_parsed = 0;
+}
+
+static void fingerprint_key(struct dupcheck *d, struct store_key *k)
+{
+    char hex[2 * FINGERPRINT_SIZE + 1];
+    const char *parts[2] = {"dup", hex};
+    dupstore_hex(d->fp, hex);
+    store_key(k, 2, parts);
+    memcpy(k->digest, d->fp, FINGERPRINT_SIZE);
 }
 
 /* 1 when the Message-ID is a permanent entry. */
@@ -89,6 +108,7 @@ static const char *eom(struct dupcheck *d, const struct dupcheck_envelope *env, 
     const char *msgid;
     unsigned long i;
     int64_t when;
+    struct store_key k;
     int r;
 
     transaction_reset(d);
@@ -127,9 +147,10 @@ static const char *eom(struct dupcheck *d, const struct dupcheck_envelope *env, 
 
     if (permanent(d, msgid)) return duplicate(d, "permanent", -1);
     if (!store_ready(d, now)) return "continue";
-    r = dupstore_lookup(&d->store, d->fp, now, c->window, deadline_in_ms(c->lock_wait_ms), &when);
+    fingerprint_key(d, &k);
+    r = store_seen(&d->store, &k, now, c->window, &when, deadline_in_ms(c->lock_wait_ms));
     if (r < 0) {
-        log_warn("store %s: %s; not checked", c->store, d->store.why);
+        store_failed(d, "not checked");
         return "continue";
     }
     return r ? duplicate(d, "store", now - when) : "continue";
@@ -142,9 +163,11 @@ static void report(struct dupcheck *d, const struct filter_request *r, int64_t n
     char hex[2 * FINGERPRINT_SIZE + 1];
     int evicted = 0;
     if (!d->have_fp || r->nfields < 1 || strcmp(r->field[0], "delivered")) return;
+    struct store_key k;
     if (!store_ready(d, now)) return;
-    if (dupstore_record(&d->store, d->fp, now, c->window, deadline_in_ms(c->lock_wait_ms), &evicted) < 0) {
-        log_warn("store %s: %s; not recorded", c->store, d->store.why);
+    fingerprint_key(d, &k);
+    if (store_mark(&d->store, &k, now, c->window, deadline_in_ms(c->lock_wait_ms), &evicted) < 0) {
+        store_failed(d, "not recorded");
         return;
     }
     dupstore_hex(d->fp, hex);
@@ -174,7 +197,8 @@ const char *dupcheck_event(struct dupcheck *d, const struct filter_request *r,
 
 void dupcheck_end(struct dupcheck *d)
 {
-    if (d->store_open) dupstore_close(&d->store);
+    if (d->store_parsed) store_close(&d->store);
+    d->store_parsed = 0;
     if (d->permanent_open) table_close(&d->permanent);
-    d->store_open = d->permanent_open = 0;
+    d->permanent_open = 0;
 }

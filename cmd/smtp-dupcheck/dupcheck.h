@@ -13,13 +13,14 @@
 
 #include "dupstore.h"
 #include "filterside.h"
+#include "store.h"
 #include "fingerprint.h"
 #include "table.h"
 
 #define DUPCHECK_RCPT_MAX 1000
 
 struct dupcheck_config {
-    const char *store;          /* the store's path */
+    const char *store;          /* the store: a path, or Redis (lib/store.h) */
     const char *permanent;      /* cdb of Message-IDs always duplicates, or NULL */
     unsigned long slots;        /* the store's size if this process makes it */
     int64_t window;             /* seconds */
@@ -30,8 +31,8 @@ struct dupcheck_config {
 
 struct dupcheck {
     const struct dupcheck_config *cfg;
-    struct dupstore store;
-    int store_open;
+    struct store store;
+    int store_parsed;
     struct table permanent;
     int permanent_open;
     /* the transaction, from eom to its report */

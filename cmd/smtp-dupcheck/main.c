@@ -69,10 +69,11 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     options(argc, argv);
     dupcheck_init(&d, &cfg);
+    if (store_parse(&d.store, cfg.store) < 0) log_fatal(100, "store %s: %s", cfg.store, d.store.why);
     if (filterside_start_version(&fs, 1u << FILTER_EOM | 1u << FILTER_REPORT, 2) < 0)
         log_fatal(111, "no smtp-filter handshake on standard input");
     while ((n = filterside_next(&fs, &r)) > 0)
-        if (filterside_say(&fs, dupcheck_event(&d, &r, envelope(&r), (int64_t)time(0))) < 0)
+        if (filterside_say(&fs, dupcheck_event(&d, &r, envelope(&r), store_now())) < 0)
             log_fatal_sys(111, "unable to answer");
     if (n < 0) log_fatal_sys(111, "unable to read an event");
     dupcheck_end(&d);
