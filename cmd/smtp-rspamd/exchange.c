@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -56,18 +57,38 @@ static int request(struct io_out *out, const struct rspamd_config *cfg,
     return io_flush(out, deadline);
 }
 
+/* The message as the request's body: sendfile(2) from the spool file
+ * (no copy through this process, no buffer to fault in), read and write
+ * where fd 3 is something sendfile cannot read. */
 static int body(int sock, int msgfd, unsigned long long size, int64_t deadline, char *why,
                 size_t whysize)
 {
-    static char buf[65536];
+    static char buf[16384];
     unsigned long long sent = 0;
+    int copy = 0;
     while (sent < size) {
-        ssize_t r = read(msgfd, buf, size - sent < sizeof buf ? (size_t)(size - sent) : sizeof buf);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) return log_why(why, whysize, "unable to read the message: %s", strerror(errno));
-        if (r == 0) return log_why(why, whysize, "the message ended before its size");
-        if (io_write_all(sock, buf, (size_t)r, deadline) < 0)
-            return log_why(why, whysize, "unable to send the message: %s", strerror(errno));
+        size_t want = size - sent < (1u << 30) ? (size_t)(size - sent) : (1u << 30);
+        ssize_t r = copy ? -1 : sendfile(sock, msgfd, 0, want);
+        if (r < 0 && !copy && (errno == EINVAL || errno == ENOSYS)) copy = 1;
+        if (copy) {
+            r = read(msgfd, buf, want < sizeof buf ? want : sizeof buf);
+            if (r < 0 && errno == EINTR) continue;
+            if (r < 0) return log_why(why, whysize, "unable to read the message: %s", strerror(errno));
+            if (r == 0) return log_why(why, whysize, "the message ended before its size");
+            if (io_write_all(sock, buf, (size_t)r, deadline) < 0)
+                return log_why(why, whysize, "unable to send the message: %s", strerror(errno));
+        } else if (r < 0) {
+            if (errno == EINTR) continue;
+            if (errno != EAGAIN)
+                return log_why(why, whysize, "unable to send the message: %s", strerror(errno));
+            switch (io_wait(sock, POLLOUT, deadline)) {
+            case 0: return log_why(why, whysize, "unable to send the message: timed out");
+            case -1: return log_why(why, whysize, "unable to send the message: %s", strerror(errno));
+            }
+            continue;
+        } else if (r == 0) {
+            return log_why(why, whysize, "the message ended before its size");
+        }
         sent += (unsigned long long)r;
     }
     return 0;
@@ -105,6 +126,7 @@ int rspamd_scan(const struct rspamd_config *cfg, const struct endpoint *ep,
     struct stat st;
     int sock, r;
     if (fstat(msgfd, &st) < 0) return log_why(why, whysize, "no message: %s", strerror(errno));
+    if (!S_ISREG(st.st_mode)) return log_why(why, whysize, "the message on fd 3 is not in a file");
     sock = endpoint_connect(ep, deadline);
     if (sock < 0) return log_why(why, whysize, "unable to connect: %s", strerror(errno));
     io_out_init(&out, sock, outbuf, sizeof outbuf);
