@@ -22,7 +22,7 @@ static int field(struct io_out *out, const char *name, const char *value, int64_
     size_t i;
     if (!value || !*value) return 0;
     for (i = 0; value[i]; i++)
-        if (value[i] < 32 || value[i] > 126 || i > 1000) {
+        if (value[i] < 32 || value[i] > 126 || i >= 1000) {
             log_warn("%s for rspamd is not printable ASCII or too long; left out", name);
             return 0;
         }
