@@ -14,6 +14,7 @@ void io_in_init(struct io_in *in, int fd, char *buf, size_t size)
     in->size = size;
     in->start = in->end = 0;
     in->flush = 0;
+    in->wake = -1;
 }
 
 void io_out_init(struct io_out *out, int fd, char *buf, size_t size)
@@ -32,25 +33,37 @@ int io_nonblock(int fd)
     return fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
-volatile sig_atomic_t io_stopping;
-
-int io_wait(int fd, short events, int64_t deadline)
+int io_wait_wake(int fd, short events, int wake, int64_t deadline)
 {
-    struct pollfd p;
+    struct pollfd p[2];
     int r;
-    p.fd = fd;
-    p.events = events;
+    p[0].fd = fd;
+    p[0].events = events;
+    p[1].fd = wake;
+    p[1].events = POLLIN;
     for (;;) {
-        if (io_stopping) {
+        p[0].revents = p[1].revents = 0;
+        r = poll(p, wake >= 0 ? 2 : 1, deadline_poll_ms(deadline));
+        if (r > 0 && wake >= 0 && p[1].revents) {
             errno = EINTR;
             return -1;
         }
-        p.revents = 0;
-        r = poll(&p, 1, deadline_poll_ms(deadline));
         if (r > 0) return 1;
         if (r == 0) return 0;
         if (errno != EINTR) return -1;
     }
+}
+
+int io_wait(int fd, short events, int64_t deadline)
+{
+    return io_wait_wake(fd, events, -1, deadline);
+}
+
+int io_spoke_unasked(struct io_in *in)
+{
+    if (io_buffered(in)) return 1;
+    if (io_wait(in->fd, POLLIN, 0) != 1) return 0;
+    return io_fill(in, deadline_now()) == 0 ? 2 : 1;
 }
 
 int io_write_all(int fd, const char *s, size_t n, int64_t deadline)
@@ -114,7 +127,7 @@ ssize_t io_fill(struct io_in *in, int64_t deadline)
         }
         if (errno == EINTR) continue;
         if (errno != EAGAIN) return -1;
-        switch (io_wait(in->fd, POLLIN, deadline)) {
+        switch (io_wait_wake(in->fd, POLLIN, in->wake, deadline)) {
         case 0: errno = ETIMEDOUT; return -1;
         case -1: return -1;
         }

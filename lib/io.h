@@ -23,6 +23,7 @@ struct io_in {
     char *buf;
     size_t size, start, end;
     struct io_out *flush;       /* flushed before blocking; may be NULL */
+    int wake;                   /* readable: stop waiting (a self-pipe), or -1 */
 };
 
 /* io_getline results other than a length */
@@ -34,11 +35,8 @@ void io_in_init(struct io_in *in, int fd, char *buf, size_t size);
 void io_out_init(struct io_out *out, int fd, char *buf, size_t size);
 int io_nonblock(int fd);
 
-/* Set by a program's SIGTERM handler: every wait then fails at once with
- * EINTR, so that the program can end what it is doing and go. */
-extern volatile sig_atomic_t io_stopping;
-
-/* Read what is available into the buffer: >0 bytes, 0 at EOF, -1 error. */
+/* Read what is available into the buffer: >0 bytes, 0 at EOF, -1 error
+ * (EINTR: in->wake became readable, nothing was read). */
 ssize_t io_fill(struct io_in *in, int64_t deadline);
 static inline size_t io_buffered(const struct io_in *in) { return in->end - in->start; }
 static inline const char *io_peek(const struct io_in *in) { return in->buf + in->start; }
@@ -59,5 +57,12 @@ int io_write_all(int fd, const char *s, size_t n, int64_t deadline);
 /* Wait until fd is readable (POLLIN) or writable: 1 ready, 0 timeout,
  * -1 error. */
 int io_wait(int fd, short events, int64_t deadline);
+/* The same, and wake >= 0 readable ends the wait with -1, errno EINTR. */
+int io_wait_wake(int fd, short events, int wake, int64_t deadline);
+/* Has the peer on in's descriptor written (or closed) while nothing was
+ * asked of it?  0 no; 1 it wrote (what it wrote is in the buffer); 2 it
+ * closed its end.  A program that asks one question at a time checks this
+ * before it asks, so that an answer is never taken for another's. */
+int io_spoke_unasked(struct io_in *in);
 
 #endif

@@ -309,6 +309,17 @@ static void command(char *line, size_t n)
     }
 }
 
+/* The smarthost left the open transaction while no command was pending:
+ * smtp-proxyd is told at once, unasked, so that it can answer its client
+ * now (see smtp-forward(8)). */
+static void lost_while_idle(void)
+{
+    if (state != TRANSACTION) return;
+    state = LOST;
+    reply_text("* lost\n", 7);
+    if (io_flush(&reply_out, reply_deadline()) < 0) log_fatal_sys(111, "unable to write a reply");
+}
+
 /* Keep the smarthost session alive while waiting, and notice when it goes:
  * a smarthost that speaks unasked is closing (421) or broken. */
 static void idle(void)
@@ -333,7 +344,7 @@ static void idle(void)
     }
     if (n == 2 && (p[1].revents || io_buffered(&up.in))) {
         upstream_unasked(&up);
-        if (state == TRANSACTION) state = LOST;
+        lost_while_idle();
     } else if (n == 2 && !p[0].revents && keepalive) {
         struct smtp_reply r;
         if (deadline_now() - up.last_activity >= (int64_t)keepalive * 1000) {
@@ -342,7 +353,7 @@ static void idle(void)
                     log_warn("smarthost %s refused NOOP, closing", up.peer);
                     upstream_close(&up);
                 }
-                if (state == TRANSACTION) state = LOST;
+                lost_while_idle();
             }
         }
     }

@@ -189,14 +189,9 @@ static enum outcome policy_outcome(struct filter *f, struct verdict *v)
  * then be taken for the wrong event: that is a failure, as is an exit. */
 static const char *spoke_unasked(struct filter *f, int *exited)
 {
-    *exited = 0;
-    if (io_buffered(&f->in)) return "spoke unasked";
-    if (io_wait(f->proc.from, POLLIN, 0) != 1) return 0;
-    if (io_fill(&f->in, deadline_now()) == 0) {
-        *exited = 1;
-        return "exited";
-    }
-    return "spoke unasked";
+    int r = io_spoke_unasked(&f->in);
+    *exited = r == 2;
+    return r == 2 ? "exited" : r ? "spoke unasked" : 0;
 }
 
 /* The event line with this filter's next token after its name. */

@@ -39,24 +39,48 @@ static int start(void)
     return 0;
 }
 
-/* One request, one reply: anything from the forwarder while no request
- * is pending would pair the next reply with the wrong request. */
-static int spoke_unasked(void)
+static unsigned pending;               /* requests sent, replies not read */
+static int lost;                        /* the smarthost left the open transaction */
+
+/* The one line smtp-forward writes unasked: the smarthost went away
+ * while a transaction was open (it said 421, or closed, or refused a
+ * NOOP).  Taken wherever it comes: before a reply, after one, alone. */
+#define NOTICE "* lost\n"
+static void take_notices(void)
 {
-    return io_buffered(&in) || io_wait(proc.from, POLLIN, 0) == 1;
+    while (io_buffered(&in) >= sizeof NOTICE - 1 && !memcmp(io_peek(&in), NOTICE, sizeof NOTICE - 1)) {
+        io_consume(&in, sizeof NOTICE - 1);
+        lost = 1;
+    }
 }
 
-static unsigned pending;               /* requests sent, replies not read */
+/* One request, one reply: anything else from the forwarder while no
+ * request is pending would pair the next reply with the wrong request.
+ * 0, or -1 with the forwarder dead. */
+static int check_unasked(void)
+{
+    int r = io_spoke_unasked(&in);
+    if (r == 1) take_notices();
+    if (r == 0 || (r == 1 && !io_buffered(&in))) return 0;
+    log_warn("%s %s", cfg.forward_argv[0], r == 2 ? "exited" : "spoke unasked");
+    dead = 1;
+    return -1;
+}
+
+int forwarder_upstream_lost(void)
+{
+    if (dead || proc.pid < 0) return 0;
+    if (!pending && check_unasked() < 0) return 0;
+    return lost;
+}
 
 int forwarder_send(const char *line, int64_t deadline)
 {
     if (dead) return -1;
     if (proc.pid < 0 && start() < 0) return -1;
-    if (!pending && spoke_unasked()) {
-        log_warn("%s spoke unasked or exited", cfg.forward_argv[0]);
-        dead = 1;
-        return -1;
-    }
+    if (!pending && check_unasked() < 0) return -1;
+    /* A new transaction, or none: what was lost is behind. */
+    if (!strncmp(line, "MAIL ", 5) || !strcmp(line, "RSET")) lost = 0;
     if (io_puts(&out, line, deadline) < 0 || io_put(&out, "\n", 1, deadline) < 0) {
         log_warn_sys("unable to write to %s", cfg.forward_argv[0]);
         dead = 1;
@@ -73,7 +97,20 @@ int forwarder_reply(struct smtp_reply *r, int64_t deadline)
 {
     int e;
     if (dead || !pending) return -1;
+    /* A notice may come first: the whole line is there once its LF is. */
+    for (;;) {
+        const char *lf = memchr(io_peek(&in), '\n', io_buffered(&in));
+        if (lf && (lf != io_peek(&in) + sizeof NOTICE - 2 ||
+                   memcmp(io_peek(&in), NOTICE, sizeof NOTICE - 1)))
+            break;
+        if (lf) {
+            take_notices();
+            continue;
+        }
+        if (io_fill(&in, deadline) <= 0) break;     /* smtp_reply_read says why */
+    }
     e = smtp_reply_read(&in, r, 0, deadline);
+    if (e == SMTP_REPLY_OK) take_notices();
     if (e == SMTP_REPLY_OK && (--pending || !io_buffered(&in))) return 0;
     if (e == SMTP_REPLY_OK) log_warn("%s gave more than one reply", cfg.forward_argv[0]);
     else if (e == SMTP_REPLY_EOF) log_warn("%s exited", cfg.forward_argv[0]);

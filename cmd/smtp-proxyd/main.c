@@ -10,7 +10,7 @@
 #include "scan.h"
 
 #define USAGE "usage: smtp-proxyd [-h host] [-e envelope-seconds] [-b body-seconds]" \
-    " [-w end-of-data-seconds] [-s size] [-r max-recipients] [-E max-errors]" \
+    " [-D bytes-per-second] [-w end-of-data-seconds] [-s size] [-r max-recipients] [-E max-errors]" \
     " [-m first|split] [-S [class=]points] [-t filter-seconds] [-p accept|tempfail]" \
     " [-d spool-dir] [-R] [-Q mailbox] [-c cert] [-k key] [-a cafile] [-V] [-T] [-L tls-program]" \
     " [{ [-t seconds] [-p accept|tempfail|required] [-1] [-n name]" \
@@ -130,6 +130,7 @@ static void options(int argc, char **argv)
 
     cfg.envelope_timeout = 300;
     cfg.body_timeout = 600;
+    cfg.min_data_rate = 500;
     cfg.eom_timeout = 540;
     cfg.size_limit = 52428800;
     cfg.max_rcpt = 100;
@@ -142,11 +143,15 @@ static void options(int argc, char **argv)
     cfg.tls_key = getenv("KEYFILE");
     cfg.tls_program = "smtp-tls";
     opterr = 0;                 /* one line, ours */
-    while ((opt = getopt(argc, argv, "+h:e:b:w:s:r:E:m:S:t:p:d:RQ:c:k:a:VTL:")) != -1) {
+    while ((opt = getopt(argc, argv, "+h:e:b:D:w:s:r:E:m:S:t:p:d:RQ:c:k:a:VTL:")) != -1) {
         switch (opt) {
         case 'h': cfg.hostname = optarg; break;
         case 'e': cfg.envelope_timeout = seconds(optarg, 86400); break;
         case 'b': cfg.body_timeout = seconds(optarg, 86400); break;
+        case 'D':
+            if (!scan_ulong(optarg, 1UL << 30, &v)) usage("bad data rate");
+            cfg.min_data_rate = v;
+            break;
         case 'w': cfg.eom_timeout = seconds(optarg, 86400); break;
         case 's':
             if (!scan_size(optarg, 1ULL << 40, &size) || !size) usage("bad size");
@@ -209,13 +214,6 @@ static void options(int argc, char **argv)
     tls_options();
 }
 
-/* SIGTERM: the session ends at its next wait, with 421 to the client. */
-static void stop(int sig)
-{
-    (void)sig;
-    io_stopping = 1;
-}
-
 int main(int argc, char **argv)
 {
     const char *why;
@@ -226,13 +224,6 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     /* A spool over RLIMIT_FSIZE is a write error (452), not our death. */
     signal(SIGXFSZ, SIG_IGN);
-    {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = stop;            /* no SA_RESTART: waits return */
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGTERM, &sa, 0);
-    }
     options(argc, argv);
     bad = statustext_load(texts, T_COUNT, &why);
     if (bad >= 0) log_fatal(100, "SMTP_TEXT_%s %s", texts[bad].name, why);

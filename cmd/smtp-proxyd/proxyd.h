@@ -20,7 +20,7 @@ enum text {
     T_BAD_RECIPIENT, T_BAD_PARAMETER, T_TOO_MANY_RECIPIENTS, T_NO_RECIPIENTS,
     T_TOO_BIG, T_BARE_EOL, T_STORAGE, T_REJECTED, T_TEMPFAIL, T_FILTER_FAILED,
     T_UNAVAILABLE, T_UPSTREAM_PROTOCOL, T_TLS_GO, T_TLS_REQUIRED, T_SHUTDOWN,
-    T_ENVELOPE_REFUSED, T_COUNT
+    T_ENVELOPE_REFUSED, T_UPSTREAM_LOST, T_COUNT
 };
 extern struct statustext texts[T_COUNT];
 
@@ -83,6 +83,7 @@ struct threshold {
 struct config {
     const char *hostname;
     unsigned envelope_timeout, body_timeout;
+    unsigned long min_data_rate;    /* octets a second that earn more time */
     unsigned eom_timeout;       /* end of data to the final reply, in all */
     unsigned long long size_limit;
     unsigned max_rcpt, max_errors;
@@ -146,6 +147,9 @@ int forwarder_send(const char *line, int64_t deadline);
 int forwarder_reply(struct smtp_reply *r, int64_t deadline);
 int forwarder_request(const char *line, struct smtp_reply *r, int64_t deadline);
 int forwarder_alive(void);
+/* Did smtp-forward say, unasked, that the smarthost left the open
+ * transaction?  No round trip: only what it already wrote is read. */
+int forwarder_upstream_lost(void);
 void forwarder_stop(int64_t deadline);
 void forwarder_set_spool(int fd);
 

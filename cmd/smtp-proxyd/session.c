@@ -16,6 +16,7 @@
 #include "log.h"
 #include "proxyd.h"
 #include "scan.h"
+#include "selfpipe.h"
 #include "smtp_data.h"
 #include "tlspipe.h"
 #include "xtext.h"
@@ -56,6 +57,7 @@ struct statustext texts[T_COUNT] = {
     [T_TLS_REQUIRED] = { "TLS_REQUIRED", "Must issue a STARTTLS command first" },
     [T_SHUTDOWN] = { "SHUTDOWN", "Service shutting down, try again later" },
     [T_ENVELOPE_REFUSED] = { "ENVELOPE_REFUSED", "Changed envelope refused by the mail server, try again later" },
+    [T_UPSTREAM_LOST] = { "UPSTREAM_LOST", "Connection to the mail server lost, try again later" },
 };
 
 /* A recipient of the transaction: refused (code not 2xx), accepted by
@@ -571,10 +573,6 @@ static void session_finish(const char *reason, int status)
     static int ending;
     int64_t deadline = deadline_in_seconds(5);
     if (ending++) _exit(111);           /* a write error while ending */
-    if (io_stopping) {                  /* whatever broke, SIGTERM broke it */
-        reason = "terminated";
-        io_stopping = 0;                /* the children are reaped as usual */
-    }
     io_flush(&s.out, deadline);
     if (tx.in_mail) {
         transaction_log(strcmp(reason, "quit") ? reason : "aborted", 0);
@@ -604,6 +602,18 @@ static void session_finish(const char *reason, int status)
 static void session_end(const char *reason)
 {
     session_finish(reason, 0);
+}
+
+/* SIGTERM, seen where the session waits for its client: a command or a
+ * body in progress gets 421; a message in its end-of-data checks or in
+ * the relay was never interrupted, and got its final reply before. */
+static void terminated(const char *where) __attribute__((noreturn));
+static void terminated(const char *where)
+{
+    char reason[32];
+    reply(421, "4.3.2", T_SHUTDOWN);
+    snprintf(reason, sizeof reason, "terminated%s", where);
+    session_end(reason);
 }
 
 /* A system error of ours: the client got a 421. */
@@ -922,24 +932,32 @@ static void do_rcpt(const struct smtp_command *c)
 }
 
 /* The body, to the spool. */
-enum body { BODY_OK, BODY_EOF, BODY_TIMEOUT, BODY_ERROR };
+enum body { BODY_OK, BODY_EOF, BODY_TIMEOUT, BODY_TERMINATED, BODY_ERROR };
 
 static enum body receive_body(struct smtp_undot *u, int *too_big, int *spool_errno)
 {
     static char out[2 * 32768 + 8];
+    /* One deadline for the body, pushed back by every octet that comes
+     * (Postfix's minimum data rate): a large message on a slow but
+     * steady link gets the time it needs, a drip still ends. */
+    int64_t start = deadline_now(), base = (int64_t)cfg.body_timeout * 1000;
+    unsigned long long got = 0;
     smtp_undot_init(u);
     *too_big = 0;
     *spool_errno = spool_reset(&s.spool) < 0 ? errno : 0;
     for (;;) {
         size_t take, used, outlen;
         if (!io_buffered(&s.in)) {
-            ssize_t r = io_fill(&s.in, s.deadline);
+            ssize_t r;
+            s.deadline = start + base + (cfg.min_data_rate ? (int64_t)(got * 1000 / cfg.min_data_rate) : 0);
+            r = io_fill(&s.in, s.deadline);
             if (r == 0) return BODY_EOF;
-            if (r < 0) return errno == ETIMEDOUT ? BODY_TIMEOUT : BODY_ERROR;
+            if (r < 0) return errno == ETIMEDOUT ? BODY_TIMEOUT : errno == EINTR ? BODY_TERMINATED : BODY_ERROR;
         }
         take = io_buffered(&s.in) < 32768 ? io_buffered(&s.in) : 32768;
         used = smtp_undot_feed(u, io_peek(&s.in), take, out, &outlen);
         io_consume(&s.in, used);
+        got += used;
         if (u->size > cfg.size_limit) *too_big = 1;
         if (outlen && !*too_big && !*spool_errno &&
             io_write_all(s.spool.fd_rw, out, outlen, DEADLINE_NONE) < 0)
@@ -1076,6 +1094,17 @@ static char **oneshot_environment(void)
     return env;
 }
 
+/* Has the smarthost left the transaction while we were busy with the
+ * client?  smtp-forward says so unasked: the client gets 451 now, not
+ * after its whole message (or its checks).  1 after the reply. */
+static int upstream_gone(void)
+{
+    if (tx.upstream != 1 || !forwarder_upstream_lost()) return 0;
+    reply(451, "4.4.2", T_UPSTREAM_LOST);
+    message_refused("tempfailed", 451);
+    return 1;
+}
+
 /* DATA up to the 354: 0 to go on, -1 after a refusal. */
 static int data_start(const struct smtp_command *c)
 {
@@ -1084,6 +1113,7 @@ static int data_start(const struct smtp_command *c)
     if (!tx.in_mail) { reply(503, "5.5.1", T_BAD_SEQUENCE); protocol_error(); return -1; }
     if (c->arglen) { reply(501, "5.5.4", T_BAD_SYNTAX); protocol_error(); return -1; }
     if (!tx.accepted) { reply(554, "5.5.1", T_NO_RECIPIENTS); return -1; }
+    if (upstream_gone()) return -1;
     event_start(&e, FILTER_DATA);
     event_number(&e, tx.accepted);
     run_filters(FILTER_DATA, &e, &v);
@@ -1097,10 +1127,10 @@ static int data_receive(void)
 {
     struct smtp_undot u;
     int too_big, spool_errno;
-    s.deadline = deadline_in_seconds(cfg.body_timeout);
     switch (receive_body(&u, &too_big, &spool_errno)) {
     case BODY_OK: break;
     case BODY_EOF: session_end("disconnected in data");
+    case BODY_TERMINATED: terminated(" in data");
     case BODY_TIMEOUT:
         reply(421, "4.4.2", T_TIMEOUT);
         session_end("timeout in data");
@@ -1126,7 +1156,7 @@ static int data_receive(void)
         message_refused("tempfailed", 452);
         return -1;
     }
-    return 0;
+    return upstream_gone() ? -1 : 0;
 }
 
 /* The filters' verdict on the message, and the score threshold. */
@@ -1298,16 +1328,6 @@ static void data_relay(const struct verdict *v)
     }
 }
 
-/* SIGTERM waits while a message is relayed: its final reply must reach
- * the client, or the client will send again what was delivered. */
-static void relay_critical(int enter)
-{
-    sigset_t term;
-    sigemptyset(&term);
-    sigaddset(&term, SIGTERM);
-    sigprocmask(enter ? SIG_BLOCK : SIG_UNBLOCK, &term, 0);
-}
-
 static void do_data(const struct smtp_command *c)
 {
     struct verdict v;
@@ -1325,9 +1345,7 @@ static void do_data(const struct smtp_command *c)
         message_refused("discarded", 250);
         return;
     default:
-        relay_critical(1);
         if (envelope_apply() == 0) data_relay(&v);
-        relay_critical(0);
     }
 }
 
@@ -1443,6 +1461,7 @@ void session_run(void)
     io_in_init(&s.in, 0, s.inbuf, sizeof s.inbuf);
     io_out_init(&s.out, 1, s.outbuf, sizeof s.outbuf);
     s.in.flush = &s.out;
+    if ((s.in.wake = selfpipe_catch(SIGTERM)) < 0) log_fatal_sys(111, "unable to catch SIGTERM");
     io_nonblock(0);
     io_nonblock(1);
     s.rcpt_capacity = cfg.max_rcpt + 16 + RCPT_ADDED_MAX;
@@ -1476,10 +1495,7 @@ void session_run(void)
         ssize_t n = io_getline(&s.in, line, sizeof line, s.deadline);
         size_t len;
         if (n == IO_EOF) session_end("disconnected");
-        if (n == IO_ERROR && io_stopping) {
-            reply(421, "4.3.2", T_SHUTDOWN);
-            session_end("terminated");
-        }
+        if (n == IO_ERROR && errno == EINTR) terminated("");
         if (n == IO_ERROR) {
             if (errno != ETIMEDOUT) session_end("read error");
             reply(421, "4.4.2", T_TIMEOUT);
