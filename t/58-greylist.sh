@@ -13,33 +13,8 @@ clocked smtp-greylist
 GL=$T/bin/smtp-greylist
 T0=1700000000
 
-# A sh filter of version 2 before smtp-greylist: SPF pass for senders of
-# spf.example, a score of 10 for those of spam.example.
-cat > "$T/facts.sh" << 'EOF2'
-#!/bin/sh
-read -r hello; echo "filter 2 mail"
-while read -r event token arg rest; do
-  case $event in
-  mail)
-    case $arg in
-    *@spf.example) echo "fact spf pass" ;;
-    *@spam.example) echo "score 10" ;;
-    esac
-    echo "continue $token" ;;
-  esac
-done
-EOF2
-chmod +x "$T/facts.sh"
-
 msg() { send --from "$1" --to "$2" --body "Greylisting test."; }
-greylisted() {  # greylisted WHAT: the recipient got 451 4.7.1, nothing stored
-  grep -aq '^<\*\* *451 4\.7\.1 Greylisted' "$T/swaks.out" || { cat "$T/swaks.out"; fail "$1: no 451 4.7.1"; }
-  [ "$(stored)" = "${2:-0}" ] || fail "$1: $(stored) messages stored"
-}
-delivered() {   # delivered WHAT COUNT
-  [ "$(final_code)" = 250 ] || { cat "$T/swaks.out"; tail -n 5 "$T/PROXY.log"; fail "$1: the client got $(final_code)"; }
-  [ "$(stored)" = "$2" ] || fail "$1: $(stored) messages stored, not $2"
-}
+one_client() { echo "--from p$1@parallel.example --to bob@example.net"; }
 count() { grep -Ec "$1" "$T/PROXY.log"; }
 
 suite() {       # suite NAME STORE PARALLEL-STORE
@@ -47,11 +22,11 @@ suite() {       # suite NAME STORE PARALLEL-STORE
   now $T0
   setup "" "{ -p tempfail $GL -d 300 -r 3600 -m 86400 $store }"
   msg alice@sender.example bob@example.net
-  greylisted "$name: first attempt"
+  greylisted "$name: first attempt" 0
   logged "smtp-greylist: info: greylisted conn=[0-9]+ net=127.0.0.0/24 from=alice@sender.example to=bob@example.net age=0"
   now $((T0 + 100))
   msg alice@sender.example bob@example.net
-  greylisted "$name: retry before the delay"
+  greylisted "$name: retry before the delay" 0
   logged 'greylisted .* reason="too early" age=100'
   now $((T0 + 300))
   msg alice@sender.example bob@example.net
@@ -87,7 +62,7 @@ suite() {       # suite NAME STORE PARALLEL-STORE
   delivered "$name: a sender domain on the allow-list" 1
   msg frank@x2.example bob@example.net
   greylisted "$name: another domain" 1
-  setup "" "{ $T/facts.sh } { -p tempfail $GL -k spf=pass -s -5:5 $store }"
+  setup "" "{ $T/facts.sh '*@spf.example=fact spf pass' '*@spam.example=score 10' } { -p tempfail $GL -k spf=pass -s -5:5 $store }"
   msg grace@spf.example bob@example.net
   delivered "$name: with fact spf pass" 1
   logged 'exempt .* from=grace@spf.example .* reason=fact'
@@ -101,22 +76,10 @@ suite() {       # suite NAME STORE PARALLEL-STORE
   # 20 parallel connections, each a new triplet, on a new store.
   now $T0
   setup "" "{ -p tempfail $GL $3 }"
-  i=0; pids=
-  while [ $i -lt 20 ]; do
-    swaks --server 127.0.0.1 --port "$PROXY_PORT" --helo client.test --timeout 30 \
-      --from "p$i@parallel.example" --to bob@example.net > "$T/par.$i" 2>&1 &
-    pids="$pids $!"; i=$((i + 1))
-  done
-  for p in $pids; do wait "$p"; done
+  parallel
   now $((T0 + 60))
   : > "$T/PROXY.log"
-  i=0; pids=
-  while [ $i -lt 20 ]; do
-    swaks --server 127.0.0.1 --port "$PROXY_PORT" --helo client.test --timeout 30 \
-      --from "p$i@parallel.example" --to bob@example.net > "$T/par.$i" 2>&1 &
-    pids="$pids $!"; i=$((i + 1))
-  done
-  for p in $pids; do wait "$p"; done
+  parallel
   wait_for "[ \$(count 'reason=\"too early\" age=60') = 20 ]" 5 ||
     { grep greylist "$T/PROXY.log"; fail "$name: parallel: $(count 'reason="too early" age=60') of 20 triplets found again"; }
   ok "$name: 20 parallel connections: 20 triplets recorded, all 20 found again a minute later"

@@ -15,31 +15,10 @@ TR=$T/bin/smtp-trust
 GL=$T/bin/smtp-greylist
 T0=1700000000
 
-# A sh filter of version 2: SPF pass for every sender of partner.example
-# whose local part starts with "spf".
-cat > "$T/spf.sh" << 'EOF2'
-#!/bin/sh
-read -r hello; echo "filter 2 mail"
-while read -r event token arg rest; do
-  case $event in
-  mail)
-    case $arg in spf*@partner.example) echo "fact spf pass" ;; esac
-    echo "continue $token" ;;
-  esac
-done
-EOF2
-chmod +x "$T/spf.sh"
-
 msg() { send --from "$1" --to "$2" --body "Trust test."; }
-delivered() {   # delivered WHAT COUNT
-  [ "$(final_code)" = 250 ] || { cat "$T/swaks.out"; tail -n 5 "$T/PROXY.log"; fail "$1: the client got $(final_code)"; }
-  [ "$(stored)" = "$2" ] || fail "$1: $(stored) messages stored, not $2"
-}
-greylisted() {
-  grep -aq '^<\*\* *451 4\.7\.1 Greylisted' "$T/swaks.out" || { cat "$T/swaks.out"; fail "$1: not greylisted"; }
-}
+one_client() { echo "--from user$1@example.org --to bob@partner.example"; }
 outbound() { setup "" "{ -p tempfail $TR -o -p 25 -P 20 $1 }"; }
-inbound() { setup "" "{ $T/spf.sh } { -p tempfail $TR -a $1 } { -p tempfail $GL $2 }"; }
+inbound() { setup "" "{ $T/facts.sh 'spf*@partner.example=fact spf pass' } { -p tempfail $TR -a $1 } { -p tempfail $GL $2 }"; }
 
 suite() {       # suite NAME STORE GREYLIST-STORE PARALLEL-STORE
   name=$1 store=$2
@@ -93,13 +72,7 @@ suite() {       # suite NAME STORE GREYLIST-STORE PARALLEL-STORE
   # 20 parallel deliveries, 20 senders to one partner: 20 pairs.
   now $T0
   outbound "$4"
-  i=0; pids=
-  while [ $i -lt 20 ]; do
-    swaks --server 127.0.0.1 --port "$PROXY_PORT" --helo client.test --timeout 30 \
-      --from "user$i@example.org" --to bob@partner.example > "$T/par.$i" 2>&1 &
-    pids="$pids $!"; i=$((i + 1))
-  done
-  for p in $pids; do wait "$p"; done
+  parallel
   wait_for "[ \$(grep -c 'smtp-trust: info: learned' '$T/PROXY.log') = 20 ]" 5 || fail "$name: parallel: not 20 learned"
   "$TR" -l "$4" > "$T/list" || fail "$name: smtp-trust -l"
   [ "$(wc -l < "$T/list")" = 21 ] || { cat "$T/list"; fail "$name: parallel: not 20 pairs and a domain"; }
