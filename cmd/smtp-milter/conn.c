@@ -1,79 +1,19 @@
 /* The milter's socket: connect with a deadline, packets out through one
  * buffer flushed before every read, replies in with a deadline each. */
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "conn.h"
 #include "log.h"
 
-static int connect_fd(int fd, const struct sockaddr *sa, socklen_t len, int64_t deadline)
+int conn_open(struct milter_conn *c, const struct endpoint *e, int64_t deadline, char *why,
+              size_t size)
 {
-    int err = 0;
-    socklen_t el = sizeof err;
-    if (connect(fd, sa, len) == 0) return 0;
-    if (errno != EINPROGRESS && errno != EINTR) return -1;
-    switch (io_wait(fd, POLLOUT, deadline)) {
-    case 0: errno = ETIMEDOUT; return -1;
-    case -1: return -1;
-    }
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0) return -1;
-    if (err) {
-        errno = err;
-        return -1;
-    }
-    return 0;
-}
-
-int conn_open(struct milter_conn *c, const char *spec, int64_t deadline, char *why, size_t size)
-{
-    char host[256], port[16];
-    int kind = milter_address_parse(spec, host, sizeof host, port, sizeof port), fd = -1;
-    c->fd = -1;
-    if (kind == 2) {
-        struct sockaddr_un sun;
-        memset(&sun, 0, sizeof sun);
-        sun.sun_family = AF_UNIX;
-        if (strlen(host) >= sizeof sun.sun_path) return log_why(why, size, "socket path too long");
-        strcpy(sun.sun_path, host);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0 || connect_fd(fd, (struct sockaddr *)&sun, sizeof sun, deadline) < 0) {
-            log_why(why, size, "unable to connect to %s: %s", spec, strerror(errno));
-            if (fd >= 0) close(fd);
-            return -1;
-        }
-    } else if (kind == 1) {
-        struct addrinfo hints, *res, *a;
-        int e;
-        memset(&hints, 0, sizeof hints);
-        hints.ai_socktype = SOCK_STREAM;
-        hints.ai_flags = AI_NUMERICSERV;
-        e = getaddrinfo(host, port, &hints, &res);
-        if (e) return log_why(why, size, "unable to resolve %s: %s", host, gai_strerror(e));
-        errno = ECONNREFUSED;
-        for (a = res; a; a = a->ai_next) {
-            fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-            if (fd < 0) continue;
-            if (connect_fd(fd, a->ai_addr, a->ai_addrlen, deadline) == 0) break;
-            e = errno;
-            close(fd);
-            fd = -1;
-            errno = e;
-        }
-        freeaddrinfo(res);
-        if (fd < 0) return log_why(why, size, "unable to connect to %s: %s", spec, strerror(errno));
-    } else {
-        return log_why(why, size, "bad milter address %s", spec);
-    }
-    c->fd = fd;
-    io_out_init(&c->out, fd, c->outbuf, sizeof c->outbuf);
-    io_in_init(&c->in, fd, c->inbuf, sizeof c->inbuf);
+    c->fd = endpoint_connect(e, deadline);
+    if (c->fd < 0) return log_why(why, size, "unable to connect: %s", strerror(errno));
+    io_out_init(&c->out, c->fd, c->outbuf, sizeof c->outbuf);
+    io_in_init(&c->in, c->fd, c->inbuf, sizeof c->inbuf);
     c->in.flush = &c->out;
     return 0;
 }

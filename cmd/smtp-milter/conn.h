@@ -2,6 +2,7 @@
 #ifndef NOQUEUE_MILTER_CONN_H
 #define NOQUEUE_MILTER_CONN_H
 
+#include "endpoint.h"
 #include "milter.h"
 
 struct milter_conn {
@@ -18,7 +19,8 @@ struct milter_packet {
     size_t len;
 };
 
-int conn_open(struct milter_conn *c, const char *spec, int64_t deadline, char *why, size_t size);
+int conn_open(struct milter_conn *c, const struct endpoint *e, int64_t deadline, char *why,
+              size_t size);
 /* Buffered; flushed before the next read. */
 int conn_send(struct milter_conn *c, int cmd, const void *p, size_t n, int64_t deadline);
 int conn_flush(struct milter_conn *c, int64_t deadline);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "endpoint.h"
 #include "log.h"
 #include "milter.h"
 #include "scan.h"
@@ -52,7 +53,8 @@ static void macro(char *arg)
 
 int main(int argc, char **argv)
 {
-    char host[256], port[16];
+    static struct endpoint endpoint;
+    char address[ENDPOINT_NAME_MAX], why[300];
     int opt;
     log_program = "smtp-milter";
     if (fcntl(2, F_GETFD) < 0) open("/dev/null", O_WRONLY);
@@ -74,8 +76,10 @@ int main(int argc, char **argv)
     }
     if (optind + 1 != argc) usage("one milter address is needed");
     cfg.address = argv[optind];
-    if (!milter_address_parse(cfg.address, host, sizeof host, port, sizeof port))
-        usage("bad address: say inet:HOST:PORT, inet:PORT@HOST or unix:PATH");
+    if (milter_address_normalise(cfg.address, address, sizeof address) < 0 ||
+        endpoint_parse(&endpoint, address, why, sizeof why) < 0)
+        usage("bad address: say inet:HOST:PORT, inet:PORT@HOST or unix:PATH, HOST numeric");
+    cfg.endpoint = &endpoint;
     if (!cfg.hostname) {
         if (gethostname(hostname, sizeof hostname - 1) < 0 || !hostname[0]) strcpy(hostname, "localhost");
         cfg.hostname = hostname;

@@ -95,10 +95,10 @@ struct milter_edit {
 
 /* --- proto.c: the codec ---------------------------------------------- */
 
-/* "inet:HOST:PORT", "inet:[ADDR]:PORT", "inet:PORT@HOST", "inet6:...",
- * "unix:PATH", "local:PATH": 1 inet (host, port), 2 unix (path in host),
- * 0 malformed. */
-int milter_address_parse(const char *spec, char *host, size_t hostsize, char *port, size_t portsize);
+/* Postfix's forms are lib/endpoint's (inet:HOST:PORT, unix:PATH); also
+ * libmilter's inet:PORT@HOST and local:PATH, rewritten into those.
+ * 0, or -1 when it does not fit. */
+int milter_address_normalise(const char *spec, char *out, size_t size);
 
 /* The milter's answer to OPTNEG (payload after the command byte):
  * 0, or -1 with a reason. */
@@ -155,7 +155,8 @@ struct milter_macro {
 };
 
 struct milter_config {
-    const char *address;
+    const char *address;                /* as given, for the log */
+    const void *endpoint;               /* lib/endpoint's, parsed */
     const char *hostname;               /* j */
     const char *daemon_name;            /* {daemon_name} */
     unsigned connect_timeout, command_timeout, content_timeout;

@@ -5,7 +5,6 @@
 
 #include "log.h"
 #include "milter.h"
-#include "scan.h"
 #include "smtp_reply.h"
 
 static unsigned long get32(const unsigned char *p)
@@ -32,40 +31,20 @@ static int copy(char *out, size_t size, const char *s, size_t n)
     return 0;
 }
 
-int milter_address_parse(const char *spec, char *host, size_t hostsize, char *port, size_t portsize)
+int milter_address_normalise(const char *spec, char *out, size_t size)
 {
-    const char *rest, *at, *colon;
-    unsigned long num;
-    size_t n;
-    if (!strncmp(spec, "unix:", 5) || !strncmp(spec, "local:", 6)) {
-        rest = strchr(spec, ':') + 1;
-        if (!*rest || copy(host, hostsize, rest, strlen(rest)) < 0) return 0;
-        return 2;
-    }
-    if (!strncmp(spec, "inet:", 5)) rest = spec + 5;
-    else if (!strncmp(spec, "inet6:", 6)) rest = spec + 6;
-    else return 0;
-    if ((at = strchr(rest, '@'))) {             /* libmilter's PORT@HOST */
-        if (copy(port, portsize, rest, (size_t)(at - rest)) < 0) return 0;
-        rest = at + 1;
-        n = strlen(rest);
-        if (n > 2 && rest[0] == '[' && rest[n - 1] == ']') {
-            rest++;
-            n -= 2;
-        }
-        if (copy(host, hostsize, rest, n) < 0) return 0;
-    } else if (rest[0] == '[') {                /* Postfix's [ADDR]:PORT */
-        const char *end = strchr(rest, ']');
-        if (!end || end[1] != ':') return 0;
-        if (copy(host, hostsize, rest + 1, (size_t)(end - rest - 1)) < 0 ||
-            copy(port, portsize, end + 2, strlen(end + 2)) < 0) return 0;
-    } else {
-        if (!(colon = strrchr(rest, ':'))) return 0;
-        if (copy(host, hostsize, rest, (size_t)(colon - rest)) < 0 ||
-            copy(port, portsize, colon + 1, strlen(colon + 1)) < 0) return 0;
-    }
-    if (!*host || !scan_ulong(port, 65535, &num) || !num) return 0;
-    return 1;
+    const char *at;
+    int n;
+    if (!strncmp(spec, "local:", 6)) n = snprintf(out, size, "unix:%s", spec + 6);
+    else if (!strncmp(spec, "inet:", 5) && (at = strchr(spec, '@'))) {
+        /* libmilter's inet:PORT@HOST, as in the milter's own configuration */
+        const char *host = at + 1;
+        int bracketed = host[0] == '[';
+        n = snprintf(out, size, "inet:%s%s%s:%.*s", !bracketed && strchr(host, ':') ? "[" : "",
+                     host, !bracketed && strchr(host, ':') ? "]" : "", (int)(at - spec - 5),
+                     spec + 5);
+    } else n = snprintf(out, size, "%s", spec);
+    return n > 0 && (size_t)n < size ? 0 : -1;
 }
 
 int milter_negotiation_parse(const unsigned char *p, size_t n, struct milter_negotiation *neg,

@@ -708,7 +708,7 @@ static void negotiate(void)
         offer[4 * i + 2] = (unsigned char)(words[i] >> 8);
         offer[4 * i + 3] = (unsigned char)words[i];
     }
-    if (conn_open(&mc, cfg->address, d, why, sizeof why) < 0) log_fatal(111, "%s", why);
+    if (conn_open(&mc, cfg->endpoint, d, why, sizeof why) < 0) die(why);
     if (conn_send(&mc, 'O', offer, sizeof offer, d) < 0) die("unable to write to the milter");
     if (conn_read(&mc, &pk, d, 0, 0, why, sizeof why) < 0) die(why);
     if (pk.cmd != 'O') {
