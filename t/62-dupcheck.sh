@@ -252,3 +252,24 @@ for args in "" "-w 0 $STORE" "-s 3 $STORE" "-t x $STORE" "-Z $STORE" "a b"; do
     { cat "$T/err"; fail "smtp-dupcheck $args: exit $rc"; }
 done
 ok "usage errors: exit 100 with one line"
+
+# A write error after the smarthost's 2xx (the client gone before its
+# final reply) still sends the report: the delivery is recorded, and the
+# client's retry is discarded, not delivered twice.
+setup "" "{ -p accept $DUP -w 3600 $STORE }"
+gone_msg='Message-ID: <gone@test>\r\nSubject: gone\r\n\r\nbody\r\n.\r\n'
+gone_env='EHLO client.test\r\nMAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.net>\r\nDATA\r\n'
+{ printf "$gone_env"; sleep 1; printf "$gone_msg"; sleep 2; } |
+  TCPREMOTEIP=192.0.2.1 "$BIN/smtp-proxyd" -h proxy.test { -p accept "$DUP" -w 3600 "$STORE" } -- \
+  "$BIN/smtp-forward" 127.0.0.1 "$HOST_PORT" 2> "$T/err" | perl -ne 'exit if /^354/'
+wait_for "grep -q 'reason=\"write error\"' '$T/err'" 5 || { cat "$T/err"; fail "no write error after the 2xx"; }
+[ "$(stored)" = 1 ] || fail "the message was not delivered before the write error"
+grep -q 'recorded conn=[0-9]* fp=[0-9a-f]* msgid=<gone@test>' "$T/err" || { cat "$T/err"; fail "not recorded after the write error"; }
+grep -q 'result=delivered' "$T/err" || fail "the transaction log line is missing"
+printf "${gone_env}${gone_msg}QUIT\r\n" |
+  TCPREMOTEIP=192.0.2.1 "$BIN/smtp-proxyd" -h proxy.test { -p accept "$DUP" -w 3600 "$STORE" } -- \
+  "$BIN/smtp-forward" 127.0.0.1 "$HOST_PORT" > "$T/out" 2> "$T/err"
+grep -q '^250 2.0.0 Ok' "$T/out" || { cat "$T/out"; fail "the retry: no 250"; }
+grep -q 'result=discarded' "$T/err" || { cat "$T/err"; fail "the retry was not discarded"; }
+[ "$(stored)" = 1 ] || fail "the retry was delivered again"
+ok "a write error after the smarthost's 2xx: the delivery is still recorded, the retry discarded"

@@ -124,6 +124,8 @@ static struct transaction {
     unsigned long long size;
     int upstream_code;                  /* the forwarder's answer to the message */
     int final_code;                     /* the client's, for the report */
+    int delivered;                      /* the smarthost's 2xx to the message */
+    int reported;                       /* the report event was sent */
     /* changes of version 2 filters at eom */
     int sender_changed, deleted, added;
     int quarantine;
@@ -134,6 +136,7 @@ static void session_end(const char *reason) __attribute__((noreturn));
 static void session_fail(const char *reason) __attribute__((noreturn));
 static void transaction_log(const char *result, int code);
 static const char *mail_params_text(char buf[64]);
+static void report(const char *outcome, int code);
 
 /* --- replies ------------------------------------------------------------ */
 
@@ -574,6 +577,14 @@ static void session_finish(const char *reason, int status)
     int64_t deadline = deadline_in_seconds(5);
     if (ending++) _exit(111);           /* a write error while ending */
     io_flush(&s.out, deadline);
+    /* Whatever ended the session: a message the smarthost took is
+     * reported (a duplicate detector records it), then logged. */
+    if (tx.in_mail && tx.delivered && !tx.reported) {
+        s.deadline = deadline;
+        report("delivered", tx.delivered);
+        transaction_log(tx.quarantine ? "quarantined" : "delivered", tx.delivered);
+        tx.in_mail = 0;
+    }
     if (tx.in_mail) {
         transaction_log(strcmp(reason, "quit") ? reason : "aborted", 0);
         tx.in_mail = 0;
@@ -1023,6 +1034,7 @@ static void report(const char *outcome, int code)
     struct event e;
     struct verdict v;
     tx.final_code = code;
+    tx.reported = 1;
     if (!filters_want(FILTER_REPORT)) return;
     event_start(&e, FILTER_REPORT);
     /* The smarthost took a quarantined message: for the filters it was
@@ -1319,6 +1331,7 @@ static void data_relay(const struct verdict *v)
     if (refused) log_warn("the forwarder refused %u header field%s", refused, refused > 1 ? "s" : "");
     reply_checked(&r);
     tx.upstream_code = r.code;
+    if (r.code / 100 == 2) tx.delivered = r.code;   /* reported whatever comes */
     reply_upstream(&r);
     if (r.code / 100 == 2) {
         tx.upstream = 0;                 /* the transaction is over upstream */
