@@ -74,24 +74,24 @@ int endpoint_parse(struct endpoint *e, const char *text, char *why, size_t size)
     return log_why(why, size, "neither inet:HOST:PORT nor unix:PATH");
 }
 
-int endpoint_connect(const struct endpoint *e, int64_t deadline)
+int endpoint_connect_address(const struct sockaddr *addr, socklen_t len, int64_t deadline)
 {
-    int family = e->addr.ss_family;
+    int family = addr->sa_family;
     int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     int err = 0, one = 1;
-    socklen_t len = sizeof err;
+    socklen_t errlen = sizeof err;
     if (fd < 0) return -1;
-    if (connect(fd, (const struct sockaddr *)&e->addr, e->len) < 0) {
+    if (connect(fd, addr, len) < 0) {
         /* (A Unix socket with a full listen queue says EAGAIN: a failure.) */
         if (errno != EINPROGRESS) goto fail;
         switch (io_wait(fd, POLLOUT, deadline)) {
         case 0: errno = ETIMEDOUT; goto fail;
         case -1: goto fail;
         }
-        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) goto fail;
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) < 0) goto fail;
         if (err) { errno = err; goto fail; }
     }
-    /* The requests are written in few large pieces; no delay wanted. */
+    /* Requests and replies are written in whole pieces: no delay wanted. */
     if (family != AF_UNIX) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     return fd;
 fail:
@@ -99,4 +99,9 @@ fail:
     close(fd);
     errno = err;
     return -1;
+}
+
+int endpoint_connect(const struct endpoint *e, int64_t deadline)
+{
+    return endpoint_connect_address((const struct sockaddr *)&e->addr, e->len, deadline);
 }

@@ -25,5 +25,7 @@ int endpoint_parse(struct endpoint *e, const char *text, char *why, size_t size)
 /* A connected stream socket, non-blocking and close-on-exec; -1 with
  * errno set (ETIMEDOUT at the deadline). */
 int endpoint_connect(const struct endpoint *e, int64_t deadline);
+/* The same for any stream socket address (smtp-forward's smarthosts). */
+int endpoint_connect_address(const struct sockaddr *addr, socklen_t len, int64_t deadline);
 
 #endif
