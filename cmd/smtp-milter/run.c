@@ -422,7 +422,7 @@ static void on_data(void)
 
 static char msg[HEADER_BUFFER];
 static size_t msg_len, fields_end, body_start;
-static unsigned long long msg_left;     /* octets of fd 3 not read yet */
+static int msg_eof;                     /* fd 3 read to its end */
 static char chunk[MILTER_CHUNK];
 static struct milter_edit edits[FILTERPROTO_MODIFIERS_V2];
 static unsigned nedits;
@@ -431,19 +431,19 @@ static off_t replaced_len;
 static int replaced_cr;
 static char crlf_buf[2 * (MILTER_REPLY_MAX + 8) + 1];
 
+/* fd 3 is read to its end: after an earlier filter's changes, the file
+ * is the message, whatever size the event said. */
 static size_t read_message(char *buf, size_t size)
 {
     size_t got = 0;
-    while (got < size && msg_left) {
-        size_t want = size - got < msg_left ? size - got : (size_t)msg_left;
-        ssize_t r = read(3, buf + got, want);
+    while (got < size && !msg_eof) {
+        ssize_t r = read(3, buf + got, size - got);
         if (r < 0) {
             if (errno == EINTR) continue;
             log_fatal_sys(111, "unable to read the message on fd 3");
         }
-        if (r == 0) log_fatal(111, "the message on fd 3 ends %llu octets before its size", msg_left);
+        if (r == 0) msg_eof = 1;
         got += (size_t)r;
-        msg_left -= (unsigned long long)r;
     }
     return got;
 }
@@ -454,7 +454,7 @@ static void read_header(void)
     msg_len = read_message(msg, sizeof msg);
     for (;;) {
         body_start = milter_header_end(msg, msg_len, &fields_end, &complete);
-        if (complete || !msg_left || msg_len == sizeof msg) break;
+        if (complete || msg_eof || msg_len == sizeof msg) break;
         msg_len += read_message(msg + msg_len, sizeof msg - msg_len);
     }
     /* No end seen: the fields so far are the header, the rest is body
@@ -596,7 +596,6 @@ static void on_eom(const struct filter_request *r)
 {
     static char payload[MILTER_CHUNK + 2];
     struct milter_verdict v;
-    unsigned long long size;
     unsigned long ul;
     const char *id = filterside_id(&fs);
     size_t pos, n;
@@ -605,7 +604,6 @@ static void on_eom(const struct filter_request *r)
     if (id && *id && strlen(id) < sizeof tx_id) strcpy(tx_id, id);
     if (r->nfields < 1 || r->absent[0] || !scan_ulong(r->field[0], ULONG_MAX, &ul))
         log_fatal(111, "malformed eom event: no size");
-    size = ul;
     if (refused()) return;
     if (tx_done) {
         if (tx_discard) {
@@ -616,7 +614,8 @@ static void on_eom(const struct filter_request *r)
         tx_open = tx_done = tx_discard = 0;
         return;
     }
-    msg_left = size;
+    msg_eof = 0;
+    if (lseek(3, 0, SEEK_SET) < 0) log_fatal_sys(111, "unable to rewind the message on fd 3");
     nedits = 0;
     replaced = 0;
     read_header();
@@ -649,7 +648,7 @@ static void on_eom(const struct filter_request *r)
         skip = 0;
         while (!skip) {
             size_t k = 0;
-            while (k < MILTER_CHUNK && (have || msg_left)) {
+            while (k < MILTER_CHUNK && (have || !msg_eof)) {
                 if (have) {
                     size_t t = have < MILTER_CHUNK - k ? have : MILTER_CHUNK - k;
                     memcpy(chunk + k, from, t);
