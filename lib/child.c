@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -117,6 +119,25 @@ fail:
     if (out[0] >= 0) { close(out[0]); close(out[1]); }
     errno = e;
     return -1;
+}
+
+int child_findable(const char *prog)
+{
+    const char *path = getenv("PATH"), *p, *end;
+    char full[4096];
+    if (!*prog) return 0;
+    if (strchr(prog, '/')) return access(prog, X_OK) == 0;
+    if (!path) path = "/usr/local/bin:/bin:/usr/bin";
+    for (p = path;; p = end + 1) {
+        size_t n;
+        end = strchr(p, ':');
+        if (!end) end = p + strlen(p);
+        n = (size_t)(end - p);
+        if ((int)snprintf(full, sizeof full, "%.*s%s%s", (int)n, p, n ? "/" : "", prog) < (int)sizeof full &&
+            access(full, X_OK) == 0)
+            return 1;
+        if (!*end) return 0;
+    }
 }
 
 int child_kill(pid_t pid)

@@ -33,6 +33,9 @@ int child_spawn(struct child *c, char *const argv[], char *const envp[],
 /* The same, and scratch_fd >= 0 becomes its fd 4. */
 int child_spawn_scratch(struct child *c, char *const argv[], char *const envp[],
                         int stdin_fd, int msg_fd, int scratch_fd);
+/* Would posix_spawnp find prog (a path with a slash, or a name in
+ * PATH) executable?  1 or 0. */
+int child_findable(const char *prog);
 /* A status that is neither an exit nor a signal: waitpid failed.  Callers
  * must treat it as a failure, never as success. */
 #define CHILD_STATUS_UNKNOWN (-1)

@@ -35,3 +35,11 @@ int64_t deadline_min(int64_t a, int64_t b)
 {
     return a < b ? a : b;
 }
+
+unsigned deadline_seconds_left(int64_t deadline, unsigned margin)
+{
+    int64_t left;
+    if (deadline == DEADLINE_NONE) return 86400;
+    left = (deadline - deadline_now()) / 1000 - (int64_t)margin;
+    return left < 1 ? 1 : left > 86400 ? 86400 : (unsigned)left;
+}

@@ -15,5 +15,8 @@ int64_t deadline_in_ms(int64_t ms);
  * has passed. */
 int deadline_poll_ms(int64_t deadline);
 int64_t deadline_min(int64_t a, int64_t b);
+/* The whole seconds left until deadline, less margin, at least 1: what a
+ * child is given, so that it answers before our own deadline. */
+unsigned deadline_seconds_left(int64_t deadline, unsigned margin);
 
 #endif

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "deadline.h"
 #include "filterproto.h"
 #include "tlspipe.h"
 
@@ -82,4 +83,22 @@ int tlspipe_status(struct io_in *in, struct tls_info *info, int64_t deadline)
     if (strncmp(line, "fail ", 5) || field(&p, info->reason, sizeof info->reason) < 0)
         snprintf(info->reason, sizeof info->reason, "a malformed status line");
     return -1;
+}
+
+void tlspipe_argv(const struct tlspipe_args *a, char *argv[TLSPIPE_ARGV_MAX], char secs[24])
+{
+    int n = 0;
+    snprintf(secs, 24, "%u", deadline_seconds_left(a->deadline, 0));
+    argv[n++] = (char *)a->program;
+    argv[n++] = a->server ? "-s" : "-C";
+    if (a->cert) { argv[n++] = "-c"; argv[n++] = (char *)a->cert; }
+    if (a->key) { argv[n++] = "-k"; argv[n++] = (char *)a->key; }
+    if (a->request_cert) argv[n++] = "-r";
+    if (a->verify) argv[n++] = "-v";
+    if (a->name) { argv[n++] = "-n"; argv[n++] = (char *)a->name; }
+    if (a->cafile) { argv[n++] = "-a"; argv[n++] = (char *)a->cafile; }
+    if (a->cadir) { argv[n++] = "-A"; argv[n++] = (char *)a->cadir; }
+    argv[n++] = "-t";
+    argv[n++] = secs;
+    argv[n] = 0;
 }

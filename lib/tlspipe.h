@@ -25,6 +25,21 @@ struct tls_info {
     char reason[TLSPIPE_FIELD_MAX]; /* why it failed */
 };
 
+/* The command line of smtp-tls(8) for one side of a connection. */
+struct tlspipe_args {
+    const char *program;        /* smtp-tls, or another */
+    int server;                 /* -s, else -C (client) */
+    const char *cert, *key;     /* -c -k (server) */
+    int request_cert;           /* -r (server) */
+    int verify;                 /* -v (client) */
+    const char *name;           /* -n: the name to check (client) */
+    const char *cafile, *cadir; /* -a -A */
+    int64_t deadline;           /* -t: the seconds left until it */
+};
+#define TLSPIPE_ARGV_MAX 20
+/* Fill argv (TLSPIPE_ARGV_MAX) from a; secs holds -t's number. */
+void tlspipe_argv(const struct tlspipe_args *a, char *argv[TLSPIPE_ARGV_MAX], char secs[24]);
+
 /* Start argv with the network on net_read/net_write (they become its 6
  * and 7); *plain gets our end of the socketpair (close-on-exec,
  * non-blocking).  0, or -1 with errno. */

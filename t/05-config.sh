@@ -32,7 +32,13 @@ refuses 'bad points' $P -S vip=x -- $FW 127.0.0.1 1
 refuses 'bad host name' $P -h 'bad host' -- $FW 127.0.0.1 1
 refuses 'usage' $FW 127.0.0.1
 refuses 'bad port' $FW 127.0.0.1 smtp
+refuses 'bad quarantine mailbox' $P -Q 'not an address' -- $FW 127.0.0.1 1
+refuses 'bad data rate' $P -D -5 -- $FW 127.0.0.1 1
 ok "bad options: exit 100 with the reason"
+echo cert > "$T/c.pem"; echo key > "$T/k.pem"
+refuses 'unable to find /nonexistent/smtp-tls for STARTTLS' $P -c "$T/c.pem" -k "$T/k.pem" -L /nonexistent/smtp-tls -- $FW 127.0.0.1 1
+refuses 'unable to find no-such-smtp-tls for STARTTLS' env PATH=/usr/bin:/bin $P -c "$T/c.pem" -k "$T/k.pem" -L no-such-smtp-tls -- $FW 127.0.0.1 1
+ok "a certificate but no smtp-tls to run: refused at start with one line, before any 220"
 
 setup "" "{ -p tempfail /nonexistent/filter }"
 send --to bob@example.net --from alice@example.org

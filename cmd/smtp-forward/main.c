@@ -13,6 +13,7 @@
 #include "deadline.h"
 #include "filterproto.h"
 #include "header.h"
+#include "hostname.h"
 #include "io.h"
 #include "log.h"
 #include "scan.h"
@@ -368,7 +369,6 @@ static void options(int argc, char **argv)
 {
     unsigned long v;
     int opt;
-    static char host[256];
     cfg.connect_timeout = 10;
     cfg.reply_timeout = 120;
     cfg.tls_mode = TLS_OPPORTUNISTIC;
@@ -403,10 +403,7 @@ static void options(int argc, char **argv)
         if (!scan_ulong(argv[opt], 65535, &v) || !v) log_fatal(100, "bad port: %s", argv[opt]);
     cfg.hosts = argv;
     cfg.nhosts = argc;
-    if (!cfg.helo) {
-        if (gethostname(host, sizeof host - 1) < 0 || !host[0]) strcpy(host, "localhost");
-        cfg.helo = host;
-    }
+    if (!cfg.helo) cfg.helo = hostname_default();
     if (!smtp_domain_valid(cfg.helo, strlen(cfg.helo)))
         log_fatal(100, "bad helo name: %s", cfg.helo);
     return;

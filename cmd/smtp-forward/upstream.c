@@ -169,9 +169,9 @@ static int starttls(struct upstream *u, const struct upstream_config *cfg, const
                     int64_t deadline)
 {
     struct smtp_reply r;
-    char *argv[16], secs[24];
-    int n = 0, plain, opportunistic = cfg->tls_mode == TLS_OPPORTUNISTIC;
-    int64_t left;
+    char *argv[TLSPIPE_ARGV_MAX], secs[24];
+    struct tlspipe_args a = { 0 };
+    int plain, opportunistic = cfg->tls_mode == TLS_OPPORTUNISTIC;
     if (upstream_command(u, "STARTTLS", &r, deadline) < 0 || u->fd < 0) return -1;
     if (r.code != 220) {
         log_warn("smarthost %s refused STARTTLS: %.*s%s", u->peer, (int)strcspn(r.text, "\n"),
@@ -184,16 +184,13 @@ static int starttls(struct upstream *u, const struct upstream_config *cfg, const
         upstream_unasked(u);
         return -1;
     }
-    left = (deadline - deadline_now()) / 1000;
-    snprintf(secs, sizeof secs, "%lld", (long long)(left > 1 ? left : 1));
-    argv[n++] = (char *)cfg->tls_program;
-    argv[n++] = "-C";
-    if (cfg->tls_mode == TLS_VERIFY) argv[n++] = "-v";
-    argv[n++] = "-n"; argv[n++] = (char *)(cfg->tls_name ? cfg->tls_name : host);
-    if (cfg->tls_cafile) { argv[n++] = "-a"; argv[n++] = (char *)cfg->tls_cafile; }
-    if (cfg->tls_cadir) { argv[n++] = "-A"; argv[n++] = (char *)cfg->tls_cadir; }
-    argv[n++] = "-t"; argv[n++] = secs;
-    argv[n] = 0;
+    a.program = cfg->tls_program;
+    a.verify = cfg->tls_mode == TLS_VERIFY;
+    a.name = cfg->tls_name ? cfg->tls_name : host;
+    a.cafile = cfg->tls_cafile;
+    a.cadir = cfg->tls_cadir;
+    a.deadline = deadline;
+    tlspipe_argv(&a, argv, secs);
     if (tlspipe_start(argv, u->fd, u->fd, &u->tls_pid, &plain) < 0) {
         log_warn_sys("unable to start %s", cfg->tls_program);
         upstream_close(u);

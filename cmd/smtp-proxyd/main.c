@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "child.h"
+#include "hostname.h"
 #include "log.h"
 #include "proxyd.h"
 #include "scan.h"
@@ -119,11 +121,13 @@ static void tls_options(void)
     readable("certificate", cfg.tls_cert);
     readable("key", cfg.tls_key);
     if (cfg.tls_ca) readable("CA file", cfg.tls_ca);
+    /* Or STARTTLS would be offered, and fail after its 220. */
+    if (!child_findable(cfg.tls_program))
+        log_fatal(100, "unable to find %s for STARTTLS (not in PATH, or not executable)", cfg.tls_program);
 }
 
 static void options(int argc, char **argv)
 {
-    static char host[256];
     unsigned long v;
     unsigned long long size;
     int opt, i, n;
@@ -205,10 +209,7 @@ static void options(int argc, char **argv)
     /* "0" is what tcpserver -l 0 sets: no name. */
     if (!cfg.hostname && getenv("TCPLOCALHOST") && strcmp(getenv("TCPLOCALHOST"), "0"))
         cfg.hostname = getenv("TCPLOCALHOST");
-    if (!cfg.hostname || !*cfg.hostname) {
-        if (gethostname(host, sizeof host - 1) < 0 || !host[0]) strcpy(host, "localhost");
-        cfg.hostname = host;
-    }
+    if (!cfg.hostname || !*cfg.hostname) cfg.hostname = hostname_default();
     if (!smtp_domain_valid(cfg.hostname, strlen(cfg.hostname)))
         log_fatal(100, "bad host name: %s", cfg.hostname);
     tls_options();

@@ -679,11 +679,11 @@ static void do_helo(const struct smtp_command *c, int esmtp)
  * on a socketpair as our fds 0 and 1, and the session starts again. */
 static void do_starttls(const struct smtp_command *c)
 {
-    char *argv[16], secs[24];
+    char *argv[TLSPIPE_ARGV_MAX], secs[24];
+    struct tlspipe_args a = { 0 };
     struct event e;
     struct verdict v;
-    int n = 0, plain;
-    int64_t left;
+    int plain;
 
     if (!cfg.tls_cert) { reply(502, "5.5.1", T_NOT_IMPLEMENTED); protocol_error(); return; }
     if (s.tls) { reply(503, "5.5.1", T_BAD_SEQUENCE); protocol_error(); return; }
@@ -698,16 +698,14 @@ static void do_starttls(const struct smtp_command *c)
         log_warn("discarded %zu octets sent after STARTTLS by %s", io_buffered(&s.in), s.ip);
         io_consume(&s.in, io_buffered(&s.in));
     }
-    left = (s.deadline - deadline_now()) / 1000;
-    snprintf(secs, sizeof secs, "%lld", (long long)(left > 1 ? left : 1));
-    argv[n++] = (char *)cfg.tls_program;
-    argv[n++] = "-s";
-    argv[n++] = "-c"; argv[n++] = (char *)cfg.tls_cert;
-    argv[n++] = "-k"; argv[n++] = (char *)cfg.tls_key;
-    if (cfg.tls_request_cert) argv[n++] = "-r";
-    if (cfg.tls_ca) { argv[n++] = "-a"; argv[n++] = (char *)cfg.tls_ca; }
-    argv[n++] = "-t"; argv[n++] = secs;
-    argv[n] = 0;
+    a.program = cfg.tls_program;
+    a.server = 1;
+    a.cert = cfg.tls_cert;
+    a.key = cfg.tls_key;
+    a.request_cert = cfg.tls_request_cert;
+    a.cafile = cfg.tls_ca;
+    a.deadline = s.deadline;
+    tlspipe_argv(&a, argv, secs);
     if (tlspipe_start(argv, 0, 1, &s.tls_pid, &plain) < 0) {
         log_warn_sys("unable to start %s", cfg.tls_program);
         session_fail("tls failed");
@@ -1302,7 +1300,6 @@ static void data_relay(const struct verdict *v)
     struct headers received;
     struct smtp_reply r;
     char line[32];
-    int64_t left;
     unsigned fields, refused = 0;
     received.len = 0;
     if (cfg.received) received_header(&received);
@@ -1320,8 +1317,7 @@ static void data_relay(const struct verdict *v)
              send_headers(&v->headers);
     /* The forwarder gets what is left of the budget, less a margin, so
      * that its own timeout answers before ours. */
-    left = (s.deadline - deadline_now()) / 1000 - 5;
-    snprintf(line, sizeof line, "DATA %lld", (long long)(left > 1 ? left : 1));
+    snprintf(line, sizeof line, "DATA %u", deadline_seconds_left(s.deadline, 5));
     if (forwarder_send(line, s.deadline) < 0) forwarder_lost();
     while (fields--) {
         if (forwarder_reply(&r, s.deadline) < 0) forwarder_lost();
