@@ -138,8 +138,9 @@ struct dns *dns_open(const char *const *servers, unsigned nservers, unsigned tim
         return NULL;
     }
     memset(&o, 0, sizeof o);
-    /* Exactly the name asked (no search list), EDNS for long TXT records. */
-    o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_EDNS;
+    /* Exactly the name asked (no search list), EDNS for long TXT records,
+     * one socket per server for all the queries of the connection. */
+    o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_EDNS | ARES_FLAG_STAYOPEN;
     o.timeout = timeout_ms ? (int)timeout_ms : 2000;
     o.tries = 2;
     o.ndots = 0;
