@@ -68,7 +68,10 @@ proxy -a discard
 mail "$T/eicar.eml"
 [ "$(final_code)" = 250 ] && [ "$(stored)" = 0 ] || fail "-a discard: $(final_code), $(stored) stored"
 logged 'result=discarded'
-ok "-a tempfail -c 452 gives 452 4.7.1; -a discard gives 250 and relays nothing"
+setup "" "{ -p required -t 10 env SMTP_TEXT_MALWARE_FOUND=Infected: $CLAMD inet:127.0.0.1:$CLAMD_PORT }"
+mail "$T/eicar.eml"
+refused_with "SMTP_TEXT_MALWARE_FOUND" "554 5.7.1 Infected: $NAME"
+ok "-a tempfail -c 452 gives 452 4.7.1; -a discard gives 250 and relays nothing; the text is SMTP_TEXT_MALWARE_FOUND"
 
 # Larger than -m: never sent; refused with 552 by default.
 message "$T/big.eml" "Big" "$(head -c 1200000 /dev/zero | tr '\0' x | fold -w 76)"
@@ -110,3 +113,17 @@ mail "$T/clean.eml"
 refused_with "clamd down" "451 4.3.0"
 logged "smtp-clamd: fatal: conn=[0-9]+: unable to connect to clamd inet:127.0.0.1:$CLAMD_PORT: Connection refused"
 ok "clamd down: 451 under -p required, one log line"
+
+# The program alone: every bad usage is exit 100 with one line.
+for args in "" "-a continue inet:127.0.0.1:1" "-b discard inet:127.0.0.1:1" \
+    "-c 451 inet:127.0.0.1:1" "-a discard -c 550 inet:127.0.0.1:1" "-t 0 inet:127.0.0.1:1" \
+    "-m 0 inet:127.0.0.1:1" "-H Bad:Name inet:127.0.0.1:1" "inet:localhost:3310" \
+    "unix:relative" "inet:127.0.0.1:1 extra"; do
+  # shellcheck disable=SC2086  # the words of args are the arguments
+  "$CLAMD" $args < /dev/null 2> "$T/usage"
+  rc=$?
+  [ $rc = 100 ] && [ "$(wc -l < "$T/usage")" = 1 ] || { cat "$T/usage"; fail "smtp-clamd $args: exit $rc"; }
+done
+SMTP_TEXT_MALWARE_FOUND="$(printf 'Virus \303\251')" "$CLAMD" inet:127.0.0.1:1 < /dev/null 2> "$T/usage"
+[ $? = 100 ] && grep -q 'SMTP_TEXT_MALWARE_FOUND' "$T/usage" || fail "a non-ASCII status text is taken"
+ok "bad options, addresses and status texts: exit 100 with one line"

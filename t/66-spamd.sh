@@ -32,12 +32,13 @@ hasnt() { ! grep -Eq "$2" "$T/header" || { cat "$T/header"; fail "$1: $2"; }; }
 message "$T/clean.eml" "Lunch"
 message "$T/gtube.eml" "Offer" "$GTUBE"
 
-proxy required -- -r spam
+proxy required -- -r spam -u nobody
 mail "$T/gtube.eml"
 saw '550 5\.7\.1 Message refused as spam, score [0-9]+\.[0-9]' || fail "GTUBE: not refused"
 not_delivered "GTUBE"
 logged 'smtp-spamd: info: conn=[0-9]+ spamd=spam score=[0-9.]+ required=5.0 tests=[^ ]*GTUBE'
-ok "GTUBE with -r spam: 550 5.7.1 with the score, not relayed"
+grep -q 'identified spam (.*) for nobody:' "$T/spamd.log" || { tail "$T/spamd.log"; fail "-u: not for nobody"; }
+ok "GTUBE with -r spam: 550 5.7.1 with the score, not relayed; -u names spamd's user"
 
 mail "$T/clean.eml"
 delivered "clean"
@@ -83,3 +84,16 @@ mail "$T/clean.eml"
 delivered "spamd down, -p accept"
 hasnt "spamd down, -p accept" '^X-Spam'
 ok "spamd down: -p tempfail gives 451, -p accept delivers untagged; one log line"
+
+# The program alone: every bad usage is exit 100 with one line.
+for args in "" "-M check inet:127.0.0.1:1" "-r lots inet:127.0.0.1:1" "-r 1.2345 inet:127.0.0.1:1" \
+    "-c 451 inet:127.0.0.1:1" "-P 0 inet:127.0.0.1:1" "-u a:b inet:127.0.0.1:1" \
+    "-m 2G inet:127.0.0.1:1" "-t 3601 inet:127.0.0.1:1" "inet:[::1:783" "inet:127.0.0.1:1 extra"; do
+  # shellcheck disable=SC2086  # the words of args are the arguments
+  "$SPAMD" $args < /dev/null 2> "$T/usage"
+  rc=$?
+  [ $rc = 100 ] && [ "$(wc -l < "$T/usage")" = 1 ] || { cat "$T/usage"; fail "smtp-spamd $args: exit $rc"; }
+done
+SMTP_TEXT_SPAM="$(printf 'Spam\001')" "$SPAMD" inet:127.0.0.1:1 < /dev/null 2> "$T/usage"
+[ $? = 100 ] && grep -q 'SMTP_TEXT_SPAM' "$T/usage" || fail "a status text with a control byte is taken"
+ok "bad options, addresses and status texts: exit 100 with one line"
