@@ -15,6 +15,7 @@
 #include "header.h"
 #include "log.h"
 #include "proxyd.h"
+#include "transaction.h"
 #include "scan.h"
 #include "selfpipe.h"
 #include "smtp_data.h"
@@ -60,25 +61,6 @@ struct statustext texts[T_COUNT] = {
     [T_UPSTREAM_LOST] = { "UPSTREAM_LOST", "Connection to the mail server lost, try again later" },
 };
 
-/* A recipient of the transaction: refused (code not 2xx), accepted by
- * the smarthost, deleted or added by a filter at eom. */
-enum rcpt_state { RCPT_REFUSED, RCPT_ACCEPTED, RCPT_DELETED, RCPT_ADDED };
-struct rcpt {
-    char addr[SMTP_ADDRESS_MAX + 1];
-    int code;
-    enum rcpt_state state;
-    char params[256];                   /* for the smarthost, of an added one */
-};
-/* Recipients filters may add beyond the client's */
-#define RCPT_ADDED_MAX 64
-
-/* Score, header fields and facts from the filters, per scope. */
-struct modifiers {
-    long score;
-    struct headers headers;
-    struct facts facts;
-};
-
 static struct {
     struct io_in in;
     struct io_out out;
@@ -99,43 +81,15 @@ static struct {
     struct verdict refusal;             /* of the tls event, for the next command */
     int refusal_pending;
 
-    struct rcpt *rcpts;                 /* the transaction's, rcpt_capacity of them */
-    unsigned rcpt_capacity;
     struct spool scratch;               /* fd 4 of version 2 filters */
 
     char inbuf[65536];
     char outbuf[8192];
 } s;
 
-/* The transaction: from MAIL to its final reply, or RSET.  A new one is
- * one assignment (transaction_clear). */
-static struct transaction {
-    int in_mail;
-    char sender[SMTP_ADDRESS_MAX + 1];
-    char size_param[21], body_param[16];    /* SIZE: 1*20DIGIT (RFC 1870) */
-    unsigned nrcpts, rcpt_lost, accepted;
-    char class[FILTERPROTO_CLASS_MAX + 1];
-    int class_set;
-    int upstream;                       /* 0 no MAIL yet, 1 open, -1 refused */
-    struct smtp_reply upstream_refusal;
-    struct modifiers tx_mods;
-    struct trail trail;
-    int64_t tx_start;
-    unsigned long long size;
-    int upstream_code;                  /* the forwarder's answer to the message */
-    int final_code;                     /* the client's, for the report */
-    int delivered;                      /* the smarthost's 2xx to the message */
-    int reported;                       /* the report event was sent */
-    /* changes of version 2 filters at eom */
-    int sender_changed, deleted, added;
-    int quarantine;
-    char quarantine_reason[FILTERPROTO_TEXT_MAX + 1];
-} tx;
-
 static void session_end(const char *reason) __attribute__((noreturn));
 static void session_fail(const char *reason) __attribute__((noreturn));
 static void transaction_log(const char *result, int code);
-static const char *mail_params_text(char buf[64]);
 static void report(const char *outcome, int code);
 
 /* --- replies ------------------------------------------------------------ */
@@ -303,11 +257,6 @@ static void upstream_rset(void)
     tx.upstream = 0;
 }
 
-static void transaction_clear(void)
-{
-    tx = (struct transaction){ 0 };
-}
-
 /* A transaction given up before its end (RSET, HELO). */
 static void transaction_abort(const char *result)
 {
@@ -319,29 +268,6 @@ static void transaction_abort(const char *result)
     event_start(&e, FILTER_RSET);
     run_filters(FILTER_RSET, &e, &v);
     transaction_clear();
-}
-
-/* Every recipient the smarthost accepted is kept (filters at eom learn
- * them all); a refused one only while that leaves room for the rest. */
-static void rcpt_record(const char *addr, int code)
-{
-    struct rcpt *r;
-    int accepted = code / 100 == 2;
-    if (tx.nrcpts + (accepted ? 0 : cfg.max_rcpt - tx.accepted) >= s.rcpt_capacity - RCPT_ADDED_MAX) {
-        tx.rcpt_lost++;
-        return;
-    }
-    r = &s.rcpts[tx.nrcpts++];
-    strcpy(r->addr, addr);
-    r->code = code;
-    r->state = accepted ? RCPT_ACCEPTED : RCPT_REFUSED;
-    r->params[0] = 0;
-}
-
-/* The recipients the message goes to: accepted, or added at eom. */
-static int rcpt_live(const struct rcpt *r)
-{
-    return r->state == RCPT_ACCEPTED || r->state == RCPT_ADDED;
 }
 
 /* --- version 2: context and changes ------------------------------------- */
@@ -397,11 +323,11 @@ int session_context(struct io_out *out, enum filter_event ev, const struct verdi
     if (context_put(out, &e, deadline) < 0) return -1;
     context_start(&e, CONTEXT_SENDER);
     event_field(&e, tx.sender);
-    event_field(&e, mail_params_text(params));
+    event_field(&e, transaction_params(params));
     event_field(&e, transaction_id());
     if (context_put(out, &e, deadline) < 0) return -1;
     for (i = 0; i < tx.nrcpts; i++) {
-        const struct rcpt *r = &s.rcpts[i];
+        const struct rcpt *r = transaction_rcpt(i);
         if (!rcpt_live(r)) continue;
         context_start(&e, CONTEXT_RECIPIENT);
         event_field(&e, r->addr);
@@ -410,35 +336,6 @@ int session_context(struct io_out *out, enum filter_event ev, const struct verdi
         if (context_put(out, &e, deadline) < 0) return -1;
     }
     return 0;
-}
-
-/* A live recipient with this address, exactly. */
-static struct rcpt *rcpt_find(const char *addr)
-{
-    unsigned i;
-    for (i = 0; i < tx.nrcpts; i++)
-        if (rcpt_live(&s.rcpts[i]) && !strcmp(s.rcpts[i].addr, addr)) return &s.rcpts[i];
-    return 0;
-}
-
-/* MAIL parameters from a filter: those the forwarder relays (SIZE, BODY)
- * are kept, any other is left out with a warning, as Postfix does with
- * the parameters of a milter's sender change it cannot honour. */
-static void sender_params(const char *p, size_t n)
-{
-    struct smtp_param prm;
-    const char *end = p + n;
-    tx.size_param[0] = tx.body_param[0] = 0;
-    while (smtp_param_next(&p, end, &prm) > 0) {
-        if (!strcasecmp(prm.key, "SIZE") && strlen(prm.value) < sizeof tx.size_param &&
-            strspn(prm.value, "0123456789") == strlen(prm.value) && prm.value[0])
-            strcpy(tx.size_param, prm.value);
-        else if (!strcasecmp(prm.key, "BODY") &&
-                 (!strcasecmp(prm.value, "7BIT") || !strcasecmp(prm.value, "8BITMIME")))
-            strcpy(tx.body_param, prm.value);
-        else
-            log_warn("sender change: parameter %s left out: not relayed", prm.key);
-    }
 }
 
 const char *session_apply_changes(const struct changes *c)
@@ -462,7 +359,7 @@ const char *session_apply_changes(const struct changes *c)
         snprintf(why, sizeof why, "replacement message: %s", bad);
         return why;
     }
-    if (tx.nrcpts + adds > s.rcpt_capacity) return "too many recipients added";
+    if (tx.nrcpts + adds > transaction_capacity()) return "too many recipients added";
     if (replace && message_copy(s.scratch.fd_rw, s.spool.fd_rw) < 0) {
         log_warn_sys("unable to replace the message");
         return "replacement message: not stored";
@@ -477,45 +374,7 @@ const char *session_apply_changes(const struct changes *c)
     }
     if ((replace || headers) && fstat(s.spool.fd_rw, &st) == 0) size = (unsigned long long)st.st_size;
     tx.size = size;
-    for (i = 0; i < c->n; i++) {
-        const struct change *ch = &c->c[i];
-        const char *name = c->arena + ch->name, *value = c->arena + ch->value;
-        struct rcpt *rc;
-        switch (ch->kind) {
-        case FILTER_ADD_RECIPIENT:
-            if (rcpt_find(name)) break;             /* there already */
-            rc = &s.rcpts[tx.nrcpts++];
-            strcpy(rc->addr, name);
-            rc->code = 0;
-            rc->state = RCPT_ADDED;
-            rc->params[0] = 0;
-            if (!ch->absent)
-                log_warn("added recipient <%s>: parameters left out: not relayed", name);
-            tx.added++;
-            break;
-        case FILTER_DELETE_RECIPIENT:
-            if (!(rc = rcpt_find(name))) {
-                log_warn("a filter deleted <%s>, which is not a recipient", name);
-                break;
-            }
-            if (rc->state == RCPT_ACCEPTED) tx.deleted++;
-            else tx.added--;
-            rc->state = RCPT_DELETED;
-            break;
-        case FILTER_CHANGE_SENDER:
-            snprintf(tx.sender, sizeof tx.sender, "%s", name);
-            sender_params(ch->absent ? "" : value, ch->absent ? 0 : ch->valuelen);
-            tx.sender_changed = 1;
-            break;
-        case FILTER_QUARANTINE:
-            tx.quarantine = 1;
-            snprintf(tx.quarantine_reason, sizeof tx.quarantine_reason, "%s", value);
-            facts_set(&tx.tx_mods.facts, "quarantine", value);
-            break;
-        default:
-            break;
-        }
-    }
+    transaction_change_envelope(c);
     return 0;
 }
 
@@ -541,7 +400,7 @@ static void transaction_log(const char *result, int code)
     log_kv(&l, "from", list, len);
     for (i = 0, len = 0; i < tx.nrcpts && len < sizeof list - 300; i++)
         len += (size_t)snprintf(list + len, sizeof list - len, "%s<%s>:%d", i ? "," : "",
-                                s.rcpts[i].addr, s.rcpts[i].code);
+                                transaction_rcpt(i)->addr, transaction_rcpt(i)->code);
     if (len) log_kv(&l, "rcpt", list, len);
     if (tx.rcpt_lost) log_kv_num(&l, "rcpt_unlogged", tx.rcpt_lost);
     log_kv_num(&l, "accepted", tx.accepted);
@@ -777,15 +636,6 @@ static int mail_parameters(const char *p, const char *end)
     return -1;
 }
 
-/* The MAIL parameters taken, as a client gives them, or NULL. */
-static const char *mail_params_text(char buf[64])
-{
-    int n = 0;
-    if (tx.size_param[0]) n = snprintf(buf, 64, "SIZE=%s", tx.size_param);
-    if (tx.body_param[0]) snprintf(buf + n, 64 - (size_t)n, "%sBODY=%s", n ? " " : "", tx.body_param);
-    return n || tx.body_param[0] ? buf : 0;
-}
-
 static void do_mail(const struct smtp_command *c)
 {
     char params[64];
@@ -819,7 +669,7 @@ static void do_mail(const struct smtp_command *c)
     event_start(&e, FILTER_MAIL);
     event_field(&e, addr[0] ? addr : 0);
     event_v2(&e);
-    event_field(&e, mail_params_text(params));
+    event_field(&e, transaction_params(params));
     run_filters(FILTER_MAIL, &e, &v);
     if (!passes(&tx.tx_mods, &v)) {
         int code = v.outcome == O_REJECT || v.outcome == O_TEMPFAIL ? v.code : 451;
@@ -887,7 +737,7 @@ static void do_rcpt(const struct smtp_command *c)
     }
     if (tx.accepted >= cfg.max_rcpt) {
         reply(452, "4.5.3", T_TOO_MANY_RECIPIENTS);
-        rcpt_record(addr, 452);
+        transaction_record(addr, 452);
         protocol_error();
         return;
     }
@@ -897,12 +747,12 @@ static void do_rcpt(const struct smtp_command *c)
     event_field(&e, 0);                 /* parameters: none are taken yet */
     run_filters(FILTER_RCPT, &e, &v);
     if (refused(&v)) {
-        rcpt_record(addr, v.code);
+        transaction_record(addr, v.code);
         return;
     }
     /* Checked before the smarthost hears of the recipient, never after. */
     if (!modifiers_fit(&tx.tx_mods, &v)) {
-        rcpt_record(addr, 451);
+        transaction_record(addr, 451);
         return;
     }
     /* Multi-recipient policy: one rule class per transaction. */
@@ -910,7 +760,7 @@ static void do_rcpt(const struct smtp_command *c)
     if (tx.class_set && strcmp(class, tx.class)) {
         if (!cfg.first) {
             reply(452, "4.5.3", T_TOO_MANY_RECIPIENTS);
-            rcpt_record(addr, 452);
+            transaction_record(addr, 452);
             return;
         }
         class = tx.class;
@@ -936,7 +786,7 @@ static void do_rcpt(const struct smtp_command *c)
         }
     }
     reply_upstream(&r);
-    rcpt_record(addr, r.code);
+    transaction_record(addr, r.code);
     if (r.code / 100 == 5) protocol_error();
 }
 
@@ -1087,7 +937,7 @@ static char **oneshot_environment(void)
     if (k == cfg.nfilters) return 0;
     if (!env) {
         while (environ[n]) n++;
-        recipients = malloc((size_t)s.rcpt_capacity * (SMTP_ADDRESS_MAX + 1) + 32);
+        recipients = malloc((size_t)transaction_capacity() * (SMTP_ADDRESS_MAX + 1) + 32);
         env = recipients ? calloc(n + 4, sizeof *env) : 0;
         if (!env) return 0;
         for (i = 0; i < n; i++) env[i] = environ[i];
@@ -1099,8 +949,8 @@ static char **oneshot_environment(void)
     snprintf(class, sizeof class, "NOQUEUE_CLASS=%s", tx.class_set ? tx.class : "");
     len = (size_t)sprintf(recipients, "NOQUEUE_RECIPIENTS=");
     for (k = 0; k < tx.nrcpts; k++)
-        if (s.rcpts[k].code / 100 == 2)
-            len += (size_t)sprintf(recipients + len, "%s%s", len > 19 ? " " : "", s.rcpts[k].addr);
+        if (transaction_rcpt(k)->code / 100 == 2)
+            len += (size_t)sprintf(recipients + len, "%s%s", len > 19 ? " " : "", transaction_rcpt(k)->addr);
     return env;
 }
 
@@ -1205,8 +1055,8 @@ static int quarantine_fields(void)
         io_write_all(fd, "\r\nX-Noqueue-Recipients:", 24, DEADLINE_NONE) < 0)
         return -1;
     for (i = 0; i < tx.nrcpts; i++) {
-        if (!rcpt_live(&s.rcpts[i])) continue;
-        k = snprintf(line, sizeof line, "%s <%s>", n++ ? ",\r\n\t" : "", s.rcpts[i].addr);
+        if (!rcpt_live(transaction_rcpt(i))) continue;
+        k = snprintf(line, sizeof line, "%s <%s>", n++ ? ",\r\n\t" : "", transaction_rcpt(i)->addr);
         if (io_write_all(fd, line, (size_t)k, DEADLINE_NONE) < 0) return -1;
     }
     if (io_write_all(fd, "\r\n", 2, DEADLINE_NONE) < 0) return -1;
@@ -1231,14 +1081,18 @@ static int quarantine_fields(void)
  * sender or a quarantine is RSET and the envelope again.  Any refusal on
  * the way tempfails the whole message (the client keeps it and sends it
  * again): 0 to go on, -1 once the client has its reply. */
+static void send_to_forwarder(const char *line, void *arg)
+{
+    (void)arg;
+    if (forwarder_send(line, s.deadline) < 0) forwarder_lost();
+}
+
 static int envelope_apply(void)
 {
-    char line[SMTP_ADDRESS_MAX + 80], params[64];
     struct smtp_reply r;
-    unsigned i, sent = 0, live = 0, refused = 0;
-    int replay = tx.sender_changed || tx.deleted || tx.quarantine;
-    if (!replay && !tx.added) return 0;
-    for (i = 0; i < tx.nrcpts; i++) live += rcpt_live(&s.rcpts[i]);
+    unsigned i, sent, live = 0, refused = 0;
+    if (!tx.sender_changed && !tx.deleted && !tx.quarantine && !tx.added) return 0;
+    for (i = 0; i < tx.nrcpts; i++) live += rcpt_live(transaction_rcpt(i));
     if (tx.quarantine && !cfg.quarantine) {
         log_warn("a filter quarantined the message, and no quarantine mailbox is set (-Q)");
         reply(451, "4.3.0", T_FILTER_FAILED);
@@ -1257,26 +1111,7 @@ static int envelope_apply(void)
         message_refused("tempfailed", 451);
         return -1;
     }
-    if (replay) {
-        if (forwarder_send("RSET", s.deadline) < 0) forwarder_lost();
-        snprintf(line, sizeof line, "MAIL FROM:<%s>%s%s", tx.sender,
-                 mail_params_text(params) ? " " : "", mail_params_text(params) ? params : "");
-        if (forwarder_send(line, s.deadline) < 0) forwarder_lost();
-        sent += 2;
-    }
-    if (tx.quarantine) {
-        snprintf(line, sizeof line, "RCPT TO:<%s>", cfg.quarantine);
-        if (forwarder_send(line, s.deadline) < 0) forwarder_lost();
-        sent++;
-    } else {
-        for (i = 0; i < tx.nrcpts; i++) {
-            const struct rcpt *rc = &s.rcpts[i];
-            if (!rcpt_live(rc) || (!replay && rc->state != RCPT_ADDED)) continue;
-            snprintf(line, sizeof line, "RCPT TO:<%s>", rc->addr);
-            if (forwarder_send(line, s.deadline) < 0) forwarder_lost();
-            sent++;
-        }
-    }
+    sent = transaction_replay(send_to_forwarder, 0, cfg.quarantine);
     tx.upstream = 1;
     for (i = 0; i < sent; i++) {
         if (forwarder_reply(&r, s.deadline) < 0) forwarder_lost();
@@ -1473,11 +1308,7 @@ void session_run(void)
     if ((s.in.wake = selfpipe_catch(SIGTERM)) < 0) log_fatal_sys(111, "unable to catch SIGTERM");
     io_nonblock(0);
     io_nonblock(1);
-    s.rcpt_capacity = cfg.max_rcpt + 16 + RCPT_ADDED_MAX;
-    /* Not zeroed: an entry is written before it is read, and untouched
-     * pages cost no page fault. */
-    s.rcpts = malloc(s.rcpt_capacity * sizeof *s.rcpts);
-    if (!s.rcpts) {
+    if (transaction_init(cfg.max_rcpt) < 0) {
         log_warn("out of memory");
         reply(421, "4.3.0", T_UNAVAILABLE);
         session_fail("out of memory");

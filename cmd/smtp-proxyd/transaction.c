@@ -1,0 +1,170 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "transaction.h"
+
+struct transaction tx;
+static struct rcpt *rcpts;
+static unsigned capacity, max_client;
+
+int transaction_init(unsigned max_rcpt)
+{
+    max_client = max_rcpt;
+    capacity = max_rcpt + 16 + RCPT_ADDED_MAX;
+    /* Not zeroed: an entry is written before it is read, and untouched
+     * pages cost no page fault. */
+    rcpts = malloc(capacity * sizeof *rcpts);
+    return rcpts ? 0 : -1;
+}
+
+void transaction_clear(void)
+{
+    tx = (struct transaction){ 0 };
+}
+
+unsigned transaction_capacity(void)
+{
+    return capacity;
+}
+
+struct rcpt *transaction_rcpt(unsigned i)
+{
+    return i < tx.nrcpts ? &rcpts[i] : 0;
+}
+
+/* Every recipient the smarthost accepted is kept (filters at eom learn
+ * them all); a refused one only while that leaves room for the rest. */
+void transaction_record(const char *addr, int code)
+{
+    struct rcpt *r;
+    int accepted = code / 100 == 2;
+    unsigned room = accepted || tx.accepted >= max_client ? 0 : max_client - tx.accepted;
+    if (tx.nrcpts + room >= capacity - RCPT_ADDED_MAX) {
+        tx.rcpt_lost++;
+        return;
+    }
+    r = &rcpts[tx.nrcpts++];
+    snprintf(r->addr, sizeof r->addr, "%s", addr);
+    r->code = code;
+    r->state = accepted ? RCPT_ACCEPTED : RCPT_REFUSED;
+    r->params[0] = 0;
+}
+
+int rcpt_live(const struct rcpt *r)
+{
+    return r->state == RCPT_ACCEPTED || r->state == RCPT_ADDED;
+}
+
+struct rcpt *transaction_find(const char *addr)
+{
+    unsigned i;
+    for (i = 0; i < tx.nrcpts; i++)
+        if (rcpt_live(&rcpts[i]) && !strcmp(rcpts[i].addr, addr)) return &rcpts[i];
+    return 0;
+}
+
+const char *transaction_params(char buf[64])
+{
+    int n = 0;
+    if (tx.size_param[0]) n = snprintf(buf, 64, "SIZE=%s", tx.size_param);
+    if (tx.body_param[0]) snprintf(buf + n, 64 - (size_t)n, "%sBODY=%s", n ? " " : "", tx.body_param);
+    return n || tx.body_param[0] ? buf : 0;
+}
+
+/* Those the forwarder relays (SIZE, BODY) are kept, any other is left out
+ * with a warning, as Postfix does with the parameters of a milter's
+ * sender change it cannot honour. */
+void transaction_set_params(const char *p, size_t n)
+{
+    struct smtp_param prm;
+    const char *end = p + n;
+    tx.size_param[0] = tx.body_param[0] = 0;
+    while (smtp_param_next(&p, end, &prm) > 0) {
+        if (!strcasecmp(prm.key, "SIZE") && strlen(prm.value) < sizeof tx.size_param &&
+            prm.value[0] && strspn(prm.value, "0123456789") == strlen(prm.value))
+            strcpy(tx.size_param, prm.value);
+        else if (!strcasecmp(prm.key, "BODY") &&
+                 (!strcasecmp(prm.value, "7BIT") || !strcasecmp(prm.value, "8BITMIME")))
+            strcpy(tx.body_param, prm.value);
+        else
+            log_warn("sender change: parameter %s left out: not relayed", prm.key);
+    }
+}
+
+void transaction_change_envelope(const struct changes *c)
+{
+    unsigned i;
+    for (i = 0; i < c->n; i++) {
+        const struct change *ch = &c->c[i];
+        const char *name = c->arena + ch->name, *value = c->arena + ch->value;
+        struct rcpt *rc;
+        switch (ch->kind) {
+        case FILTER_ADD_RECIPIENT:
+            if (transaction_find(name) || tx.nrcpts == capacity) break;    /* there already */
+            rc = &rcpts[tx.nrcpts++];
+            snprintf(rc->addr, sizeof rc->addr, "%s", name);
+            rc->code = 0;
+            rc->state = RCPT_ADDED;
+            rc->params[0] = 0;
+            if (!ch->absent)
+                log_warn("added recipient <%s>: parameters left out: not relayed", name);
+            tx.added++;
+            break;
+        case FILTER_DELETE_RECIPIENT:
+            if (!(rc = transaction_find(name))) {
+                log_warn("a filter deleted <%s>, which is not a recipient", name);
+                break;
+            }
+            if (rc->state == RCPT_ACCEPTED) tx.deleted++;
+            else tx.added--;
+            rc->state = RCPT_DELETED;
+            break;
+        case FILTER_CHANGE_SENDER:
+            snprintf(tx.sender, sizeof tx.sender, "%s", name);
+            transaction_set_params(ch->absent ? "" : value, ch->absent ? 0 : ch->valuelen);
+            tx.sender_changed = 1;
+            break;
+        case FILTER_QUARANTINE:
+            tx.quarantine = 1;
+            snprintf(tx.quarantine_reason, sizeof tx.quarantine_reason, "%s", value);
+            facts_set(&tx.tx_mods.facts, "quarantine", value);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+unsigned transaction_replay(void (*send)(const char *line, void *arg), void *arg,
+                            const char *quarantine)
+{
+    char line[SMTP_ADDRESS_MAX + 80], params[64];
+    const char *p;
+    unsigned i, sent = 0;
+    /* A recipient less, a new sender or a quarantine: SMTP has no way but
+     * to start the envelope again.  Recipients added: one more RCPT. */
+    int replay = tx.sender_changed || tx.deleted || tx.quarantine;
+    if (!replay && !tx.added) return 0;
+    if (replay) {
+        send("RSET", arg);
+        p = transaction_params(params);
+        snprintf(line, sizeof line, "MAIL FROM:<%s>%s%s", tx.sender, p ? " " : "", p ? p : "");
+        send(line, arg);
+        sent += 2;
+    }
+    if (tx.quarantine) {
+        snprintf(line, sizeof line, "RCPT TO:<%s>", quarantine);
+        send(line, arg);
+        return sent + 1;
+    }
+    for (i = 0; i < tx.nrcpts; i++) {
+        if (!rcpt_live(&rcpts[i]) || (!replay && rcpts[i].state != RCPT_ADDED)) continue;
+        snprintf(line, sizeof line, "RCPT TO:<%s>", rcpts[i].addr);
+        send(line, arg);
+        sent++;
+    }
+    return sent;
+}

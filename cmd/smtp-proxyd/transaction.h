@@ -1,0 +1,78 @@
+/* smtp-proxyd's transaction: from MAIL to its final reply, or RSET; its
+ * recipients; the envelope changes of version 2 filters and the commands
+ * that make them at the smarthost.  No I/O here: the unit tests run it
+ * without a socket (t/unit/check_smtp-proxyd.c). */
+#ifndef SMTP_PROXYD_TRANSACTION_H
+#define SMTP_PROXYD_TRANSACTION_H
+
+#include "proxyd.h"
+
+/* A recipient: refused (code not 2xx), accepted by the smarthost,
+ * deleted or added by a filter at eom. */
+enum rcpt_state { RCPT_REFUSED, RCPT_ACCEPTED, RCPT_DELETED, RCPT_ADDED };
+struct rcpt {
+    char addr[SMTP_ADDRESS_MAX + 1];
+    int code;                           /* 0 for one added, not yet sent */
+    enum rcpt_state state;
+    char params[256];                   /* for the smarthost, of an added one */
+};
+/* Recipients filters may add beyond the client's */
+#define RCPT_ADDED_MAX 64
+
+/* Score, header fields and facts from the filters, per scope. */
+struct modifiers {
+    long score;
+    struct headers headers;
+    struct facts facts;
+};
+
+struct transaction {
+    int in_mail;
+    char sender[SMTP_ADDRESS_MAX + 1];
+    char size_param[21], body_param[16];    /* SIZE: 1*20DIGIT (RFC 1870) */
+    unsigned nrcpts, rcpt_lost, accepted;
+    char class[FILTERPROTO_CLASS_MAX + 1];
+    int class_set;
+    int upstream;                       /* 0 no MAIL yet, 1 open, -1 refused */
+    struct smtp_reply upstream_refusal;
+    struct modifiers tx_mods;
+    struct trail trail;
+    int64_t tx_start;
+    unsigned long long size;
+    int upstream_code;                  /* the forwarder's answer to the message */
+    int final_code;                     /* the client's, for the report */
+    int delivered;                      /* the smarthost's 2xx to the message */
+    int reported;                       /* the report event was sent */
+    /* changes of version 2 filters at eom */
+    int sender_changed, deleted, added;
+    int quarantine;
+    char quarantine_reason[FILTERPROTO_TEXT_MAX + 1];
+};
+extern struct transaction tx;
+
+/* Room for max_rcpt recipients (and those filters add): 0, or -1. */
+int transaction_init(unsigned max_rcpt);
+/* A new transaction: one assignment. */
+void transaction_clear(void);
+unsigned transaction_capacity(void);
+struct rcpt *transaction_rcpt(unsigned i);
+/* Record a recipient and its reply code (see transaction.c). */
+void transaction_record(const char *addr, int code);
+/* Does the message go to r: accepted, or added at eom? */
+int rcpt_live(const struct rcpt *r);
+struct rcpt *transaction_find(const char *addr);
+/* The MAIL parameters taken, as a client gives them ("SIZE=1 BODY=7BIT"),
+ * in buf, or NULL when there are none. */
+const char *transaction_params(char buf[64]);
+/* Set SIZE and BODY from parameters given as a client would (others are
+ * left out, with a warning). */
+void transaction_set_params(const char *p, size_t n);
+/* The envelope changes of c: recipients added and deleted, the sender,
+ * quarantine. */
+void transaction_change_envelope(const struct changes *c);
+/* The commands that make the changed envelope at the smarthost, in
+ * order, each given to send; how many.  quarantine: the mailbox of -Q. */
+unsigned transaction_replay(void (*send)(const char *line, void *arg), void *arg,
+                            const char *quarantine);
+
+#endif
