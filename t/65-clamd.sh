@@ -46,7 +46,10 @@ message "$T/eicar.eml" "Test" "$EICAR"
 mail "$T/eicar.eml"
 refused_with "EICAR" "554 5.7.1 Malware found: $NAME"
 adapter_logged "clamd=infected:$NAME"
-ok "EICAR in the body: 554 5.7.1 with the signature's name, not relayed"
+setup "" "{ -p required -t 10 $CLAMD unix:$T/clamd/sock }"
+mail "$T/eicar.eml"
+refused_with "EICAR, unix:" "554 5.7.1 Malware found: $NAME"
+ok "EICAR in the body: 554 5.7.1 with the signature's name, not relayed (clamd on TCP and on its Unix socket)"
 
 # A multipart message with EICAR as a base64 attachment: only a scanner
 # that decodes MIME finds it (the base64 text is not the signature).

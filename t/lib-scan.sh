@@ -13,8 +13,9 @@ port_open() {
 }
 
 # start_clamd [clamd.conf lines...]: clamd -c with one signature of our
-# own (a body signature of EICAR, .ndb) and no official database; sets
-# CLAMD_PORT and CLAMD_PID.  Its log is $T/clamd/log.
+# own (a body signature of EICAR, .ndb) and no official database, on TCP
+# and on the Unix socket $T/clamd/sock; sets CLAMD_PORT and CLAMD_PID.
+# Its log is $T/clamd/log.
 start_clamd() {
   command -v clamd > /dev/null || skip "no clamd (clamav-daemon)"
   mkdir -p "$T/clamd/db"
@@ -22,12 +23,13 @@ start_clamd() {
     > "$T/clamd/db/noqueue.ndb"
   CLAMD_PORT=$(free_port)
   { printf '%s\n' "Foreground yes" "DatabaseDirectory $T/clamd/db" "TCPSocket $CLAMD_PORT" \
-      "TCPAddr 127.0.0.1" "LogFile $T/clamd/log" "PidFile $T/clamd/pid" "User root"
+      "TCPAddr 127.0.0.1" "LocalSocket $T/clamd/sock" "LogFile $T/clamd/log" "PidFile $T/clamd/pid" "User root"
     for _l in "$@"; do printf '%s\n' "$_l"; done; } > "$T/clamd/conf"
   clamd -c "$T/clamd/conf" > /dev/null 2>&1 &
   CLAMD_PID=$!
   PIDS="$PIDS $CLAMD_PID"
-  wait_for "port_open $CLAMD_PORT" 60 || { cat "$T/clamd/log"; skip "clamd did not start"; }
+  wait_for "port_open $CLAMD_PORT && [ -S '$T/clamd/sock' ]" 60 ||
+    { cat "$T/clamd/log"; skip "clamd did not start"; }
 }
 
 # start_spamd: spamd with the rules Debian ships, local tests only (-L),
