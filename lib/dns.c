@@ -315,39 +315,41 @@ static void answered(void *arg, int status, int timeouts, unsigned char *abuf, i
     q->status = s;
 }
 
-/* A name c-ares can be given as is: printable, no backslash (c-ares reads
- * it as an escape), labels of 1 to 63 bytes, 253 in all. */
-static int askable(const char *name, size_t n)
+/* A name that can be asked: labels of 1 to 63 bytes, 253 in all.  Any
+ * byte may be in a label (SPF macros make names with spaces); c-ares
+ * reads a backslash as an escape, so each is doubled into buf (of
+ * 2 * DNS_NAME_MAX + 1).  0 when the name cannot be asked. */
+static int askable(const char *name, size_t n, char *buf)
 {
-    size_t i, label = 0;
+    size_t i, k = 0, label = 0;
     if (n == 0 || n > DNS_NAME_MAX) return 0;
     for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)name[i];
-        if (c <= 32 || c >= 127 || c == '\\') return 0;
+        char c = name[i];
         if (c == '.') {
             if (label == 0) return 0;
             label = 0;
         } else if (++label > 63) {
             return 0;
         }
+        if (c == '\\') buf[k++] = '\\';
+        buf[k++] = c;
     }
+    buf[k] = 0;
     return 1;
 }
 
 int dns_send(struct dns *d, struct dns_query *q, const char *name, enum dns_type type)
 {
     struct dns_pending *p;
+    char buf[2 * DNS_NAME_MAX + 1];
     size_t n = strlen(name);
     if (n > 1 && name[n - 1] == '.') n--;
     memset(q, 0, sizeof *q);
     q->type = type;
-    if (!askable(name, n)) {
+    if (!askable(name, n, buf)) {
         q->status = DNS_BADNAME;
         return 0;
     }
-    char buf[DNS_NAME_MAX + 1];
-    memcpy(buf, name, n);
-    buf[n] = 0;
     p = malloc(sizeof *p);
     if (!p) return -1;
     p->d = d;

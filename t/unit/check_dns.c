@@ -115,6 +115,10 @@ static size_t answer(const unsigned char *q, size_t len, unsigned char *r)
         memcpy(rd, "\xc0\x00\x02", 3);      /* an A record of 3 bytes */
         n += put_rr(r + n, DNS_A, rd, 3);
         an = 1;
+    } else if ((!strcmp(name, "sp ace.example") || !strcmp(name, "back\\slash.example")) && type == DNS_A) {
+        memcpy(rd, "\xc0\x00\x02\x09", 4);     /* any byte may be in a label */
+        n += put_rr(r + n, DNS_A, rd, 4);
+        an = 1;
     } else if (!strcmp(name, "servfail.example")) {
         rcode = 2;
     } else if (strcmp(name, "a.example")) {
@@ -285,6 +289,22 @@ START_TEST(test_records_of_each_type)
 }
 END_TEST
 
+START_TEST(test_any_byte_in_a_label)
+{
+    struct dns *d = open_server(server);
+    struct dns_query space, backslash;
+    dns_send(d, &space, "sp ace.example", DNS_A);
+    dns_send(d, &backslash, "back\\slash.example", DNS_A);
+    ck_assert_uint_eq(dns_wait_all(d, deadline_in_ms(3000)), 0);
+    ck_assert_int_eq(space.status, DNS_OK);
+    ck_assert_int_eq(space.record[0].addr.byte[3], 9);
+    ck_assert_int_eq(backslash.status, DNS_OK);        /* not read as an escape */
+    dns_release(d, &space);
+    dns_release(d, &backslash);
+    dns_close(d);
+}
+END_TEST
+
 START_TEST(test_negative_answers)
 {
     struct dns *d = open_server(server);
@@ -360,6 +380,7 @@ static Suite *dns_suite(void)
     tcase_add_test(tc, test_open_refuses_bad_servers);
     tcase_add_test(tc, test_reverse_names);
     tcase_add_test(tc, test_records_of_each_type);
+    tcase_add_test(tc, test_any_byte_in_a_label);
     tcase_add_test(tc, test_negative_answers);
     tcase_add_test(tc, test_a_silent_server_ends_by_the_deadline);
     tcase_add_test(tc, test_wait_all_bounded);
