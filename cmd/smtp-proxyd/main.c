@@ -14,7 +14,7 @@
 #define USAGE "usage: smtp-proxyd [-h host] [-e envelope-seconds] [-b body-seconds]" \
     " [-D bytes-per-second] [-w end-of-data-seconds] [-s size] [-r max-recipients] [-E max-errors]" \
     " [-m first|split] [-S [class=]points] [-t filter-seconds] [-p accept|tempfail]" \
-    " [-d spool-dir] [-R] [-Q mailbox] [-c cert] [-k key] [-a cafile] [-V] [-T] [-L tls-program]" \
+    " [-d spool-dir] [-R] [-Q mailbox] [-g greet-milliseconds] [-y errors] [-c cert] [-k key] [-a cafile] [-V] [-T] [-L tls-program]" \
     " [{ [-t seconds] [-p accept|tempfail|required] [-1] [-n name]" \
     " program [args...] }]... -- forwarder [args...]"
 
@@ -147,11 +147,19 @@ static void options(int argc, char **argv)
     cfg.tls_key = getenv("KEYFILE");
     cfg.tls_program = "smtp-tls";
     opterr = 0;                 /* one line, ours */
-    while ((opt = getopt(argc, argv, "+h:e:b:D:w:s:r:E:m:S:t:p:d:RQ:c:k:a:VTL:")) != -1) {
+    while ((opt = getopt(argc, argv, "+h:e:b:D:w:s:r:E:m:S:t:p:d:RQ:g:y:c:k:a:VTL:")) != -1) {
         switch (opt) {
         case 'h': cfg.hostname = optarg; break;
         case 'e': cfg.envelope_timeout = seconds(optarg, 86400); break;
         case 'b': cfg.body_timeout = seconds(optarg, 86400); break;
+        case 'g':
+            if (!scan_ulong(optarg, 60000, &v)) usage("bad greeting wait");
+            cfg.greet_wait = (unsigned)v;
+            break;
+        case 'y':
+            if (!scan_ulong(optarg, 100000, &v)) usage("bad tarpit");
+            cfg.tarpit = (unsigned)v;
+            break;
         case 'D':
             if (!scan_ulong(optarg, 1UL << 30, &v)) usage("bad data rate");
             cfg.min_data_rate = v;

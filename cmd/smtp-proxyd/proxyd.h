@@ -20,7 +20,7 @@ enum text {
     T_BAD_RECIPIENT, T_BAD_PARAMETER, T_TOO_MANY_RECIPIENTS, T_NO_RECIPIENTS,
     T_TOO_BIG, T_BARE_EOL, T_STORAGE, T_REJECTED, T_TEMPFAIL, T_FILTER_FAILED,
     T_UNAVAILABLE, T_UPSTREAM_PROTOCOL, T_TLS_GO, T_TLS_REQUIRED, T_SHUTDOWN,
-    T_ENVELOPE_REFUSED, T_UPSTREAM_LOST, T_COUNT
+    T_ENVELOPE_REFUSED, T_UPSTREAM_LOST, T_EARLY_TALKER, T_COUNT
 };
 extern struct statustext texts[T_COUNT];
 
@@ -84,6 +84,8 @@ struct config {
     const char *hostname;
     unsigned envelope_timeout, body_timeout;
     unsigned long min_data_rate;    /* octets a second that earn more time */
+    unsigned greet_wait;        /* -g: milliseconds before the greeting */
+    unsigned tarpit;            /* -y: errors before replies slow down */
     unsigned eom_timeout;       /* end of data to the final reply, in all */
     unsigned long long size_limit;
     unsigned max_rcpt, max_errors;

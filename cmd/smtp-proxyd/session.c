@@ -2,6 +2,7 @@
  * smarthost's answers relayed live, the body spooled, the final reply only
  * once the smarthost has answered.  See smtp-proxyd(8). */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,7 @@ struct statustext texts[T_COUNT] = {
     [T_SHUTDOWN] = { "SHUTDOWN", "Service shutting down, try again later" },
     [T_ENVELOPE_REFUSED] = { "ENVELOPE_REFUSED", "Changed envelope refused by the mail server, try again later" },
     [T_UPSTREAM_LOST] = { "UPSTREAM_LOST", "Connection to the mail server lost, try again later" },
+    [T_EARLY_TALKER] = { "EARLY_TALKER", "Protocol error: talked before the greeting" },
 };
 
 static struct {
@@ -88,6 +90,7 @@ static struct {
 } s;
 
 static void session_end(const char *reason) __attribute__((noreturn));
+static void terminated(const char *where) __attribute__((noreturn));
 static void session_fail(const char *reason) __attribute__((noreturn));
 static void transaction_log(const char *result, int code);
 static void report(const char *outcome, int code);
@@ -132,11 +135,24 @@ static void flush(void)
     if (io_flush(&s.out, s.deadline) < 0) session_end("write error");
 }
 
+/* The tarpit: after -y errors, each error reply waits a second more than
+ * the one before (at most 10, and never past the phase's deadline), so
+ * that a client that tries recipient after recipient pays in time.
+ * SIGTERM still ends the wait. */
+static void tarpit(void)
+{
+    unsigned over = s.errors - cfg.tarpit;
+    int64_t until = deadline_min(s.deadline, deadline_in_ms((int64_t)(over < 10 ? over : 10) * 1000));
+    if (io_wait(s.in.wake, POLLIN, until) == 1) terminated("");
+}
+
 static void protocol_error(void)
 {
-    if (++s.errors < cfg.max_errors) return;
-    reply(421, "4.7.0", T_TOO_MANY_ERRORS);
-    session_end("too many errors");
+    if (++s.errors >= cfg.max_errors) {
+        reply(421, "4.7.0", T_TOO_MANY_ERRORS);
+        session_end("too many errors");
+    }
+    if (cfg.tarpit && s.errors > cfg.tarpit) tarpit();
 }
 
 /* --- filters ------------------------------------------------------------ */
@@ -477,7 +493,6 @@ static void session_end(const char *reason)
 /* SIGTERM, seen where the session waits for its client: a command or a
  * body in progress gets 421; a message in its end-of-data checks or in
  * the relay was never interrupted, and got its final reply before. */
-static void terminated(const char *where) __attribute__((noreturn));
 static void terminated(const char *where)
 {
     char reason[32];
@@ -1245,11 +1260,36 @@ static const char *env_or(const char *name, const char *dflt)
     return v && *v ? v : dflt;
 }
 
+/* The pregreet test (postscreen's): a client that talks before our
+ * greeting, within -g milliseconds, is a bot that does not wait for the
+ * server; it gets 554 for a greeting and 503 for all but QUIT.  1 when
+ * refused. */
+static int early_talker(void)
+{
+    struct log_line l;
+    int r = io_wait_wake(0, POLLIN, s.in.wake, deadline_in_ms(cfg.greet_wait));
+    ssize_t n;
+    if (r < 0 && errno == EINTR) terminated("");
+    if (r != 1) return 0;
+    n = io_fill(&s.in, deadline_now());
+    if (n == 0) session_end("disconnected before the greeting");
+    log_line_event(&l, "early-talker");
+    log_kv_str(&l, "ip", s.ip);
+    log_kv_num(&l, "octets", n > 0 ? (long long)n : 0);
+    if (n > 0) log_kv(&l, "said", io_peek(&s.in), (size_t)n < 100 ? (size_t)n : 100);
+    log_line_emit(&l);
+    snprintf(s.session_trail.buf, sizeof s.session_trail.buf, "early-talker");
+    reply(554, "5.5.1", T_EARLY_TALKER);
+    s.refused = 1;
+    return 1;
+}
+
 static void greet(void)
 {
     struct event e;
     struct verdict v;
     char line[STATUSTEXT_MAX + 300];
+    if (cfg.greet_wait && early_talker()) return;
     event_start(&e, FILTER_CONNECT);
     event_field(&e, s.ip);
     event_field(&e, s.port);
