@@ -243,7 +243,7 @@ static int rule_char(char c)
 static int add_test(const char *name, size_t n, char *out, size_t size, size_t *len, int *full)
 {
     size_t i;
-    if (!n) return -1;
+    if (!n || n > SPAMD_RULE_MAX) return -1;
     for (i = 0; i < n; i++)
         if (!rule_char(name[i])) return -1;
     if (*full || *len + (*len ? 1 : 0) + n + 1 > size) {

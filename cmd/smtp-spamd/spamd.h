@@ -15,7 +15,10 @@
 #define SPAMD_BODY_MAX 65536        /* the symbols or the report */
 #define SPAMD_SCORE_MAX 1000000     /* |points| */
 #define SPAMD_USER_MAX 64
-#define SPAMD_STATUS_MAX 2000       /* an X-Spam-Status or X-Spam-Report value */
+/* An X-Spam-Status or X-Spam-Report value: in xtext (3 octets for a
+ * space) it still fits in one line of smtp-filter(7). */
+#define SPAMD_STATUS_MAX 1200
+#define SPAMD_RULE_MAX 100          /* a rule's name */
 
 enum spamd_method { METHOD_SYMBOLS, METHOD_REPORT };
 enum spamd_refuse { REFUSE_NEVER, REFUSE_SPAM, REFUSE_POINTS };

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "deadline.h"
+#include "filterproto.h"
 #include "header.h"
 #include "spamd.h"
 
@@ -162,6 +163,11 @@ START_TEST(test_tests_lists)
     ck_assert_int_eq(spamd_tests(METHOD_SYMBOLS, "A,B,", 4, out, sizeof out), -1);
     ck_assert_int_eq(spamd_tests(METHOD_SYMBOLS, "A B", 3, out, sizeof out), -1);
     ck_assert_int_eq(spamd_tests(METHOD_SYMBOLS, "A\r\nB", 4, out, sizeof out), -1);
+    {
+        char name[SPAMD_RULE_MAX + 2];
+        memset(name, 'N', sizeof name);
+        ck_assert_int_eq(spamd_tests(METHOD_SYMBOLS, name, SPAMD_RULE_MAX + 1, out, sizeof out), -1);
+    }
     /* Too many to fit: cut after the last whole name. */
     ck_assert_int_eq(spamd_tests(METHOD_SYMBOLS, "AAAAAAAAAA,BBBBBBBBBB,CCCCCCCCCC,DDDDDDDDDD", 43,
                                  out, sizeof out), 0);
@@ -181,11 +187,14 @@ START_TEST(test_tests_lists)
 }
 END_TEST
 
+/* A valid field, and its "header NAME VALUE" line in xtext fits. */
 static void valid_field(const char *name, const char *value, size_t n)
 {
-    char field[4096];
-    size_t k = (size_t)snprintf(field, sizeof field, "%s: %.*s", name, (int)n, value);
+    char field[4096], line[FILTERPROTO_LINE_MAX];
+    size_t k = (size_t)snprintf(field, sizeof field, "%s: %.*s", name, (int)n, value), len;
     ck_assert_msg(header_field_valid(field, k), "invalid: %s", field);
+    len = (size_t)snprintf(line, sizeof line, "header %s", name);
+    ck_assert_int_eq(filterproto_field(line, sizeof line - 1, &len, value, n), 0);
 }
 
 START_TEST(test_fields_valid_folded_bounded)
@@ -209,9 +218,15 @@ START_TEST(test_fields_valid_folded_bounded)
     n = spamd_status_field(&reply, tests, value, sizeof value);
     ck_assert_uint_lt(n, sizeof value);
     valid_field("X-Spam-Status", value, n);
-    /* A report of control bytes and long lines. */
+    /* A report of spaces (three octets each in xtext), then one of
+     * control bytes, and long lines. */
     {
         static char body[5000];
+        memset(body, ' ', sizeof body);
+        for (i = 0; i < sizeof body; i += 7) body[i] = i % 150 < 7 ? '\n' : 'x';
+        n = spamd_report_field(body, sizeof body, value, sizeof value);
+        ck_assert_uint_gt(n, 1000);
+        valid_field("X-Spam-Report", value, n);
         memset(body, '\x01', sizeof body);
         for (i = 300; i < sizeof body; i += 300) body[i] = '\n';
         n = spamd_report_field(body, sizeof body, value, sizeof value);
