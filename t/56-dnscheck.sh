@@ -168,6 +168,13 @@ n=$(grep -c 'slow.example did not answer' "$T/PROXY.log")
 grep -q '^fact dnsbl bl2.example:127.0.0.4' "$T/facts" || { cat "$T/facts"; fail "the list that answered is lost"; }
 ok "a list that never answers: mail passes in $ms ms (budget 1500), one warning, the other list counted"
 
+relay 192.0.2.9 -L slow.example -t 800
+mail; delivered "silent domain list"
+grep -q 'warning: conn=[0-9]*: helo slow.example did not answer for client.example in time' "$T/PROXY.log" &&
+  grep -q 'warning: conn=[0-9]*: sender slow.example did not answer for sender.example in time' "$T/PROXY.log" ||
+  { cat "$T/PROXY.log"; fail "warnings of the silent domain list"; }
+ok "a domain list that never answers: delivered, one warning for the HELO name and one for the sender's domain"
+
 relay 192.0.2.4 -l bl.example
 mail; delivered "127.255.255.254"
 grep -q 'bl.example answered 127.255.255.254, an error' "$T/PROXY.log" || { cat "$T/PROXY.log"; fail "no warning for 127.255.255.254"; }

@@ -339,7 +339,7 @@ static void send_forward(struct dnscheck *dc)
 
 /* The answers of one kind of list: weights added, facts and zones. */
 static long score_zones(struct dnscheck *dc, const struct dnslist *lists, unsigned nlists,
-                        struct zone_query *z, unsigned nz, const char *what,
+                        struct zone_query *z, unsigned nz, const char *what, const char *subject,
                         struct dnscheck_result *r, int domain)
 {
     long score = 0;
@@ -350,12 +350,12 @@ static long score_zones(struct dnscheck *dc, const struct dnslist *lists, unsign
         if (!z[i].sent) continue;
         if (q->status == DNS_PENDING || q->status == DNS_TIMEOUT) {
             if (!z[i].warned) log_warn("%s %s did not answer for %s in time: taken as not listed",
-                                       what, z[i].zone, domain ? what : dc->ip);
+                                       what, z[i].zone, subject);
             z[i].warned = 1;
             continue;
         }
         if (q->status == DNS_TEMPFAIL && !z[i].warned) {
-            log_warn("%s %s failed for %s: taken as not listed", what, z[i].zone, dc->ip);
+            log_warn("%s %s failed for %s: taken as not listed", what, z[i].zone, subject);
             z[i].warned = 1;
         }
         if (q->status != DNS_OK) continue;
@@ -400,9 +400,10 @@ void dnscheck_decide(struct dnscheck *dc, struct dnscheck_result *r)
         send_forward(dc);
     }
     dns_wait_all(dc->dns, dc->deadline);
-    r->score += score_zones(dc, c->ip, c->nip, dc->ipq, dc->nipq, "list", r, 0);
-    r->score += score_zones(dc, c->domain, c->ndomain, dc->heloq, dc->nheloq, "helo", r, 1);
-    r->score += score_zones(dc, c->domain, c->ndomain, dc->senderq, dc->nsenderq, "sender", r, 1);
+    r->score += score_zones(dc, c->ip, c->nip, dc->ipq, dc->nipq, "list", dc->ip, r, 0);
+    r->score += score_zones(dc, c->domain, c->ndomain, dc->heloq, dc->nheloq, "helo", dc->helo, r, 1);
+    r->score += score_zones(dc, c->domain, c->ndomain, dc->senderq, dc->nsenderq, "sender",
+                            dc->sender_domain, r, 1);
     if (dc->ptr_sent) {
         int pending = dc->ptr.status == DNS_PENDING || dc->ptr.status == DNS_TIMEOUT ||
                       dc->ptr.status == DNS_TEMPFAIL;
