@@ -2,8 +2,11 @@
  * filter written in C): events read from a descriptor that gives the
  * bytes in pieces, the token and the fields decoded; each answered with a
  * verdict, which echoes the token.  A field comes out NUL terminated,
- * within the decoded buffer, and "-" only as absent.
- * Input: a seed byte, then what the proxy sends (after "filter 1"). */
+ * within the decoded buffer, and "-" only as absent.  In version 2 the
+ * context lines before an event (facts, score, client, sender,
+ * recipients) are kept, and what the accessors give is within them.
+ * Input: a seed byte (its low bit: version 1 or 2), then what the proxy
+ * sends (after "filter 1"). */
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,6 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int n;
     if (!fs) abort();
     memset(fs, 0xa5, sizeof *fs);           /* nothing may rely on zeros */
+    fs->version = 1 + (seed & 1);           /* as filterside_start_version sets it */
+    memset(&fs->ctx, 0, sizeof fs->ctx);
     fuzz_fd_set(in.p, in.n, seed * 0x85ebca6bu + (uint32_t)size);
     io_in_init(&fs->in, fuzz_fd(), fs->inbuf, sizeof fs->inbuf);
     io_out_init(&fs->out, devnull, fs->outbuf, sizeof fs->outbuf);
@@ -47,6 +52,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (i) FUZZ_ASSERT(r.field[i] > r.field[i - 1] + r.len[i - 1]);
         }
         events |= 1u << r.event;
+        if (fs->version == 1) FUZZ_ASSERT(!fs->ctx.nfacts && !fs->ctx.nrcpts && !fs->ctx.sender_set);
+        for (i = 0; i < filterside_recipients(fs); i++) {
+            int code;
+            const char *params, *a = filterside_recipient(fs, i, &code, &params);
+            FUZZ_ASSERT(a && strlen(a) < fs->ctx.len && code >= 0 && code <= 999);
+        }
+        FUZZ_ASSERT(!filterside_recipient(fs, filterside_recipients(fs), 0, 0));
+        if (filterside_sender(fs)) FUZZ_ASSERT(filterside_id(fs) || !filterside_id(fs));
+        (void)filterside_fact(fs, "spf");
+        (void)filterside_client(fs, CLIENT_HELO);
         /* Answers, as the filters give them. */
         switch (r.event) {
         case FILTER_RCPT:
@@ -63,6 +78,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT(n == 0 || n == -1);
     FUZZ_ASSERT(filterside_flush(fs) == 0);
     (void)events;
+    free(fs->ctx.arena);
+    free(fs->ctx.rcpts);
     free(fs);
     return 0;
 }
