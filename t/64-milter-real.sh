@@ -233,3 +233,11 @@ grep -q '^Spam detection software' "$MSG" || fail "spamass-milter: the body not 
 grep -q '^A plain message for SpamAssassin' "$MSG" || fail "spamass-milter: the original not attached"
 grep -c "$CR\$" "$MSG" | grep -q "^$(wc -l < "$MSG")\$" || fail "spamass-milter: a line without CRLF"
 ok "spamass-milter: a message tagged as spam below -r: its headers, and the body replaced by SpamAssassin's report (REPLBODY)"
+
+# --- OpenDMARC after OpenDKIM -----------------------------------------------------
+# OpenDMARC has no name server option: t/milter/dmarc.sh runs in a network
+# namespace of its own, where the test's dnsmasq is on port 53.
+command -v opendmarc > /dev/null || skip "opendmarc is not installed (the other parts passed)"
+unshare -n -m true 2> /dev/null || skip "no network namespace here (unshare -n -m needs root): the OpenDMARC part not run, the others passed"
+NOQUEUE_BIN=$BIN NOQUEUE_BUILD=${TOOLS%/t} unshare -n -m sh "$TOP/t/milter/dmarc.sh" "$T/signed" "$T/dkim/keys" ||
+  fail "the OpenDMARC part"
