@@ -58,6 +58,30 @@ static void check_line(const char *line, size_t n)
         FUZZ_ASSERT(header_value_valid(fl.value, fl.valuelen));
         FUZZ_ASSERT(!memchr(fl.value, 0, fl.valuelen));
         break;
+    case FILTER_FACT:
+        FUZZ_ASSERT(filterproto_fact_name_valid(fl.name, strlen(fl.name)));
+        FUZZ_ASSERT(fl.valuelen && fl.valuelen <= FILTERPROTO_FACT_VALUE_MAX && printable(fl.value, fl.valuelen));
+        break;
+    case FILTER_INSERT_HEADER:
+    case FILTER_CHANGE_HEADER:
+        FUZZ_ASSERT(header_name_valid(fl.name, strlen(fl.name)));
+        FUZZ_ASSERT(fl.kind == FILTER_INSERT_HEADER ? !fl.value_absent : fl.index >= 1);
+        FUZZ_ASSERT(fl.value_absent ? !fl.valuelen : !memchr(fl.value, 0, fl.valuelen));
+        break;
+    case FILTER_ADD_RECIPIENT:
+    case FILTER_DELETE_RECIPIENT:
+    case FILTER_CHANGE_SENDER:
+        /* An address as a client's would be: no bracket, space or control. */
+        FUZZ_ASSERT(fl.kind == FILTER_CHANGE_SENDER || fl.name[0]);
+        FUZZ_ASSERT(printable(fl.name, strlen(fl.name)) && !strpbrk(fl.name, "<> "));
+        FUZZ_ASSERT(fl.value_absent || printable(fl.value, fl.valuelen));
+        break;
+    case FILTER_QUARANTINE:
+        FUZZ_ASSERT(fl.valuelen && fl.valuelen <= FILTERPROTO_TEXT_MAX && printable(fl.value, fl.valuelen));
+        break;
+    case FILTER_REPLACE_MESSAGE:
+        FUZZ_ASSERT(n == 15);
+        break;
     }
 }
 
