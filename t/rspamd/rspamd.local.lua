@@ -1,0 +1,27 @@
+-- Symbols that fire on the test's marker field, to reach each action.
+local function marker(value, score)
+  return {
+    callback = function(task)
+      local h = task:get_header('X-Noqueue-Test')
+      return h ~= nil and h == value
+    end,
+    score = score,
+    description = 'noqueue test marker ' .. value,
+    group = 'noqueue-test',
+  }
+end
+rspamd_config.NOQUEUE_GREYLIST = marker('greylist', 40.0)
+rspamd_config.NOQUEUE_ADD_HEADER = marker('add-header', 70.0)
+rspamd_config.NOQUEUE_REWRITE_SUBJECT = marker('rewrite-subject', 100.0)
+
+-- soft reject has no threshold: a prefilter sets it, with a text.
+rspamd_config:register_symbol({
+  name = 'NOQUEUE_SOFT_REJECT',
+  type = 'prefilter',
+  priority = 10,
+  callback = function(task)
+    if task:get_header('X-Noqueue-Test') == 'soft-reject' then
+      task:set_pre_result('soft reject', 'Noqueue test says later')
+    end
+  end,
+})
