@@ -164,3 +164,19 @@ send --from alice@example.org --to bob@example.net --data "$T/msg"
 [ "$(stored)" = 1 ] || fail "the example filter: not delivered"
 [ "$(msg_of | head -n 1)" = "X-No-Reverse-Name: yes" ] || { msg_of; fail "the example filter added no field"; }
 ok "smtp-filter(7)'s sh example of version 2, as written: the field added for a client without a reverse name"
+
+# Facts set at eom reach the report's context and the log line, those of
+# a refused message too.
+stop PROXY; : > "$T/PROXY.log"; rm -f "$T"/host/*
+RECORD=$T/report; export RECORD
+serve_proxy { "$F/v2" eom 'fact scan clean' } { "$F/v2" report } --
+send --from alice@example.org --to bob@example.net --data "$T/msg"
+unset RECORD
+grep -q '^fact scan clean$' "$T/report" || { cat "$T/report"; fail "the eom fact is not in the report's context"; }
+grep -q '^recipient bob@example.net 250 -$' "$T/report" || fail "the report's recipient has not its final code"
+logged 'facts=scan=clean'
+stop PROXY; : > "$T/PROXY.log"
+serve_proxy { "$F/v2" eom 'fact scan infected:Test.EICAR' 'verdict reject 554 5.7.1 Malware found' } --
+send --from alice@example.org --to bob@example.net --data "$T/msg"
+logged 'facts=scan=infected:Test.EICAR.*result=rejected'
+ok "a fact set at eom: in the report's context and the log line, also for a refused message"

@@ -399,11 +399,6 @@ void filters_event(enum filter_event ev, const char *line, size_t n, size_t v1n,
     static const char *const names[] = { "continue", "accept", "reject", "tempfail", "discard" };
     unsigned i;
     int accepted = 0;
-    v->outcome = O_CONTINUE;
-    v->score = 0;
-    v->class_set = 0;
-    v->headers.len = 0;
-    v->facts.n = 0;
     for (i = 0; i < cfg.nfilters; i++) {
         struct filter *f = &cfg.filters[i];
         enum outcome o;

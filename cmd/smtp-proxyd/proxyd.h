@@ -135,7 +135,8 @@ struct trail {
 /* filters.c */
 void filters_start(int spool_fd, int scratch_fd, int64_t deadline);
 /* Run the event line (no LF) through the chain; no filter waits past
- * deadline, nor past its own timeout. */
+ * deadline, nor past its own timeout.  v comes cleared (a continue with
+ * no modifier). */
 void filters_event(enum filter_event ev, const char *line, size_t n, size_t v1n,
                    int64_t deadline, struct verdict *v, struct trail *t);
 /* The environment of one-shot filters, at eom. */

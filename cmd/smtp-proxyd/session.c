@@ -202,6 +202,7 @@ static void run_filters(enum filter_event ev, struct event *e, struct verdict *v
     v->score = 0;
     v->class_set = 0;
     v->headers.len = 0;
+    v->facts.n = 0;
     if (!filters_want(ev)) return;
     filters_event(ev, e->buf, e->len, e->v1len < e->len ? e->v1len : e->len, s.deadline, v,
                   session ? &s.session_trail : &tx.trail);
@@ -1054,6 +1055,15 @@ static void data_verdict(struct verdict *v)
         snprintf(v->text, sizeof v->text, "5.7.1 %s", texts[T_REJECTED].text);
     }
     tx.tx_mods.score += v->score;
+    /* The facts of eom, for the report and the log (those of a refused
+     * message too: they say why); never one dropped. */
+    if (facts_merge(&tx.tx_mods.facts, &v->facts) < 0 &&
+        v->outcome != O_REJECT && v->outcome != O_TEMPFAIL) {
+        log_warn("facts from the filters over %d: refused", FILTERPROTO_FACTS);
+        v->outcome = O_TEMPFAIL;
+        v->code = 451;
+        snprintf(v->text, sizeof v->text, "4.3.0 %s", texts[T_FILTER_FAILED].text);
+    }
 }
 
 /* A quarantined message goes to the quarantine mailbox with two fields
