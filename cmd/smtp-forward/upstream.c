@@ -15,6 +15,7 @@
 
 #include "child.h"
 #include "deadline.h"
+#include "endpoint.h"
 #include "log.h"
 #include "scan.h"
 #include "upstream.h"
@@ -35,33 +36,6 @@ void upstream_close(struct upstream *u)
     u->fd = -1;
     if (u->tls_pid > 0) child_kill(u->tls_pid);
     u->tls_pid = -1;
-}
-
-static int connect_address(const struct addrinfo *ai, int64_t deadline)
-{
-    /* Close-on-exec and non-blocking from the start: one system call, not
-     * four, on every connection. */
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
-    int err = 0, one = 1;
-    socklen_t len = sizeof err;
-    if (fd < 0) return -1;
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-        if (errno != EINPROGRESS) goto fail;
-        switch (io_wait(fd, POLLOUT, deadline)) {
-        case 0: errno = ETIMEDOUT; goto fail;
-        case -1: goto fail;
-        }
-        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) goto fail;
-        if (err) { errno = err; goto fail; }
-    }
-    /* Replies are batched by hand; Nagle would only add delay. */
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return fd;
-fail:
-    err = errno;
-    close(fd);
-    errno = err;
-    return -1;
 }
 
 int upstream_read_reply(struct upstream *u, struct smtp_reply *r, int64_t deadline,
@@ -289,7 +263,7 @@ int upstream_connect(struct upstream *u, const struct upstream_config *cfg, int6
             getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof host, 0, 0, NI_NUMERICHOST);
             snprintf(u->peer, sizeof u->peer, "%s:%s", host, cfg->hosts[i + 1]);
             do {
-                u->fd = connect_address(ai, deadline_min(deadline, deadline_in_seconds(cfg->connect_timeout)));
+                u->fd = endpoint_connect_address(ai->ai_addr, ai->ai_addrlen, deadline_min(deadline, deadline_in_seconds(cfg->connect_timeout)));
                 if (u->fd < 0) {
                     log_warn_sys("unable to connect to smarthost %s", u->peer);
                     break;
