@@ -240,24 +240,38 @@ int milter_header_value(const char *v, size_t n, int leadspc, char *out, size_t 
         if (v[i] == '\n' && (i == 0 || v[i - 1] != '\r')) out[k++] = '\r';
         out[k++] = v[i];
     }
+    if (!k) out[k++] = ' ';             /* "Name:" and "Name: " are one; xtext has no "" */
     out[k] = 0;
     *outlen = k;
     return header_value_valid(out, k) ? 0 : -1;
 }
 
-/* An address as a milter gives it: with or without its angle brackets. */
+/* An address as a milter gives it: with or without its angle brackets;
+ * checked as the proxy checks a client's path. */
 static int address(const char *s, size_t n, int null_ok, char *out)
 {
+    char path[SMTP_ADDRESS_MAX + 3];
+    size_t used;
     if (n >= 2 && s[0] == '<' && s[n - 1] == '>') {
         s++;
         n -= 2;
     }
-    if ((!n && !null_ok) || n > SMTP_ADDRESS_MAX || !printable(s, n) || memchr(s, ' ', n) ||
-        memchr(s, '<', n) || memchr(s, '>', n))
-        return -1;
-    memcpy(out, s, n);
-    out[n] = 0;
+    if (n > SMTP_ADDRESS_MAX || !printable(s, n)) return -1;
+    path[0] = '<';
+    memcpy(path + 1, s, n);
+    path[n + 1] = '>';
+    if (smtp_path_parse(path, n + 2, null_ok, out, &used) != SMTP_PATH_OK || used != n + 2) return -1;
     return 0;
+}
+
+/* ESMTP parameters as the proxy checks them: KEY[=VALUE] ... */
+static int params_valid(const char *s, size_t n)
+{
+    struct smtp_param prm;
+    const char *end = s + n;
+    int r;
+    while ((r = smtp_param_next(&s, end, &prm)) > 0) ;
+    return r;
 }
 
 int milter_edit_parse(int c, const unsigned char *p, size_t n, int leadspc,
@@ -307,6 +321,8 @@ int milter_edit_parse(int c, const unsigned char *p, size_t n, int leadspc,
             while (tl && t[tl - 1] == ' ') tl--;
             memcpy(e->params, t, tl);
             e->params[tl] = 0;
+            if (params_valid(e->params, tl) < 0)
+                return log_why(why, size, "parameters in reply '%c' malformed", c);
         }
         if (i != n) return log_why(why, size, "reply '%c' followed by more", c);
         return 1;
@@ -314,6 +330,10 @@ int milter_edit_parse(int c, const unsigned char *p, size_t n, int leadspc,
         if (take(p, n, &i, &s, &sl) < 0 || i != n || !printable(s, sl))
             return log_why(why, size, "quarantine reason malformed");
         if (sl > FILTERPROTO_TEXT_MAX) sl = FILTERPROTO_TEXT_MAX;
+        if (!sl) {                              /* the proxy needs a reason */
+            s = "milter";
+            sl = 6;
+        }
         memcpy(e->value, s, sl);
         e->value[sl] = 0;
         e->valuelen = sl;
@@ -330,14 +350,19 @@ size_t milter_header_payload(const char *field, size_t n, int leadspc, char *out
     if (!colon) return 0;
     name = (size_t)(colon - field);
     while (name && (field[name - 1] == ' ' || field[name - 1] == '\t')) name--;
-    if (!name || name + 2 > size) return 0;
+    if (!name || name + 2 > size || memchr(field, 0, n)) return 0;
+    for (i = 0; i < name; i++)
+        if (field[i] < 33 || field[i] > 126) return 0;
     memcpy(out, field, name);
     k = name;
     out[k++] = 0;
     i = (size_t)(colon - field) + 1;
     if (!leadspc && i < n && field[i] == ' ') i++;
     for (; i < n; i++) {
-        if (field[i] == '\r' && i + 1 < n && field[i + 1] == '\n') continue;
+        if (field[i] == '\r') {                /* CRLF folding: LF; a bare CR: not a field */
+            if (i + 1 < n && field[i + 1] == '\n') continue;
+            return 0;
+        }
         if (k + 2 > size) return 0;
         out[k++] = field[i];
     }
