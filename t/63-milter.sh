@@ -202,9 +202,24 @@ grep -q 'added recipient <erin@example.net>: parameters left out' "$T/err" || { 
 ok "ADDRCPT_PAR: the recipient added; its NOTIFY=NEVER reached the proxy (which does not relay RCPT parameters yet)"
 message "X-Act: quarantine looks bad" "q"
 session alice@example.org bob@example.net
-milter
-grep -q 'quarantine' "$T/err" || { cat "$T/err"; fail "QUARANTINE: not logged"; }
-ok "QUARANTINE: relayed to the proxy"
+# shellcheck disable=SC2086
+through -Q quarantine@example.net { -p required -t 20 $M } --
+stored_msg "QUARANTINE"
+grep -q '^RCPT TO:<quarantine@example.net>' "$T"/host/env.* || { cat "$T"/host/env.*; fail "QUARANTINE: not to the quarantine mailbox"; }
+grep -q '^RCPT TO:<bob@example.net>' "$T"/host/env.* && fail "QUARANTINE: delivered to its recipient"
+grep -q '^X-Noqueue-Quarantine: looks bad' "$MSG" || { cat "$MSG"; fail "QUARANTINE: not the milter's reason"; }
+ok "QUARANTINE: the message to the proxy's quarantine mailbox with the milter's reason, not to bob"
+
+# -m: a macro more, by name (one of ours) or with a value.
+: > "$T/ACT.events"
+message "" "macros"
+session alice@example.org bob@example.net
+# shellcheck disable=SC2086
+through { -p required -t 20 smtp-milter -m connect:{client_addr} -m 'eom:{x_test}=some value' \
+  "inet:127.0.0.1:$ACT_PORT" } --
+grep -q '^macro connect {client_addr}=192.0.2.1$' "$T/ACT.events" || { cat "$T/ACT.events"; fail "-m connect:{client_addr}"; }
+grep -q '^macro eom {x_test}=some value$' "$T/ACT.events" || fail "-m eom:{x_test}=some value"
+ok "-m: {client_addr} at connect by name, {x_test} at eom with its value"
 
 # A chain: the second milter sees the first one's change.
 : > "$T/LEAD.events"

@@ -38,7 +38,7 @@ class Act(Milter.Base):
         self.acts = []
         log('connect', host, addr[0] if isinstance(addr, tuple) else addr,
             addr[1] if isinstance(addr, tuple) else '')
-        self.macros('connect', ['j', '_', '{daemon_name}', '{daemon_addr}', 'v'])
+        self.macros('connect', ['j', '_', '{daemon_name}', '{daemon_addr}', 'v', '{client_addr}'])
         return Milter.CONTINUE
 
     def hello(self, name):
@@ -93,7 +93,7 @@ class Act(Milter.Base):
         return Milter.CONTINUE
 
     def eom(self):
-        self.macros('eom', ['i'])
+        self.macros('eom', ['i', '{x_test}'])
         log('eom')
         for a in self.acts:
             w = a.split(' ')
