@@ -3,7 +3,8 @@
 # t/rspamd/ (no Redis, no controller; dnsmasq from t/lib-dns.sh as its
 # only name server): GTUBE refused with rspamd's text; a clean message
 # delivered with rspamd's result fields, the facts seen by the next
-# filter; the envelope rspamd got (its log); the add header and rewrite
+# filter; the envelope rspamd got (its log, a symbol of the test's
+# configuration: Hostname from a fact, -n, -s); the add header and rewrite
 # subject actions (reached through marker symbols of the test's
 # configuration) seen at the smarthost; soft reject and greylist refused
 # for now (greylist let through with -g); -P against smtp-proxyd -S; then
@@ -76,16 +77,29 @@ grep -Eq '^fact rspamd[.]score -?[0-9]+[.][0-9][0-9]$' "$RECORD" &&
   grep -q '^fact rspamd[.]action no_action$' "$RECORD" || { cat "$RECORD"; fail "clean: no facts for the next filter"; }
 ok "a clean message: delivered intact with X-Spamd-Result and X-Spam-Status; the next filter sees the facts rspamd.score and rspamd.action"
 
-# The envelope as rspamd got it: its log line of that message.
+# The envelope as rspamd got it: its log line of that message, and the
+# options of the test's symbol NOQUEUE_ENVELOPE; Hostname from an earlier
+# filter's fact rdns (as smtp-dnscheck -f sets it), MTA-Name from -n; -s
+# names a settings entry with thresholds no message reaches.
 wait_for "grep -q 'rcpts: <bob@example.net>' '$T/rspamd/rspamd.log'" 5 ||
   { tail -n 5 "$T/rspamd/rspamd.log"; fail "rspamd's log has no recipient"; }
 line=$(grep 'rcpts: <bob@example.net>' "$T/rspamd/rspamd.log" | tail -n 1)
 id=$(sed -n 's/.* id=\([^ ]*\) action=no_action.*/\1/p' "$T/PROXY.log" | tail -n 1)
 case $line in *"qid: <$id>"*"ip: 127.0.0.1"*"from: <alice@example.org>"*) ;;
   *) echo "$line"; fail "rspamd did not get the envelope (queue id $id, client, sender)" ;; esac
-ok "rspamd got the envelope: the transaction's id as Queue-Id, the client's address, sender, recipient"
+grep -q 'NOQUEUE_ENVELOPE(0.00)\[.*helo=client.test' "$msg" || { cat "$msg"; fail "no Helo for rspamd"; }
+grep -q 'NOQUEUE_ENVELOPE(0.00)\[.*settings=-' "$msg" || fail "a settings id without -s"
+setup "" "{ $TOP/t/filters/v2 connect 'fact rdns client.example.org' } { -p tempfail -t 30 $RSPAMD -s noqueue-test -n mx.noqueue.test inet:127.0.0.1:$RSPAMD_PORT }"
+mail "$T/add.eml"
+delivered "-s noqueue-test"
+msg=$(ls "$T"/host/msg.*)
+grep -q '^X-Spam:' "$msg" && fail "-s noqueue-test: the settings were not applied"
+for o in ip=127.0.0.1 helo=client.test host=client.example.org mta=mx.noqueue.test settings=yes; do
+  grep -q "NOQUEUE_ENVELOPE(0.00)\\[.*$o" "$msg" || { cat "$msg"; fail "rspamd did not get $o"; }
+done
+ok "rspamd got the envelope: Queue-Id (the transaction's id), IP, Helo, From, Rcpt; Hostname from the fact rdns, MTA-Name (-n), Settings-ID (-s)"
 
-rm -f "$T"/host/msg.*
+proxy tempfail
 mail "$T/add.eml"
 delivered "add header"
 grep -q '^X-Spam: Yes' "$T"/host/msg.* || { cat "$T"/host/msg.*; fail "add header: no X-Spam: Yes"; }

@@ -36,7 +36,11 @@ static int request(struct io_out *out, const struct rspamd_config *cfg,
                    const struct filter_side *fs, unsigned long long size, int64_t deadline)
 {
     char line[64];
-    const char *sender = filterside_sender(fs), *host = filterside_client(fs, CLIENT_HOST);
+    const char *sender = filterside_sender(fs);
+    /* the client's forward-confirmed name from smtp-dnscheck -f, else
+     * the proxy's TCPREMOTEHOST */
+    const char *host = filterside_fact(fs, "rdns");
+    if (!host || !*host) host = filterside_client(fs, CLIENT_HOST);
     unsigned i, n = filterside_recipients(fs);
     snprintf(line, sizeof line, "Content-Length: %llu\r\n", size);
     if (io_puts(out, "POST /checkv2 HTTP/1.0\r\n", deadline) < 0 || io_puts(out, line, deadline) < 0)

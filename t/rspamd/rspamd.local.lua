@@ -25,3 +25,23 @@ rspamd_config:register_symbol({
     end
   end,
 })
+
+-- What rspamd got of the envelope, as the options of one symbol (seen in
+-- X-Spamd-Result): the request fields of smtp-rspamd.
+rspamd_config:register_symbol({
+  name = 'NOQUEUE_ENVELOPE',
+  score = 0.0,
+  group = 'noqueue-test',
+  callback = function(task)
+    local ip = task:get_from_ip()
+    local mta = task:get_request_header('MTA-Name')
+    task:insert_result('NOQUEUE_ENVELOPE', 1.0, {
+      'ip=' .. ((ip and ip:is_valid()) and ip:to_string() or '-'),
+      'helo=' .. (task:get_helo() or '-'),
+      'host=' .. (task:get_hostname() or '-'),
+      'qid=' .. (task:get_queue_id() or '-'),
+      'mta=' .. (mta and tostring(mta) or '-'),
+      'settings=' .. (task:get_settings_id() and 'yes' or '-'),
+    })
+  end,
+})
