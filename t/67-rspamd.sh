@@ -99,7 +99,18 @@ for o in ip=127.0.0.1 helo=client.test host=client.example.org mta=mx.noqueue.te
 done
 ok "rspamd got the envelope: Queue-Id (the transaction's id), IP, Helo, From, Rcpt; Hostname from the fact rdns, MTA-Name (-n), Settings-ID (-s)"
 
+# A sender's own spam verdict fields: rspamd's milter block says to
+# remove them (remove_headers), and they are gone at the smarthost.
 proxy tempfail
+{ printf 'X-Spam: No\r\nX-Spam-Status: No, score=-100\r\n'; cat "$T/clean.eml"; } > "$T/forged.eml"
+mail "$T/forged.eml"
+delivered "forged"
+grep -q '^X-Spam: No' "$T"/host/msg.* && { cat "$T"/host/msg.*; fail "forged: X-Spam kept"; }
+grep -q '^X-Spam-Status: No, score=-100' "$T"/host/msg.* && fail "forged: X-Spam-Status kept"
+[ "$(grep -c '^X-Spam-Status: ' "$T"/host/msg.*)" = 1 ] || fail "forged: not one X-Spam-Status"
+ok "a sender's X-Spam and X-Spam-Status fields removed as rspamd's remove_headers says, rspamd's own added"
+
+rm -f "$T"/host/msg.*
 mail "$T/add.eml"
 delivered "add header"
 grep -q '^X-Spam: Yes' "$T"/host/msg.* || { cat "$T"/host/msg.*; fail "add header: no X-Spam: Yes"; }
