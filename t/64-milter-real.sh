@@ -119,9 +119,7 @@ S="smtp-milter -h mx.test inet:127.0.0.1:$DKIMS_PORT"
 # less the proxy's Received field, then goes through the verifier.
 message "" "An outbound message, signed on the way.
 Second line."
-session alice@example.org bob@example.net
-# shellcheck disable=SC2086  # $S: the program and its arguments
-through { -p required -t 30 $S } --
+one_milter "$S"
 stored_msg "DKIM sign"
 grep -q '^DKIM-Signature: v=1;' "$MSG" || { cat "$MSG" "$T/err"; fail "signer: no DKIM-Signature"; }
 grep -q "^DKIM-Signature: .*$CR\$" "$MSG" || fail "DKIM-Signature: not CRLF"
@@ -129,18 +127,14 @@ sed '1,3d; s/\r$//' "$MSG" > "$T/msg"      # less the proxy's Received (3 lines)
 head -n 1 "$T/msg" | grep -q '^DKIM-Signature:' || { cat "$T/msg"; fail "DKIM-Signature not at the top"; }
 cp "$T/msg" "$T/signed"
 ok "OpenDKIM (signing): the outbound message signed, DKIM-Signature at the top, CRLF folded"
-session alice@example.org bob@example.net
-# shellcheck disable=SC2086
-through { -p required -t 30 $V } --
+one_milter "$V"
 stored_msg "DKIM verify"
 grep -q '^Authentication-Results: mx.test.local;' "$MSG" || { cat "$MSG" "$T/err"; fail "no Authentication-Results"; }
 sed -n '/^Authentication-Results:/,/^[^ \t]/p' "$MSG" | grep -q 'dkim=pass' ||
   { cat "$MSG"; fail "signed: not dkim=pass"; }
 ok "OpenDKIM (verifying, public key from TestPublicKeys): Authentication-Results dkim=pass stored"
 sed 's/^Second line\.$/Second line, changed./' "$T/signed" > "$T/msg"
-session alice@example.org bob@example.net
-# shellcheck disable=SC2086
-through { -p required -t 30 $V } --
+one_milter "$V"
 stored_msg "DKIM tampered"
 sed -n '/^Authentication-Results:/,/^[^ \t]/p' "$MSG" | grep -q 'dkim=fail' ||
   { cat "$MSG"; fail "tampered body: not dkim=fail"; }
@@ -153,28 +147,20 @@ PIDS="$PIDS $!"
 wait_port "$CLAMM_PORT" 10 "clamav-milter"
 C="smtp-milter -h mx.test inet:127.0.0.1:$CLAMM_PORT"
 message "" "$EICAR"
-session alice@example.org bob@example.net
-# shellcheck disable=SC2086
-through { -p required -t 30 $C } --
-data_reply | grep -q '^550 ' || { cat "$T/out" "$T/err"; fail "EICAR: not refused"; }
-[ "$(stored)" = 0 ] || fail "EICAR relayed"
+one_milter "$C"
+refused '^550 ' "EICAR"
 grep -q 'Noqueue.Test.EICAR' "$T/clamav-milter.log" || fail "clamav-milter did not log the signature"
 ok "clamav-milter: the EICAR test file refused (550), clamd found our private signature"
 message "" "A clean message."
-session alice@example.org bob@example.net
-# shellcheck disable=SC2086
-through { -p required -t 30 $C } --
+one_milter "$C"
 stored_msg "clean, clamav"
 grep -q '^X-Virus-Scanned: ClamAV using ClamSMTP\|^X-Virus-Scanned: clamav-milter' "$MSG" || { cat "$MSG"; fail "no X-Virus-Scanned"; }
 grep -q '^X-Virus-Status: Clean' "$MSG" || { cat "$MSG"; fail "no X-Virus-Status: Clean"; }
 ok "clamav-milter: a clean message delivered with X-Virus-Scanned and X-Virus-Status: Clean"
 kill "$CLAMD_PID"
 wait_for "! port_open $CLAMD_PORT" 10 || fail "clamd did not stop"
-session alice@example.org bob@example.net
-# shellcheck disable=SC2086
-through { -p required -t 30 $C } --
-data_reply | grep -q '^4[0-9][0-9] ' || { cat "$T/out" "$T/err"; fail "clamd down: not 4xx"; }
-[ "$(stored)" = 0 ] || fail "clamd down: relayed"
+one_milter "$C"
+refused '^4[0-9][0-9] ' "clamd down"
 ok "clamav-milter with clamd down: $(data_reply | cut -c1-9) (its OnFail Defer), nothing relayed"
 
 # --- rspamd -------------------------------------------------------------------
@@ -182,16 +168,11 @@ wait_for "port_open $RSPAMD_PORT" 60 || { tail -n 20 "$R/stdout" "$R/rspamd.log"
 for p in $(ps -o pid= --ppid "$RSPAMD_PID" 2>/dev/null); do PIDS="$PIDS $p"; done
 RS="smtp-milter -h mx.test -d mx.test inet:127.0.0.1:$RSPAMD_PORT"
 message "" "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
-session alice@example.org bob@example.net
-# shellcheck disable=SC2086
-through { -p required -t 60 $RS } --
-data_reply | grep -q '^554 5.7.1 Gtube pattern' || { cat "$T/out" "$T/err"; fail "rspamd: GTUBE not refused with its text"; }
-[ "$(stored)" = 0 ] || fail "rspamd: GTUBE relayed"
+one_milter "$RS"
+refused '^554 5\.7\.1 Gtube pattern' "rspamd: GTUBE"
 ok "rspamd (proxy worker, milter mode): GTUBE refused with rspamd's own 554 5.7.1 Gtube pattern"
 message "" "A plain message for rspamd."
-session alice@example.org bob@example.net
-# shellcheck disable=SC2086
-through { -p required -t 60 $RS } --
+one_milter "$RS"
 stored_msg "rspamd clean"
 grep -q '^X-Spamd-Result: default: False' "$MSG" || { cat "$MSG" "$T/err"; fail "rspamd: no X-Spamd-Result"; }
 grep -q '^X-Spam-Status: [YN][eo]' "$MSG" || { cat "$MSG"; fail "rspamd: no X-Spam-Status"; }
@@ -211,16 +192,11 @@ PIDS="$PIDS $!"
 wait_port "$SPAMM_PORT" 10 "spamass-milter"
 SA="smtp-milter -h mx.test inet:127.0.0.1:$SPAMM_PORT"
 message "" "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
-session alice@example.org bob@example.net
-# shellcheck disable=SC2086
-through { -p required -t 60 $SA } --
-data_reply | grep -q '^550 5.7.1 Blocked by SpamAssassin' || { cat "$T/out" "$T/err"; fail "spamass-milter: GTUBE not refused"; }
-[ "$(stored)" = 0 ] || fail "spamass-milter: GTUBE relayed"
+one_milter "$SA"
+refused '^550 5\.7\.1 Blocked by SpamAssassin' "spamass-milter: GTUBE"
 ok "spamass-milter with spamd: GTUBE refused (550 5.7.1 Blocked by SpamAssassin)"
 message "" "A plain message for SpamAssassin."
-session alice@example.org bob@example.net
-# shellcheck disable=SC2086
-through { -p required -t 60 $SA } --
+one_milter "$SA"
 stored_msg "spamass tagged"
 # Offline, a bare test message scores over 5 (no Date, a TEST-NET client
 # without rDNS) but under -r 15: tagged, and SpamAssassin's report

@@ -62,3 +62,18 @@ stored_msg() {
 
 # Does the proxy apply version 2 message changes yet?
 proxy_v2() { grep -q 'replace-message' "$TOP/man/smtp-filter.7"; }
+
+# one_milter "SMTP-MILTER ARGS": $T/msg from alice to bob through one
+# smtp-milter block (policy required).
+one_milter() {
+  session alice@example.org bob@example.net
+  # shellcheck disable=SC2086  # the program and its arguments, as words
+  through { -p required -t 60 $1 } --
+}
+
+# refused PATTERN WHAT: the message got a reply matching PATTERN (ERE),
+# and nothing was stored.
+refused() {
+  data_reply | grep -Eq "$1" || { cat "$T/out" "$T/err"; fail "$2: $(data_reply)"; }
+  [ "$(stored)" = 0 ] || fail "$2: relayed"
+}
