@@ -7,9 +7,10 @@
 # configuration: Hostname from a fact, -n, -s); the add header and rewrite
 # subject actions (reached through marker symbols of the test's
 # configuration) seen at the smarthost; soft reject and greylist refused
-# for now (greylist let through with -g); -P against smtp-proxyd -S; then
-# rspamd stopped (SIGSTOP) past -t, an answer that is no JSON, and rspamd
-# gone: 451 under -p tempfail, delivered unchecked under -p accept.
+# for now (greylist let through with -g); -P against smtp-proxyd -S; a
+# sender's X-Spam fields removed; over -m, relayed unscanned; then rspamd
+# stopped (SIGSTOP) past -t, an answer that is no JSON, and rspamd gone:
+# 451 under -p tempfail, delivered unchecked under -p accept.
 . "$(dirname "$0")/lib.sh"
 . "$TOP/t/lib-scan.sh"
 . "$TOP/t/lib-dns.sh"
@@ -181,6 +182,16 @@ saw "451 4.3.0"
 not_delivered "nonsense"
 logged "smtp-rspamd: fatal: conn=[0-9]+: rspamd at inet:127.0.0.1:$NONSENSE_PORT: no JSON"
 ok "an answer that is no JSON: 451 4.3.0 under -p tempfail, not relayed, one log line"
+
+# Larger than -m: not sent to rspamd, relayed unscanned.
+message "$T/big.eml" "Big" "$(head -c 3000 /dev/zero | tr '\0' x | fold -w 76)"
+proxy tempfail -m 2k
+mail "$T/big.eml"
+delivered "over -m"
+grep -q '^X-Spamd-Result' "$T"/host/msg.* && fail "over -m: scanned"
+adapter_logged 'action=unscanned size=[0-9]+'
+grep -q '^fact rspamd[.]action unscanned$' "$RECORD" || fail "over -m: no fact for the next filter"
+ok "a message larger than -m: relayed unscanned, the fact rspamd.action unscanned, one log line"
 
 stop_rspamd
 proxy tempfail

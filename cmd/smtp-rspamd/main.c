@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "deadline.h"
@@ -11,11 +12,11 @@
 #include "exchange.h"
 #include "scan.h"
 
-#define USAGE "usage: smtp-rspamd [-g] [-t seconds] [-s settings-id] [-n mta-name]" \
+#define USAGE "usage: smtp-rspamd [-g] [-t seconds] [-m size] [-s settings-id] [-n mta-name]" \
     " [-H spam-header] [-P points] [-r reject-text] [-T tempfail-text] inet:HOST:PORT|unix:PATH"
 
 static struct rspamd_config cfg = {
-    .timeout = 20, .spam_header = "X-Spam", .reject_text = "Spam message rejected",
+    .timeout = 20, .max_size = 50UL << 20, .spam_header = "X-Spam", .reject_text = "Spam message rejected",
     .tempfail_text = "Try again later",
 };
 static struct endpoint ep;
@@ -36,14 +37,19 @@ static void options(int argc, char **argv)
 {
     char why[200];
     unsigned long v;
+    unsigned long long size;
     int opt;
     opterr = 0;                 /* one line, ours */
-    while ((opt = getopt(argc, argv, "+gt:s:n:H:P:r:T:")) != -1) {
+    while ((opt = getopt(argc, argv, "+gt:m:s:n:H:P:r:T:")) != -1) {
         switch (opt) {
         case 'g': cfg.greylist_continue = 1; break;
         case 't':
             if (!scan_ulong(optarg, 3600, &v) || !v) log_fatal(100, "bad timeout: %s", optarg);
             cfg.timeout = (unsigned)v;
+            break;
+        case 'm':
+            if (!scan_size(optarg, 1ULL << 40, &size) || !size) log_fatal(100, "bad size: %s", optarg);
+            cfg.max_size = size;
             break;
         case 's': cfg.settings_id = text(optarg, "settings id"); break;
         case 'n': cfg.mta_name = text(optarg, "MTA name"); break;
@@ -110,6 +116,19 @@ static void eom(void)
     size_t jsonlen;
     char why[300];
     int64_t start = deadline_now();
+    struct stat st;
+    if (fstat(msgfd, &st) == 0 && (unsigned long long)st.st_size > cfg.max_size) {
+        /* as spamc and the MTAs' rspamd clients do: too big to be spam */
+        if (filterside_fact_set(&fs, "rspamd.action", "unscanned") < 0 ||
+            filterside_say(&fs, "continue") < 0)
+            log_fatal_sys(111, "unable to answer");
+        log_line_event(&l, "scan");
+        log_kv_str(&l, "id", filterside_id(&fs) ? filterside_id(&fs) : "-");
+        log_kv_str(&l, "action", "unscanned");
+        log_kv_num(&l, "size", (long long)st.st_size);
+        log_line_emit(&l);
+        return;
+    }
     if (rspamd_scan(&cfg, &ep, &fs, msgfd, replybuf, &json, &jsonlen, why, sizeof why) < 0)
         log_fatal(111, "rspamd at %s: %s", cfg.address, why);
     if (rspamd_answer(&answer, &cfg, json, jsonlen, &h, why, sizeof why) < 0)

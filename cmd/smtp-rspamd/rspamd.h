@@ -20,6 +20,7 @@
 struct rspamd_config {
     const char *address;        /* inet:HOST:PORT or unix:PATH */
     unsigned timeout;           /* seconds for the whole exchange with rspamd */
+    unsigned long long max_size;    /* larger messages are not sent */
     const char *settings_id;    /* Settings-ID, or NULL */
     const char *mta_name;       /* MTA-Name, or NULL */
     const char *spam_header;    /* the add header action's field: X-Spam */
