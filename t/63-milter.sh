@@ -80,6 +80,35 @@ through { -p required -t 20 $L } --
 grep -q "^header 'Subject' ' test'$" "$T/LEAD.events" || { cat "$T/LEAD.events"; fail "HDR_LEADSPC: the space lost"; }
 ok "HDR_LEADSPC negotiated: the value goes with its leading space (libmilter's inet:PORT@HOST address)"
 
+# A body of 200 KB goes in chunks of at most 65535 octets; SKIP after the
+# first one ends them.
+: > "$T/ACT.events"
+message "" "$(awk 'BEGIN { for (i = 0; i < 2000; i++) printf "%099d\n", i }')"
+session alice@example.org bob@example.net
+milter
+stored_msg "200 KB"
+[ "$(grep -c '^body 65535 ' "$T/ACT.events")" = 3 ] || { grep '^body' "$T/ACT.events"; fail "not 3 chunks of 65535"; }
+[ "$(grep -c '^body ' "$T/ACT.events")" = 4 ] || fail "not 4 body chunks"
+: > "$T/ACT.events"
+message "X-Act: skip" "$(awk 'BEGIN { for (i = 0; i < 2000; i++) printf "%099d\n", i }')"
+session alice@example.org bob@example.net
+milter
+stored_msg "SKIP"
+[ "$(grep -c '^body ' "$T/ACT.events")" = 1 ] || { grep '^body' "$T/ACT.events"; fail "SKIP: more chunks sent"; }
+grep -q '^eom' "$T/ACT.events" || fail "SKIP: no end of message"
+ok "the body in chunks of 65535 octets; SKIP: no more chunks, then end of message"
+
+# A milter on a UNIX socket.
+/usr/bin/python3 "$TOP/t/milter/act.py" "unix:$T/act.sock" "$T/UNIX.events" >> "$T/UNIX.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_for "[ -S '$T/act.sock' ]" 10 || fail "the milter on a UNIX socket did not start"
+message "" "unix"
+session alice@example.org bob@example.net
+through { -p required -t 20 smtp-milter "unix:$T/act.sock" } --
+stored_msg "unix:"
+grep -q '^eom' "$T/UNIX.events" || fail "unix: the milter saw no message"
+ok "unix:PATH: a milter on a UNIX socket"
+
 # Verdicts at eom.
 verdict() {   # verdict ACT CODE-PATTERN WHAT
   message "X-Act: $1" "body"

@@ -10,7 +10,7 @@
 #   chgfrom ADDR [PARAMS] | body TEXT (\n in TEXT: a line end) |
 #   quarantine REASON | progress N (N x 1 s with a progress each) |
 #   sleep N | die | reject | tempfail | discard | reply CODE XCODE TEXT |
-#   mlreply CODE XCODE LINE1|LINE2
+#   mlreply CODE XCODE LINE1|LINE2 | skip (SKIP after the first body chunk)
 # Everything it is told goes to LOG, one line each, for the test to read.
 import os
 import sys
@@ -90,6 +90,8 @@ class Act(Milter.Base):
 
     def body(self, chunk):
         log('body', len(chunk), repr(chunk[:60]))
+        if 'skip' in self.acts:
+            return Milter.SKIP
         return Milter.CONTINUE
 
     def eom(self):
