@@ -162,6 +162,17 @@ grep -q '^dying' "$T/ACT.events" || fail "the milter did not die"
 ok "a milter that dies mid-message: 451 4.3.0, nothing relayed"
 start_act ACT           # it died whole: a new one
 M="smtp-milter -h mx.test inet:127.0.0.1:$ACT_PORT"
+# Dying in the middle of a body replacement, under -p accept: never the
+# old body as if the milter had been content with it.
+message "X-Act: body the new body
+X-Act: die" "the old body"
+session alice@example.org bob@example.net
+# shellcheck disable=SC2086
+through { -p accept -t 20 $M } --
+refused '^451 4\.7\.1' "died during REPLBODY, -p accept"
+ok "a milter that dies during a body replacement: 451 even under -p accept (the old body not relayed)"
+start_act ACT           # it died whole: a new one
+M="smtp-milter -h mx.test inet:127.0.0.1:$ACT_PORT"
 down=$(free_port)
 message "" "nobody there"
 session alice@example.org bob@example.net

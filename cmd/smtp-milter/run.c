@@ -56,8 +56,16 @@ int milter_stage_parse(const char *s, size_t n)
     return -1;
 }
 
+static int replaced;                    /* the body was replaced: fd 4 holds the message */
+
+/* A failed milter: the filter block's policy answers, except once a new
+ * body has begun to come, where even -p accept must not let the old body
+ * through as if the milter had been content with it (Postfix's fix of
+ * 2026-08-21): that message gets a tempfail here first. */
 static void __attribute__((noreturn)) die(const char *what)
 {
+    if (replaced && filterside_say(&fs, "tempfail 451 4.7.1 Service unavailable - try again later") == 0)
+        filterside_flush(&fs);
     log_fatal(111, "milter %s: %s", cfg->address, what);
 }
 
@@ -426,7 +434,6 @@ static int msg_eof;                     /* fd 3 read to its end */
 static char chunk[MILTER_CHUNK];
 static struct milter_edit edits[FILTERPROTO_MODIFIERS_V2];
 static unsigned nedits;
-static int replaced;                    /* the body was replaced: fd 4 holds the message */
 static off_t replaced_len;
 static int replaced_cr;
 static char crlf_buf[2 * (MILTER_REPLY_MAX + 8) + 1];
@@ -689,7 +696,7 @@ static void on_eom(const struct filter_request *r)
     answer(tx_discard && v.kind != REPLY_REJECT && v.kind != REPLY_TEMPFAIL ?
            &(struct milter_verdict){ .kind = REPLY_DISCARD } : &v, 1);
     if (v.kind == REPLY_SHUTDOWN) quit();
-    tx_done = tx_discard = 0;
+    tx_done = tx_discard = replaced = 0;
 }
 
 /* --- the connection -------------------------------------------------------- */
