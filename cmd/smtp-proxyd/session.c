@@ -538,6 +538,10 @@ static void do_helo(const struct smtp_command *c, int esmtp)
     if (!passes(&s.helo_mods, &v)) return;
     s.helo_seen = 1;
     s.esmtp = esmtp;
+    /* For smtp-forward, started at the first recipient, to tell the
+     * smarthost who the client is (XCLIENT): see smtp-forward(8). */
+    if (setenv("NOQUEUE_HELO", s.helo, 1) < 0 || setenv("NOQUEUE_PROTO", esmtp ? "ESMTP" : "SMTP", 1) < 0)
+        log_warn_sys("unable to set NOQUEUE_HELO");
     if (!esmtp) {
         snprintf(line, sizeof line, "250 %s\r\n", cfg.hostname);
         put(line, strlen(line));
