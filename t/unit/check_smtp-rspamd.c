@@ -373,6 +373,28 @@ START_TEST(test_nonsense_refused)
 }
 END_TEST
 
+/* A reply larger than the parser's arena (its values then come from
+ * malloc), and the arena used again by the next reply. */
+START_TEST(test_large_reply)
+{
+    static char big[400000];
+    size_t n = 0;
+    int i;
+    n += (size_t)snprintf(big + n, sizeof big - n, "{\"score\":3.5,\"action\":\"reject\",\"symbols\":{");
+    for (i = 0; i < 4000; i++)
+        n += (size_t)snprintf(big + n, sizeof big - n, "%s\"SYMBOL_%d\":{\"name\":\"SYMBOL_%d\",\"score\":0.5,"
+                              "\"options\":[\"a\",\"b\"]}", i ? "," : "", i, i);
+    n += (size_t)snprintf(big + n, sizeof big - n, "},\"messages\":{\"smtp_message\":\"Big one\"}}");
+    ck_assert_uint_lt(n, sizeof big - 1);
+    ck_assert_int_eq(answer(big, 0), 0);
+    ck_assert_str_eq(a.verdict, "reject 554 5.7.1 Big one");
+    ck_assert_int_eq(answer("{\"score\":1,\"action\":\"no action\"}", 0), 0);
+    ck_assert_str_eq(a.verdict, "continue");
+    ck_assert_int_eq(answer(big, 0), 0);
+    op_is(0, OP_FACT, 0, "rspamd.score", "3.50");
+}
+END_TEST
+
 /* --- the message's header fields ----------------------------------------- */
 
 START_TEST(test_count_fields)
@@ -415,6 +437,7 @@ static Suite *rspamd_suite(void)
     tcase_add_checked_fixture(other, setup, teardown);
     tcase_add_test(other, test_points);
     tcase_add_test(other, test_nonsense_refused);
+    tcase_add_test(other, test_large_reply);
     tcase_add_test(other, test_count_fields);
     suite_add_tcase(s, http_tc);
     suite_add_tcase(s, actions);
