@@ -367,13 +367,16 @@ static void step(struct dns *d, int64_t deadline)
     ares_socket_t socks[ARES_GETSOCK_MAXNUM];
     struct pollfd pfd[ARES_GETSOCK_MAXNUM];
     struct timeval tv, *tvp;
-    int bits, i, n = 0, ms, r;
+    unsigned bits;
+    int i, n = 0, ms, r;
 
-    bits = ares_getsock(d->channel, socks, ARES_GETSOCK_MAXNUM);
+    /* Bits 0..15 readable, 16..31 writable: shifted unsigned here, as
+     * c-ares's own macros shift a signed 1 into the sign bit. */
+    bits = (unsigned)ares_getsock(d->channel, socks, ARES_GETSOCK_MAXNUM);
     for (i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
         short ev = 0;
-        if (ARES_GETSOCK_READABLE(bits, i)) ev |= POLLIN;
-        if (ARES_GETSOCK_WRITABLE(bits, i)) ev |= POLLOUT;
+        if (bits >> i & 1u) ev |= POLLIN;
+        if (bits >> (i + ARES_GETSOCK_MAXNUM) & 1u) ev |= POLLOUT;
         if (!ev) continue;
         pfd[n].fd = socks[i];
         pfd[n].events = ev;
