@@ -52,6 +52,14 @@ EOT
     e="$e a:h$i.example"
   done
   echo "txt-record=ten.example,\"v=spf1$t +all\""
+  # mx11.example: 11 MX names (a permerror), mx10.example: 10, the last one ours.
+  echo 'txt-record=mx11.example,"v=spf1 mx -all"'
+  echo 'txt-record=mx10.example,"v=spf1 mx -all"'
+  for i in 1 2 3 4 5 6 7 8 9 10 11; do
+    echo "mx-host=mx11.example,h$i.example,$i"
+    [ $i -le 9 ] && echo "mx-host=mx10.example,h$i.example,$i"
+  done
+  echo "mx-host=mx10.example,mail.mx.example,10"
   echo "txt-record=eleven.example,\"v=spf1$e +all\""
 } > "$T/zone"
 dns_start
@@ -134,12 +142,15 @@ grep -q 'problem="more than 10 DNS look-ups"' "$(stored_msg permerror-loop)" || 
 check "$P4_PORT" a@eleven.example permerror-eleven permerror
 grep -q 'problem="more than 10 DNS look-ups"' "$(stored_msg permerror-eleven)" || fail "11 look-ups: problem"
 check "$P4_PORT" a@ten.example ten-lookups pass
+check "$P4_PORT" a@mx11.example permerror-mx11 permerror
+grep -q 'problem="more than 10 MX names for mx11.example"' "$(stored_msg permerror-mx11)" || fail "11 MX: problem"
+check "$P4_PORT" a@mx10.example mx10 pass
 check "$P4_PORT" a@void3.example permerror-void permerror
 grep -q 'problem="more than 2 void look-ups (nx3.example)"' "$(stored_msg permerror-void)" || fail "void: problem"
 check "$P4_PORT" a@void2.example void2 pass
 check "$P4_PORT" a@inclnone.example permerror-include-none permerror
 check "$P4_PORT" a@redirnone.example permerror-redirect-none permerror
-ok "permerror: a syntax error, two records, an include loop, 11 look-ups (10 pass), 3 void look-ups (2 pass), include and redirect to no record"
+ok "permerror: a syntax error, two records, an include loop, 11 look-ups (10 pass), 11 MX names (10 pass), 3 void look-ups (2 pass), include and redirect to no record"
 check "$P4_PORT" a@incl.example include pass
 check "$P4_PORT" a@redir.example redirect pass
 check "$PBAD_PORT" a@redir.example redirect-fail fail
