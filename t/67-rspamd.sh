@@ -76,7 +76,8 @@ without_added "$msg" | head -c "$(wc -c < "$T/clean.eml")" | cmp -s - "$T/clean.
 adapter_logged 'action=no_action score=-?[0-9.]+ changes=2'
 grep -Eq '^fact rspamd[.]score -?[0-9]+[.][0-9][0-9]$' "$RECORD" &&
   grep -q '^fact rspamd[.]action no_action$' "$RECORD" || { cat "$RECORD"; fail "clean: no facts for the next filter"; }
-ok "a clean message: delivered intact with X-Spamd-Result and X-Spam-Status; the next filter sees the facts rspamd.score and rspamd.action"
+logged 'transaction conn=[0-9]+ .* facts=([^ ]*,)?rspamd[.]score=-?[0-9]+[.][0-9][0-9],rspamd[.]action=no_action[ ,].*result=delivered'
+ok "a clean message: delivered intact with X-Spamd-Result and X-Spam-Status; the facts rspamd.score and rspamd.action seen by the next filter and in the log"
 
 # The envelope as rspamd got it: its log line of that message, and the
 # options of the test's symbol NOQUEUE_ENVELOPE; Hostname from an earlier
