@@ -1359,7 +1359,11 @@ void session_run(void)
     io_in_init(&s.in, 0, s.inbuf, sizeof s.inbuf);
     io_out_init(&s.out, 1, s.outbuf, sizeof s.outbuf);
     s.in.flush = &s.out;
-    if ((s.in.wake = selfpipe_catch(SIGTERM)) < 0) log_fatal_sys(111, "unable to catch SIGTERM");
+    if ((s.in.wake = selfpipe_catch(SIGTERM)) < 0) {
+        log_warn_sys("unable to make the self-pipe for SIGTERM");
+        reply(421, "4.3.0", T_UNAVAILABLE);
+        session_fail("no self-pipe");
+    }
     io_nonblock(0);
     io_nonblock(1);
     if (transaction_init(cfg.max_rcpt) < 0) {
