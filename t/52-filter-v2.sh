@@ -115,7 +115,10 @@ unset RECORD
 delivered "chain"
 head -n 1 "$T/second.msg" | grep -q '^X-First: yes' || fail "the second filter did not see the new field"
 grep -q '^recipient carol@example.net 0 -$' "$T/seen" || { cat "$T/seen"; fail "the second filter did not see carol"; }
-ok "a later filter sees an earlier one's field on fd 3 and its recipient in the context"
+second_eom=$(grep '^eom' "$T/seen" | tail -n 1)
+[ "$second_eom" = "eom $(wc -c < "$T/second.msg") - 3" ] ||
+  { echo "$second_eom; $(wc -c < "$T/second.msg") octets"; fail "the second filter's eom line has the old size or count"; }
+ok "a later filter sees an earlier one's field on fd 3, its recipient in the context, the new size and count in its eom line"
 
 # A version 1 filter may not use version 2 modifiers.
 stop PROXY; : > "$T/PROXY.log"; rm -f "$T"/host/*

@@ -393,8 +393,8 @@ static void trail_add(struct trail *t, const struct filter *f, enum filter_event
              filterproto_event_name(ev), what);
 }
 
-void filters_event(enum filter_event ev, const char *line, size_t n, size_t v1n,
-                   int64_t deadline, struct verdict *v, struct trail *t)
+void filters_event(enum filter_event ev, const struct event *e, int64_t deadline,
+                   struct verdict *v, struct trail *t)
 {
     static const char *const names[] = { "continue", "accept", "reject", "tempfail", "discard" };
     unsigned i;
@@ -420,7 +420,9 @@ void filters_event(enum filter_event ev, const char *line, size_t n, size_t v1n,
                     (ftruncate(scratch, 0) < 0 || lseek(scratch, 0, SEEK_SET) < 0))
                     log_warn_sys("unable to empty the scratch file");
             }
-            o = ask(f, ev, line, f->version >= 2 ? n : v1n, deadline, v, &failed);
+            /* Read now: a change by the filter before may have made it anew. */
+            o = ask(f, ev, e->buf, f->version >= 2 || e->v1len > e->len ? e->len : e->v1len,
+                    deadline, v, &failed);
         }
         if (failed)
             trail_add(t, f, ev, f->policy == POLICY_ACCEPT ? "failed-accept" : "failed-tempfail");

@@ -132,13 +132,21 @@ struct trail {
     char buf[512];
 };
 
+/* An event line; version 1 filters get its first v1len octets, the
+ * fields version 2 added after them being for version 2 filters only
+ * (v1len (size_t)-1: all of it). */
+struct event {
+    size_t len, v1len;
+    char buf[FILTERPROTO_LINE_MAX];
+};
+
 /* filters.c */
 void filters_start(int spool_fd, int scratch_fd, int64_t deadline);
 /* Run the event line (no LF) through the chain; no filter waits past
  * deadline, nor past its own timeout.  v comes cleared (a continue with
  * no modifier). */
-void filters_event(enum filter_event ev, const char *line, size_t n, size_t v1n,
-                   int64_t deadline, struct verdict *v, struct trail *t);
+void filters_event(enum filter_event ev, const struct event *e, int64_t deadline,
+                   struct verdict *v, struct trail *t);
 /* The environment of one-shot filters, at eom. */
 void filters_set_oneshot_env(char *const env[]);
 int filters_want(enum filter_event ev);

@@ -94,6 +94,8 @@ static void terminated(const char *where) __attribute__((noreturn));
 static void session_fail(const char *reason) __attribute__((noreturn));
 static void transaction_log(const char *result, int code);
 static void report(const char *outcome, int code);
+static void eom_line(struct event *e);
+static struct event *eom_event;         /* while the eom chain runs */
 
 /* --- replies ------------------------------------------------------------ */
 
@@ -157,13 +159,6 @@ static void protocol_error(void)
 
 /* --- filters ------------------------------------------------------------ */
 
-/* An event line; version 1 filters get its first v1len octets, the
- * fields version 2 added after them being for version 2 filters only. */
-struct event {
-    size_t len, v1len;
-    char buf[FILTERPROTO_LINE_MAX];
-};
-
 static void event_start(struct event *e, enum filter_event ev)
 {
     e->len = (size_t)snprintf(e->buf, sizeof e->buf, "%s", filterproto_event_name(ev));
@@ -204,8 +199,7 @@ static void run_filters(enum filter_event ev, struct event *e, struct verdict *v
     v->headers.len = 0;
     v->facts.n = 0;
     if (!filters_want(ev)) return;
-    filters_event(ev, e->buf, e->len, e->v1len < e->len ? e->v1len : e->len, s.deadline, v,
-                  session ? &s.session_trail : &tx.trail);
+    filters_event(ev, e, s.deadline, v, session ? &s.session_trail : &tx.trail);
 }
 
 /* A refusal from the filters: the reply, and a 421 ends the session. */
@@ -392,6 +386,7 @@ const char *session_apply_changes(const struct changes *c)
     if ((replace || headers) && fstat(s.spool.fd_rw, &st) == 0) size = (unsigned long long)st.st_size;
     tx.size = size;
     transaction_change_envelope(c);
+    if (eom_event) eom_line(eom_event);
     return 0;
 }
 
@@ -1040,17 +1035,29 @@ static int data_receive(void)
 }
 
 /* The filters' verdict on the message, and the score threshold. */
+/* The eom event: the message's size, the class, and in version 2 how many
+ * recipients it goes to.  Made again after a filter changed the message,
+ * so that the next one is told the truth. */
+static void eom_line(struct event *e)
+{
+    unsigned i, live = 0;
+    for (i = 0; i < tx.nrcpts; i++) live += rcpt_live(transaction_rcpt(i));
+    event_start(e, FILTER_EOM);
+    event_number(e, tx.size);
+    event_field(e, tx.class_set && tx.class[0] ? tx.class : 0);
+    event_v2(e);
+    event_number(e, live);
+}
+
 static void data_verdict(struct verdict *v)
 {
-    struct event e;
+    static struct event e;
     long t, score;
-    event_start(&e, FILTER_EOM);
-    event_number(&e, tx.size);
-    event_field(&e, tx.class_set && tx.class[0] ? tx.class : 0);
-    event_v2(&e);
-    event_number(&e, tx.accepted);
+    eom_line(&e);
     filters_set_oneshot_env(oneshot_environment());
+    eom_event = &e;
     run_filters(FILTER_EOM, &e, v);
+    eom_event = 0;
     score = tx.tx_mods.score + s.connect_mods.score + s.helo_mods.score + v->score;
     t = threshold();
     if (t > 0 && score >= t && v->outcome != O_REJECT && v->outcome != O_TEMPFAIL) {
