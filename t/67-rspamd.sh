@@ -4,7 +4,7 @@
 # only name server): GTUBE refused with rspamd's text; a clean message
 # delivered with rspamd's result fields, the facts seen by the next
 # filter; the envelope rspamd got (its log, a symbol of the test's
-# configuration: Hostname from a fact, -n, -s); the add header and rewrite
+# configuration: Hostname from a fact, -n, -s, TLS); the add header and rewrite
 # subject actions (reached through marker symbols of the test's
 # configuration) seen at the smarthost; soft reject and greylist refused
 # for now (greylist let through with -g); -P against smtp-proxyd -S; a
@@ -96,10 +96,21 @@ mail "$T/add.eml"
 delivered "-s noqueue-test"
 msg=$(ls "$T"/host/msg.*)
 grep -q '^X-Spam:' "$msg" && fail "-s noqueue-test: the settings were not applied"
-for o in ip=127.0.0.1 helo=client.test host=client.example.org mta=mx.noqueue.test settings=yes; do
+for o in ip=127.0.0.1 helo=client.test host=client.example.org mta=mx.noqueue.test settings=yes \
+    tls=- cipher=-; do
   grep -q "NOQUEUE_ENVELOPE(0.00)\\[.*$o" "$msg" || { cat "$msg"; fail "rspamd did not get $o"; }
 done
 ok "rspamd got the envelope: Queue-Id (the transaction's id), IP, Helo, From, Rcpt; Hostname from the fact rdns, MTA-Name (-n), Settings-ID (-s)"
+
+# After STARTTLS: TLS-Version and TLS-Cipher.
+test_ca ca
+test_cert ca server /CN=localhost DNS:localhost,IP:127.0.0.1
+setup "" "-c $T/server.pem -k $T/server.key { -p tempfail -t 30 $RSPAMD inet:127.0.0.1:$RSPAMD_PORT }"
+mail "$T/clean.eml" --tls
+delivered "STARTTLS"
+grep -q 'NOQUEUE_ENVELOPE(0.00)\[.*tls=TLSv1.3,cipher=TLS_[A-Z0-9_]*' "$T"/host/msg.* ||
+  { cat "$T"/host/msg.*; fail "rspamd did not get TLS-Version and TLS-Cipher"; }
+ok "after STARTTLS, rspamd got TLS-Version (TLSv1.3) and TLS-Cipher; without, neither"
 
 # A sender's own spam verdict fields: rspamd's milter block says to
 # remove them (remove_headers), and they are gone at the smarthost.

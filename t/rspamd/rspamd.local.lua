@@ -35,6 +35,8 @@ rspamd_config:register_symbol({
   callback = function(task)
     local ip = task:get_from_ip()
     local mta = task:get_request_header('MTA-Name')
+    local tls = task:get_request_header('TLS-Version')
+    local cipher = task:get_request_header('TLS-Cipher')
     task:insert_result('NOQUEUE_ENVELOPE', 1.0, {
       'ip=' .. ((ip and ip:is_valid()) and ip:to_string() or '-'),
       'helo=' .. (task:get_helo() or '-'),
@@ -42,6 +44,8 @@ rspamd_config:register_symbol({
       'qid=' .. (task:get_queue_id() or '-'),
       'mta=' .. (mta and tostring(mta) or '-'),
       'settings=' .. (task:get_settings_id() and 'yes' or '-'),
+      'tls=' .. (tls and tostring(tls) or '-'),
+      'cipher=' .. (cipher and tostring(cipher) or '-'),
     })
   end,
 })
