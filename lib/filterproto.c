@@ -68,14 +68,6 @@ int filterproto_parse_hello(const char *line, size_t n, unsigned *mask, int *ver
     return 0;
 }
 
-static int printable(const char *s, size_t n)
-{
-    size_t i;
-    for (i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 32 || (unsigned char)s[i] > 126) return 0;
-    return 1;
-}
-
 static int verdict_with_text(const char *line, size_t n, size_t i, int lo, int hi,
                              struct filter_line *out)
 {
@@ -114,7 +106,7 @@ static int number(const char *line, size_t n, size_t *i, unsigned long max, unsi
 static int text_field(const char *v, size_t vl, char *out, size_t max, size_t *len)
 {
     ssize_t d = xtext_decode(out, max + 1, v, vl);
-    if (d <= 0 || !printable(out, (size_t)d)) return -1;
+    if (d <= 0 || !scan_printable(out, (size_t)d)) return -1;
     *len = (size_t)d;
     return 0;
 }
@@ -132,7 +124,7 @@ static int address_field(const char *v, size_t vl, int allow_null, char *addr)
         return 0;
     }
     d = xtext_decode(raw + 1, sizeof raw - 2, v, vl);
-    if (d <= 0 || !printable(raw + 1, (size_t)d)) return -1;
+    if (d <= 0 || !scan_printable(raw + 1, (size_t)d)) return -1;
     raw[0] = '<';
     raw[d + 1] = '>';
     if (smtp_path_parse(raw, (size_t)d + 2, 0, addr, &used) != SMTP_PATH_OK ||
@@ -152,7 +144,7 @@ static int params_field(const char *v, size_t vl, char *out, size_t *len, int *a
     if (d < 0) return -1;
     *len = (size_t)d;
     if (*absent) return 0;
-    if (!printable(out, (size_t)d)) return -1;
+    if (!scan_printable(out, (size_t)d)) return -1;
     p = out;
     while ((e = smtp_param_next(&p, out + d, &prm)) > 0) ;
     return e;
@@ -172,7 +164,7 @@ int filterproto_parse_line(const char *line, size_t n, struct filter_line *out)
     out->text = "";
     /* Every word of every line is printable ASCII: a NUL or a control
      * byte must not end a number or a name early. */
-    if (!printable(line, n) || !word(line, n, &i, &w, &wl)) return -1;
+    if (!scan_printable(line, n) || !word(line, n, &i, &w, &wl)) return -1;
     if (is(w, wl, "continue")) out->kind = FILTER_CONTINUE;
     else if (is(w, wl, "accept")) out->kind = FILTER_ACCEPT;
     else if (is(w, wl, "discard")) out->kind = FILTER_DISCARD;

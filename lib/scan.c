@@ -48,3 +48,11 @@ int scan_long(const char *s, long max, long *out)
     *out = neg ? -(long)v : (long)v;
     return 1;
 }
+
+int scan_printable(const char *s, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 32 || (unsigned char)s[i] > 126) return 0;
+    return 1;
+}

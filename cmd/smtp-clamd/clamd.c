@@ -16,6 +16,7 @@
 #include "deadline.h"
 #include "io.h"
 #include "log.h"
+#include "scan.h"
 
 struct statustext clamd_texts[TEXT_COUNT] = {
     [TEXT_FOUND] = { "MALWARE_FOUND", "Malware found:" },
@@ -41,18 +42,10 @@ int clamd_action_parse(const char *s, enum clamd_action *a)
     return 0;
 }
 
-static int printable(const char *s, size_t n)
-{
-    size_t i;
-    for (i = 0; i < n; i++)
-        if (s[i] < 32 || s[i] > 126) return 0;
-    return 1;
-}
-
 /* The answer quoted in a reason: the first 100 octets when printable. */
 static int nonsense(const char *s, size_t n, char *why, size_t size)
 {
-    if (!printable(s, n)) return log_why(why, size, "clamd answered %zu octets that are not text", n);
+    if (!scan_printable(s, n)) return log_why(why, size, "clamd answered %zu octets that are not text", n);
     return log_why(why, size, "clamd answered \"%.*s%s\"", (int)(n > 100 ? 100 : n), s,
                    n > 100 ? "..." : "");
 }
@@ -68,7 +61,7 @@ int clamd_reply_parse(const char *s, size_t n, struct clamd_result *r, char *why
     static const char limit[] = "INSTREAM size limit exceeded";
     r->name[0] = 0;
     if (!n) return log_why(why, size, "clamd answered an empty line");
-    if (!printable(s, n)) return nonsense(s, n, why, size);
+    if (!scan_printable(s, n)) return nonsense(s, n, why, size);
     if (ends_with(s, n, " ERROR")) {
         size_t k = n - 6;
         if (k > CLAMD_NAME_MAX) k = CLAMD_NAME_MAX;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "endpoint.h"
+#include "hostname.h"
 #include "log.h"
 #include "milter.h"
 #include "scan.h"
@@ -14,7 +15,6 @@
               " [-m stage:macro[=value]]... address"
 
 static struct milter_config cfg;
-static char hostname[256];
 
 static void __attribute__((noreturn)) usage(const char *why)
 {
@@ -80,10 +80,7 @@ int main(int argc, char **argv)
         endpoint_parse(&endpoint, address, why, sizeof why) < 0)
         usage("bad address: say inet:HOST:PORT, inet:PORT@HOST or unix:PATH, HOST numeric");
     cfg.endpoint = &endpoint;
-    if (!cfg.hostname) {
-        if (gethostname(hostname, sizeof hostname - 1) < 0 || !hostname[0]) strcpy(hostname, "localhost");
-        cfg.hostname = hostname;
-    }
+    if (!cfg.hostname) cfg.hostname = hostname_default();
     if (!cfg.daemon_name) cfg.daemon_name = cfg.hostname;
     return milter_run(&cfg);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "scan.h"
 #include "milter.h"
 #include "smtp_reply.h"
 
@@ -220,14 +221,6 @@ static int take(const unsigned char *p, size_t n, size_t *i, const char **s, siz
     return 0;
 }
 
-static int printable(const char *s, size_t n)
-{
-    size_t i;
-    for (i = 0; i < n; i++)
-        if (s[i] < 32 || s[i] > 126) return 0;
-    return 1;
-}
-
 int milter_header_value(const char *v, size_t n, int leadspc, char *out, size_t size, size_t *outlen)
 {
     size_t i, k = 0;
@@ -256,7 +249,7 @@ static int address(const char *s, size_t n, int null_ok, char *out)
         s++;
         n -= 2;
     }
-    if (n > SMTP_ADDRESS_MAX || !printable(s, n)) return -1;
+    if (n > SMTP_ADDRESS_MAX || !scan_printable(s, n)) return -1;
     path[0] = '<';
     memcpy(path + 1, s, n);
     path[n + 1] = '>';
@@ -315,7 +308,7 @@ int milter_edit_parse(int c, const unsigned char *p, size_t n, int leadspc,
         if (take(p, n, &i, &s, &sl) < 0 || address(s, sl, c == 'e', e->addr) < 0)
             return log_why(why, size, "address in reply '%c' malformed", c);
         if (i < n && c != '+' && c != '-') {
-            if (take(p, n, &i, &t, &tl) < 0 || tl > FILTERPROTO_PARAMS_MAX || !printable(t, tl))
+            if (take(p, n, &i, &t, &tl) < 0 || tl > FILTERPROTO_PARAMS_MAX || !scan_printable(t, tl))
                 return log_why(why, size, "parameters in reply '%c' malformed", c);
             while (tl && t[0] == ' ') t++, tl--;
             while (tl && t[tl - 1] == ' ') tl--;
@@ -327,7 +320,7 @@ int milter_edit_parse(int c, const unsigned char *p, size_t n, int leadspc,
         if (i != n) return log_why(why, size, "reply '%c' followed by more", c);
         return 1;
     case 'q':
-        if (take(p, n, &i, &s, &sl) < 0 || i != n || !printable(s, sl))
+        if (take(p, n, &i, &s, &sl) < 0 || i != n || !scan_printable(s, sl))
             return log_why(why, size, "quarantine reason malformed");
         if (sl > FILTERPROTO_TEXT_MAX) sl = FILTERPROTO_TEXT_MAX;
         if (!sl) {                              /* the proxy needs a reason */
