@@ -30,7 +30,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static unsigned long count(void *ctx, const char *name)
 {
-    return rspamd_count_fields(*(int *)ctx, name);
+    return rspamd_count_fields(*(int *)ctx, 0, name);
 }
 
 /* The framing of buf[0..n-1] fed as exchange.c feeds it: returns the

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/sendfile.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "deadline.h"
@@ -61,9 +60,10 @@ static int request(struct io_out *out, const struct rspamd_config *cfg,
     return io_flush(out, deadline);
 }
 
-/* The message as the request's body: sendfile(2) from the spool file
- * (no copy through this process, no buffer to fault in), read and write
- * where fd 3 is something sendfile cannot read. */
+/* The message as the request's body, size octets from fd 3's offset:
+ * sendfile(2) from the spool file (no copy through this process, no
+ * buffer to fault in), read and write where fd 3 is something sendfile
+ * cannot read (a pipe, by hand). */
 static int body(int sock, int msgfd, unsigned long long size, int64_t deadline, char *why,
                 size_t whysize)
 {
@@ -121,24 +121,21 @@ static int reply(int sock, char *buf, const char **json, size_t *jsonlen, int64_
 }
 
 int rspamd_scan(const struct rspamd_config *cfg, const struct endpoint *ep,
-                const struct filter_side *fs, int msgfd, char *buf, const char **json,
-                size_t *jsonlen, char *why, size_t whysize)
+                const struct filter_side *fs, int msgfd, unsigned long long size, char *buf,
+                const char **json, size_t *jsonlen, char *why, size_t whysize)
 {
     int64_t deadline = deadline_in_seconds(cfg->timeout);
     char outbuf[8192];
     struct io_out out;
-    struct stat st;
     int sock, r;
-    if (fstat(msgfd, &st) < 0) return log_why(why, whysize, "no message: %s", strerror(errno));
-    if (!S_ISREG(st.st_mode)) return log_why(why, whysize, "the message on fd 3 is not in a file");
     sock = endpoint_connect(ep, deadline);
     if (sock < 0) return log_why(why, whysize, "unable to connect: %s", strerror(errno));
     io_out_init(&out, sock, outbuf, sizeof outbuf);
-    if (request(&out, cfg, fs, (unsigned long long)st.st_size, deadline) < 0)
+    if (request(&out, cfg, fs, size, deadline) < 0)
         r = log_why(why, whysize, "unable to send the request: %s",
                     errno == ETIMEDOUT ? "timed out" : strerror(errno));
     else
-        r = body(sock, msgfd, (unsigned long long)st.st_size, deadline, why, whysize);
+        r = body(sock, msgfd, size, deadline, why, whysize);
     if (r == 0) r = reply(sock, buf, json, jsonlen, deadline, why, whysize);
     close(sock);
     return r;

@@ -1,9 +1,9 @@
 /* smtp-rspamd: a filter (smtp-filter(7), version 2) that has rspamd's
  * normal worker check each message at eom; see smtp-rspamd(8). */
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "deadline.h"
@@ -72,9 +72,16 @@ static void options(int argc, char **argv)
         log_fatal(100, "bad address %s: %s", cfg.address, why);
 }
 
+/* Where the message starts on fd 3. */
+struct message {
+    int fd;
+    off_t start;
+};
+
 static unsigned long count(void *ctx, const char *name)
 {
-    return rspamd_count_fields(*(int *)ctx, name);
+    const struct message *m = ctx;
+    return rspamd_count_fields(m->fd, m->start, name);
 }
 
 static int say(const struct rspamd_answer *a)
@@ -107,17 +114,19 @@ static unsigned changes(const struct rspamd_answer *a)
     return n;
 }
 
-static void eom(void)
+static void eom(const struct filter_request *r)
 {
-    int msgfd = 3;
-    struct rspamd_headers h = { count, &msgfd };
+    struct message msg = { 3, 0 };
+    struct rspamd_headers h = { count, &msg };
     struct log_line l;
     const char *json;
     size_t jsonlen;
     char why[300];
+    unsigned long size;
     int64_t start = deadline_now();
-    struct stat st;
-    if (fstat(msgfd, &st) == 0 && (unsigned long long)st.st_size > cfg.max_size) {
+    if (r->nfields < 1 || !scan_ulong(r->field[0], ULONG_MAX, &size))
+        log_fatal(111, "an eom event without its size");
+    if (size > cfg.max_size) {
         /* as spamc and the MTAs' rspamd clients do: too big to be spam */
         if (filterside_fact_set(&fs, "rspamd.action", "unscanned") < 0 ||
             filterside_say(&fs, "continue") < 0)
@@ -125,11 +134,13 @@ static void eom(void)
         log_line_event(&l, "scan");
         log_kv_str(&l, "id", filterside_id(&fs) ? filterside_id(&fs) : "-");
         log_kv_str(&l, "action", "unscanned");
-        log_kv_num(&l, "size", (long long)st.st_size);
+        log_kv_num(&l, "size", (long long)size);
         log_line_emit(&l);
         return;
     }
-    if (rspamd_scan(&cfg, &ep, &fs, msgfd, replybuf, &json, &jsonlen, why, sizeof why) < 0)
+    msg.start = lseek(msg.fd, 0, SEEK_CUR);
+    if (msg.start < 0) msg.start = 0;
+    if (rspamd_scan(&cfg, &ep, &fs, msg.fd, size, replybuf, &json, &jsonlen, why, sizeof why) < 0)
         log_fatal(111, "rspamd at %s: %s", cfg.address, why);
     if (rspamd_answer(&answer, &cfg, json, jsonlen, &h, why, sizeof why) < 0)
         log_fatal(111, "rspamd at %s: %s", cfg.address, why);
@@ -153,7 +164,7 @@ int main(int argc, char **argv)
     if (filterside_start_version(&fs, 1u << FILTER_EOM, 2) < 0)
         log_fatal(111, "no smtp-filter handshake on standard input");
     while ((n = filterside_next(&fs, &r)) > 0) {
-        if (r.event == FILTER_EOM) eom();
+        if (r.event == FILTER_EOM) eom(&r);
         else if (filterside_say(&fs, "continue") < 0) log_fatal_sys(111, "unable to answer");
     }
     if (n < 0) log_fatal_sys(111, "unable to read an event");

@@ -6,13 +6,13 @@
 
 #include "rspamd.h"
 
-unsigned long rspamd_count_fields(int fd, const char *name)
+unsigned long rspamd_count_fields(int fd, off_t start, const char *name)
 {
     enum { LINE_START, NAME, REST } state = LINE_START;
     char buf[8192];
     size_t namelen = name ? strlen(name) : 0, k = 0;
     unsigned long n = 0;
-    off_t off = 0;
+    off_t off = start;
     int match = 0;
     for (;;) {
         ssize_t r = pread(fd, buf, sizeof buf, off), i;

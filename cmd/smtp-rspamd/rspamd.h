@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "filterproto.h"
 
@@ -71,8 +72,8 @@ int rspamd_http_reply(const char *buf, size_t len, int eof, const char **body, s
 int rspamd_answer(struct rspamd_answer *a, const struct rspamd_config *cfg, const char *json,
                   size_t n, const struct rspamd_headers *h, char *why, size_t size);
 
-/* Header fields of the message on fd (read with pread from offset 0,
- * so the descriptor's offset stays where it is). */
-unsigned long rspamd_count_fields(int fd, const char *name);
+/* Header fields of the message that starts at offset start of fd (read
+ * with pread: the descriptor's offset stays where it is). */
+unsigned long rspamd_count_fields(int fd, off_t start, const char *name);
 
 #endif

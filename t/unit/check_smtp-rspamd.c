@@ -32,7 +32,7 @@ static void teardown(void)
 
 static unsigned long count(void *ctx, const char *name)
 {
-    return rspamd_count_fields(fileno((FILE *)ctx), name);
+    return rspamd_count_fields(fileno((FILE *)ctx), 0, name);
 }
 
 /* The message rspamd's reply is about. */
@@ -407,6 +407,11 @@ START_TEST(test_count_fields)
     ck_assert_uint_eq(h.count(h.ctx, "Subject"), 0);
     h = headers("");
     ck_assert_uint_eq(h.count(h.ctx, 0), 0);
+    /* a message that starts further on (the one before it on fd 3) */
+    h = headers("X-Spam: 0\r\n\r\nbody\r\nX-Spam: 1\r\nSubject: x\r\n\r\nX-Spam: body\r\n");
+    ck_assert_uint_eq(rspamd_count_fields(fileno(msg), 19, "X-Spam"), 1);
+    ck_assert_uint_eq(rspamd_count_fields(fileno(msg), 19, 0), 2);
+    ck_assert_uint_eq(rspamd_count_fields(fileno(msg), 0, 0), 1);
 }
 END_TEST
 
