@@ -27,7 +27,7 @@
 #define USAGE "usage: smtp-forward [-h helo] [-c connect-seconds] [-r reply-seconds]" \
               " [-d data-seconds] [-k keepalive-seconds] [-m fd]" \
               " [-T off|opportunistic|required|verify] [-a cafile] [-A cadir] [-n name]" \
-              " [-L tls-program] host port [host port ...]"
+              " [-L tls-program] [-X auto|off] host port [host port ...]"
 
 enum { T_UNAVAILABLE, T_LOST, T_PROTOCOL, T_NO_MESSAGE, T_COUNT };
 static struct statustext texts[T_COUNT] = {
@@ -373,8 +373,9 @@ static void options(int argc, char **argv)
     cfg.reply_timeout = 120;
     cfg.tls_mode = TLS_OPPORTUNISTIC;
     cfg.tls_program = "smtp-tls";
+    cfg.tell_client = 1;
     opterr = 0;                 /* one line, ours */
-    while ((opt = getopt(argc, argv, "+h:c:r:d:k:m:T:a:A:n:L:")) != -1) {
+    while ((opt = getopt(argc, argv, "+h:c:r:d:k:m:T:a:A:n:L:X:")) != -1) {
         switch (opt) {
         case 'h': cfg.helo = optarg; break;
         case 'c': if (!scan_ulong(optarg, 3600, &v) || !v) goto usage; cfg.connect_timeout = (unsigned)v; break;
@@ -393,6 +394,11 @@ static void options(int argc, char **argv)
         case 'A': cfg.tls_cadir = optarg; break;
         case 'n': cfg.tls_name = optarg; break;
         case 'L': cfg.tls_program = optarg; break;
+        case 'X':
+            if (!strcmp(optarg, "off")) cfg.tell_client = 0;
+            else if (!strcmp(optarg, "auto")) cfg.tell_client = 1;
+            else log_fatal(100, "bad -X mode: %s", optarg);
+            break;
         default: goto usage;
         }
     }
@@ -404,6 +410,7 @@ static void options(int argc, char **argv)
     cfg.hosts = argv;
     cfg.nhosts = argc;
     if (!cfg.helo) cfg.helo = hostname_default();
+    client_from_env(&cfg.client);
     if (!smtp_domain_valid(cfg.helo, strlen(cfg.helo)))
         log_fatal(100, "bad helo name: %s", cfg.helo);
     return;

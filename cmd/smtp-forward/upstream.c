@@ -18,13 +18,14 @@
 #include "endpoint.h"
 #include "log.h"
 #include "scan.h"
+#include "smtp_command.h"
 #include "upstream.h"
 
 void upstream_init(struct upstream *u)
 {
     u->fd = -1;
     u->tls_pid = -1;
-    u->caps = 0;
+    u->caps = u->xclient = u->xforward = 0;
     u->peer[0] = 0;
 }
 
@@ -99,7 +100,7 @@ void upstream_unasked(struct upstream *u)
 static void parse_capabilities(struct upstream *u, const struct smtp_reply *r)
 {
     const char *p = r->text, *end = r->text + r->len;
-    u->caps = 0;
+    u->caps = u->xclient = u->xforward = 0;
     for (; p < end; p = strchr(p, '\n') + 1) {
         const char *kw = p + 4, *eol = strchr(p, '\n');
         size_t n;
@@ -108,15 +109,23 @@ static void parse_capabilities(struct upstream *u, const struct smtp_reply *r)
         if (n == 8 && !strncasecmp(kw, "8BITMIME", n)) u->caps |= CAP_8BITMIME;
         else if (n == 8 && !strncasecmp(kw, "STARTTLS", n)) u->caps |= CAP_STARTTLS;
         else if (n == 4 && !strncasecmp(kw, "SIZE", n)) u->caps |= CAP_SIZE;
+        else if (n == 7 && !strncasecmp(kw, "XCLIENT", n)) {
+            u->caps |= CAP_XCLIENT;
+            u->xclient = client_attributes(kw + n, (size_t)(eol - kw) - n);
+        } else if (n == 8 && !strncasecmp(kw, "XFORWARD", n)) {
+            u->caps |= CAP_XFORWARD;
+            u->xforward = client_attributes(kw + n, (size_t)(eol - kw) - n);
+        }
     }
 }
 
-/* EHLO, or HELO when EHLO is refused: 0, or -1 with the connection closed. */
-static int hello(struct upstream *u, const struct upstream_config *cfg, int64_t deadline)
+/* EHLO NAME, or HELO NAME when EHLO is refused: 0, or -1 with the
+ * connection closed. */
+static int hello_as(struct upstream *u, const char *name, int64_t deadline)
 {
     struct smtp_reply r;
     char line[512];
-    snprintf(line, sizeof line, "EHLO %s", cfg->helo);
+    snprintf(line, sizeof line, "EHLO %s", name);
     /* A 421 closed the connection: the next smarthost, not this one. */
     if (upstream_command(u, line, &r, deadline) < 0 || u->fd < 0) return -1;
     if (r.code / 100 == 2) {
@@ -124,15 +133,20 @@ static int hello(struct upstream *u, const struct upstream_config *cfg, int64_t 
         return 0;
     }
     if (r.code / 100 == 5 && u->fd >= 0) {
-        snprintf(line, sizeof line, "HELO %s", cfg->helo);
+        snprintf(line, sizeof line, "HELO %s", name);
         if (upstream_command(u, line, &r, deadline) < 0 || u->fd < 0) return -1;
-        u->caps = 0;
+        u->caps = u->xclient = u->xforward = 0;
         if (r.code / 100 == 2) return 0;
     }
     log_warn("smarthost %s refused EHLO and HELO: %.*s", u->peer,
              (int)strcspn(r.text, "\n"), r.text);
     upstream_close(u);
     return -1;
+}
+
+static int hello(struct upstream *u, const struct upstream_config *cfg, int64_t deadline)
+{
+    return hello_as(u, cfg->helo, deadline);
 }
 
 /* STARTTLS, then smtp-tls between us and the smarthost, then EHLO again.
@@ -184,6 +198,46 @@ static int starttls(struct upstream *u, const struct upstream_config *cfg, const
     return hello(u, cfg, deadline);
 }
 
+/* Who the client is, when the smarthost takes it: XCLIENT (then a new
+ * greeting, and EHLO again, as after STARTTLS), else XFORWARD.  A refusal
+ * is logged and the session goes on without.  0, or -1 (closed). */
+static int tell_client(struct upstream *u, const struct upstream_config *cfg, int64_t deadline)
+{
+    struct smtp_reply r;
+    char line[CLIENT_LINE_MAX];
+    if (!cfg->tell_client) return 0;
+    if ((u->caps & CAP_XCLIENT) && client_command(line, "XCLIENT", u->xclient, &cfg->client)) {
+        if (upstream_command(u, line, &r, deadline) < 0 || u->fd < 0) return -1;
+        /* The smarthost takes the name of the EHLO that follows as the
+         * client's HELO name (Postfix does): the client's own, when it is
+         * one we could have sent. */
+        if (r.code == 220)
+            return hello_as(u, cfg->client.helo && strlen(cfg->client.helo) < 256 &&
+                                       smtp_domain_valid(cfg->client.helo, strlen(cfg->client.helo))
+                                   ? cfg->client.helo : cfg->helo, deadline);
+        if (r.code / 100 != 4 && r.code / 100 != 5) {
+            log_warn("smarthost %s gave an unexpected reply to XCLIENT: %.*s", u->peer,
+                     (int)strcspn(r.text, "\n"), r.text);
+            upstream_close(u);
+            return -1;
+        }
+        log_warn("smarthost %s refused XCLIENT: %.*s", u->peer, (int)strcspn(r.text, "\n"), r.text);
+        return 0;
+    }
+    if ((u->caps & CAP_XFORWARD) && client_command(line, "XFORWARD", u->xforward, &cfg->client)) {
+        if (upstream_command(u, line, &r, deadline) < 0 || u->fd < 0) return -1;
+        if (r.code / 100 == 2) return 0;
+        if (r.code / 100 == 3) {
+            log_warn("smarthost %s gave an unexpected reply to XFORWARD: %.*s", u->peer,
+                     (int)strcspn(r.text, "\n"), r.text);
+            upstream_close(u);
+            return -1;
+        }
+        log_warn("smarthost %s refused XFORWARD: %.*s", u->peer, (int)strcspn(r.text, "\n"), r.text);
+    }
+    return 0;
+}
+
 /* The greeting, EHLO, and STARTTLS as the mode says: 0, -1 (closed), or
  * TLS_RETRY_PLAIN. */
 static int greet(struct upstream *u, const struct upstream_config *cfg, const char *host,
@@ -199,12 +253,17 @@ static int greet(struct upstream *u, const struct upstream_config *cfg, const ch
     }
     if (hello(u, cfg, deadline) < 0) return -1;
     u->tls.version[0] = 0;
-    if (cfg->tls_mode == TLS_OFF || !tls) return 0;
-    if (u->caps & CAP_STARTTLS) return starttls(u, cfg, host, deadline);
-    if (cfg->tls_mode == TLS_OPPORTUNISTIC) return 0;
-    log_warn("smarthost %s does not offer STARTTLS, and TLS is required", u->peer);
-    upstream_close(u);
-    return -1;
+    if (cfg->tls_mode != TLS_OFF && tls) {
+        if (u->caps & CAP_STARTTLS) {
+            int t = starttls(u, cfg, host, deadline);
+            if (t != 0 || u->fd < 0) return t ? t : -1;
+        } else if (cfg->tls_mode != TLS_OPPORTUNISTIC) {
+            log_warn("smarthost %s does not offer STARTTLS, and TLS is required", u->peer);
+            upstream_close(u);
+            return -1;
+        }
+    }
+    return tell_client(u, cfg, deadline);
 }
 
 /* A smarthost given as an address (the usual case) as the one entry of

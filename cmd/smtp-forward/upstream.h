@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include "client.h"
 #include "io.h"
 #include "smtp_reply.h"
 #include "tlspipe.h"
@@ -14,12 +15,15 @@
 #define CAP_SIZE       2u
 #define CAP_8BITMIME   4u
 #define CAP_STARTTLS   8u
+#define CAP_XCLIENT   16u
+#define CAP_XFORWARD  32u
 
 struct upstream {
     int fd;                     /* -1 when not connected */
     pid_t tls_pid;              /* smtp-tls, after STARTTLS; fd is then its plaintext */
     struct tls_info tls;
     unsigned caps;
+    unsigned xclient, xforward; /* the attributes each lists (client.h) */
     int64_t last_activity;      /* for keep-alive */
     char peer[80];              /* "address port", for the log */
     struct io_in in;
@@ -38,6 +42,8 @@ struct upstream_config {
     unsigned reply_timeout;     /* seconds, per command */
     enum tls_mode tls_mode;
     const char *tls_program, *tls_cafile, *tls_cadir, *tls_name;
+    int tell_client;            /* XCLIENT or XFORWARD when offered (-X) */
+    struct client_info client;
 };
 
 void upstream_init(struct upstream *u);

@@ -1,0 +1,151 @@
+/* smtp-forward: the XCLIENT and XFORWARD commands that tell the smarthost
+ * who the client is (client.c): the attributes the smarthost lists, the
+ * values in xtext, [UNAVAILABLE] for what is unknown, one line of at most
+ * 512 octets. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+
+static const unsigned all = CLIENT_ADDR | CLIENT_PORT | CLIENT_NAME | CLIENT_HELO | CLIENT_PROTO;
+
+START_TEST(test_attributes_as_postfix_lists_them)
+{
+    const char *x = " NAME ADDR PROTO HELO REVERSE_NAME PORT LOGIN DESTADDR DESTPORT";
+    ck_assert_uint_eq(client_attributes(x, strlen(x)), all);
+    x = " name addr";
+    ck_assert_uint_eq(client_attributes(x, strlen(x)), CLIENT_NAME | CLIENT_ADDR);
+    x = "";
+    ck_assert_uint_eq(client_attributes(x, 0), 0);
+    /* Whole words only. */
+    x = " ADDRESS PORTS XHELO";
+    ck_assert_uint_eq(client_attributes(x, strlen(x)), 0);
+}
+END_TEST
+
+START_TEST(test_xclient_every_attribute)
+{
+    struct client_info c = { "192.0.2.7", "50000", "mx.example.org", "mx.example.org", "ESMTP" };
+    char line[CLIENT_LINE_MAX];
+    size_t n = client_command(line, "XCLIENT", all, &c);
+    ck_assert_str_eq(line, "XCLIENT ADDR=192.0.2.7 PORT=50000 NAME=mx.example.org"
+                           " HELO=mx.example.org PROTO=ESMTP");
+    ck_assert_uint_eq(n, strlen(line));
+}
+END_TEST
+
+START_TEST(test_only_the_listed_attributes)
+{
+    struct client_info c = { "192.0.2.7", "50000", "mx.example.org", "h", "SMTP" };
+    char line[CLIENT_LINE_MAX];
+    client_command(line, "XFORWARD", CLIENT_ADDR | CLIENT_HELO, &c);
+    ck_assert_str_eq(line, "XFORWARD ADDR=192.0.2.7 HELO=h");
+    /* No ADDR listed, or no address known: nothing to say. */
+    ck_assert_uint_eq(client_command(line, "XCLIENT", all & ~CLIENT_ADDR, &c), 0);
+    c.addr = 0;
+    ck_assert_uint_eq(client_command(line, "XCLIENT", all, &c), 0);
+}
+END_TEST
+
+START_TEST(test_ipv6_prefix)
+{
+    struct client_info c = { "2001:db8::7", "25", 0, 0, 0 };
+    char line[CLIENT_LINE_MAX];
+    client_command(line, "XCLIENT", CLIENT_ADDR | CLIENT_PORT, &c);
+    ck_assert_str_eq(line, "XCLIENT ADDR=IPV6:2001:db8::7 PORT=25");
+}
+END_TEST
+
+START_TEST(test_unknown_name_and_helo_unavailable)
+{
+    struct client_info c = { "192.0.2.7", 0, 0, 0, 0 };
+    char line[CLIENT_LINE_MAX];
+    client_command(line, "XCLIENT", all, &c);
+    /* No port, no protocol: left out; no name, no HELO: [UNAVAILABLE]. */
+    ck_assert_str_eq(line, "XCLIENT ADDR=192.0.2.7 NAME=[UNAVAILABLE] HELO=[UNAVAILABLE]");
+    c.helo = "with space";
+    client_command(line, "XCLIENT", CLIENT_ADDR | CLIENT_HELO, &c);
+    ck_assert_str_eq(line, "XCLIENT ADDR=192.0.2.7 HELO=[UNAVAILABLE]");
+}
+END_TEST
+
+START_TEST(test_values_in_xtext)
+{
+    struct client_info c = { "192.0.2.7", 0, 0, "a+b=c", 0 };
+    char line[CLIENT_LINE_MAX];
+    client_command(line, "XCLIENT", CLIENT_ADDR | CLIENT_HELO, &c);
+    ck_assert_str_eq(line, "XCLIENT ADDR=192.0.2.7 HELO=a+2Bb+3Dc");
+}
+END_TEST
+
+START_TEST(test_too_long_helo_then_name_unavailable)
+{
+    char helo[256], name[256], line[CLIENT_LINE_MAX];
+    struct client_info c = { "192.0.2.7", "1", name, helo, "ESMTP" };
+    size_t n;
+    /* 255 octets of '+': 765 in xtext, over any line. */
+    memset(helo, '+', 255);
+    helo[255] = 0;
+    memset(name, 'n', 200);
+    name[200] = 0;
+    n = client_command(line, "XCLIENT", all, &c);
+    ck_assert_uint_le(n + 2, CLIENT_LINE_MAX);
+    ck_assert_ptr_nonnull(strstr(line, " HELO=[UNAVAILABLE]"));
+    ck_assert_ptr_nonnull(strstr(line, " NAME=nnnn"));
+    /* Both too long together: the name goes too. */
+    memset(name, '=', 200);
+    n = client_command(line, "XCLIENT", all, &c);
+    ck_assert_uint_le(n + 2, CLIENT_LINE_MAX);
+    ck_assert_ptr_nonnull(strstr(line, " NAME=[UNAVAILABLE] HELO=[UNAVAILABLE] PROTO=ESMTP"));
+    /* 255 printable octets that need no encoding fit. */
+    memset(helo, 'h', 255);
+    memset(name, 'n', 200);
+    n = client_command(line, "XCLIENT", all, &c);
+    ck_assert_uint_le(n + 2, CLIENT_LINE_MAX);
+    ck_assert_ptr_nonnull(strstr(line, " HELO=hhhh"));
+}
+END_TEST
+
+START_TEST(test_from_environment)
+{
+    struct client_info c;
+    setenv("TCPREMOTEIP", "127.0.0.2", 1);
+    setenv("TCPREMOTEPORT", "4000", 1);
+    setenv("TCPREMOTEHOST", "", 1);
+    setenv("NOQUEUE_HELO", "client.example", 1);
+    unsetenv("NOQUEUE_PROTO");
+    client_from_env(&c);
+    ck_assert_str_eq(c.addr, "127.0.0.2");
+    ck_assert_str_eq(c.port, "4000");
+    ck_assert_ptr_null(c.name);                 /* empty: unknown */
+    ck_assert_str_eq(c.helo, "client.example");
+    ck_assert_ptr_null(c.proto);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("smtp-forward");
+    TCase *tc = tcase_create("client");
+    tcase_add_test(tc, test_attributes_as_postfix_lists_them);
+    tcase_add_test(tc, test_xclient_every_attribute);
+    tcase_add_test(tc, test_only_the_listed_attributes);
+    tcase_add_test(tc, test_ipv6_prefix);
+    tcase_add_test(tc, test_unknown_name_and_helo_unavailable);
+    tcase_add_test(tc, test_values_in_xtext);
+    tcase_add_test(tc, test_too_long_helo_then_name_unavailable);
+    tcase_add_test(tc, test_from_environment);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    int failed;
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
