@@ -280,6 +280,17 @@ static int lookup_domain(const char *name)
            name[0] != '.' && !strstr(name, "..");
 }
 
+static void send_forward(struct dnscheck *dc);
+
+/* What has come meanwhile is read without waiting, so that the forward
+ * look-ups of the reverse names go out as soon as the PTR answer is in. */
+static void progress(struct dnscheck *dc)
+{
+    if (!dc->ptr_sent || dc->forward_sent) return;
+    dns_wait(dc->dns, &dc->ptr, deadline_now());
+    send_forward(dc);
+}
+
 static void release_zones(struct dnscheck *dc, struct zone_query *z, unsigned *n)
 {
     unsigned i;
@@ -292,6 +303,7 @@ static void release_zones(struct dnscheck *dc, struct zone_query *z, unsigned *n
 void dnscheck_helo(struct dnscheck *dc, const char *name)
 {
     unsigned i;
+    progress(dc);
     release_zones(dc, dc->heloq, &dc->nheloq);
     snprintf(dc->helo, sizeof dc->helo, "%s", name);
     if (!lookup_domain(name)) return;
@@ -305,6 +317,7 @@ void dnscheck_mail(struct dnscheck *dc, const char *sender)
 {
     const char *at = strrchr(sender, '@');
     unsigned i;
+    progress(dc);
     release_zones(dc, dc->senderq, &dc->nsenderq);
     dc->decided = 0;
     dc->sender_domain[0] = 0;
