@@ -144,8 +144,10 @@ struct dns *dns_open(const char *const *servers, unsigned nservers, unsigned tim
     o.timeout = timeout_ms ? (int)timeout_ms : 2000;
     o.tries = 2;
     o.ndots = 0;
-    r = ares_init_options(&d->channel, &o,
-                          ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_NDOTS);
+    /* DNS only ("b"): no /etc/hosts, and nsswitch.conf is not read. */
+    o.lookups = (char *)"b";
+    r = ares_init_options(&d->channel, &o, ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
+                                               ARES_OPT_NDOTS | ARES_OPT_LOOKUPS);
     if (r != ARES_SUCCESS) {
         snprintf(why, size, "unable to start c-ares: %s", ares_strerror(r));
         free(d);
