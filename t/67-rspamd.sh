@@ -3,14 +3,15 @@
 # t/rspamd/ (no Redis, no controller; dnsmasq from t/lib-dns.sh as its
 # only name server): GTUBE refused with rspamd's text; a clean message
 # delivered with rspamd's result fields, the facts seen by the next
-# filter; the envelope rspamd got (its log, a symbol of the test's
-# configuration: Hostname from a fact, -n, -s, TLS); the add header and rewrite
+# filter and in the log; the envelope rspamd got (its log, and a symbol of
+# the test's configuration: Hostname from a fact, -n, -s, TLS); its Unix
+# socket; a sender's X-Spam fields removed; the add header and rewrite
 # subject actions (reached through marker symbols of the test's
 # configuration) seen at the smarthost; soft reject and greylist refused
-# for now (greylist let through with -g); -P against smtp-proxyd -S; a
-# sender's X-Spam fields removed; over -m, relayed unscanned; then rspamd
-# stopped (SIGSTOP) past -t, an answer that is no JSON, and rspamd gone:
-# 451 under -p tempfail, delivered unchecked under -p accept.
+# for now (greylist let through with -g); -P against smtp-proxyd -S; over
+# -m, relayed unscanned; then rspamd stopped (SIGSTOP) past -t, an answer
+# that is no JSON, and rspamd gone: 451 under -p tempfail, delivered
+# unchecked under -p accept.
 . "$(dirname "$0")/lib.sh"
 . "$TOP/t/lib-scan.sh"
 . "$TOP/t/lib-dns.sh"
@@ -111,6 +112,13 @@ delivered "STARTTLS"
 grep -q 'NOQUEUE_ENVELOPE(0.00)\[.*tls=TLSv1.3,cipher=TLS_[A-Z0-9_]*' "$T"/host/msg.* ||
   { cat "$T"/host/msg.*; fail "rspamd did not get TLS-Version and TLS-Cipher"; }
 ok "after STARTTLS, rspamd got TLS-Version (TLSv1.3) and TLS-Cipher; without, neither"
+
+# The same worker on its Unix socket.
+setup "" "{ -p tempfail -t 30 $RSPAMD unix:$T/rspamd/normal.sock }"
+mail "$T/gtube.eml"
+saw "554 5.7.1 Gtube pattern"
+not_delivered "GTUBE, unix:"
+ok "unix:PATH: rspamd's Unix socket, GTUBE refused the same"
 
 # A sender's own spam verdict fields: rspamd's milter block says to
 # remove them (remove_headers), and they are gone at the smarthost.
