@@ -40,15 +40,3 @@ stop_rspamd() {
   wait_for "! kill -0 $RSPAMD_PID 2>/dev/null" 10
   RSPAMD_PID=
 }
-
-# checkv2 FILE PORT [request fields...]: rspamd's JSON for a message,
-# asked directly (perl), for checks of the test's own configuration.
-checkv2() {
-  perl -MIO::Socket::INET -e '
-    open F, "<", shift or die; local $/; $m = <F>;
-    $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:" . shift, Timeout => 10) or die "$!";
-    print $s "POST /checkv2 HTTP/1.0\r\nContent-Length: " . length($m) . "\r\n";
-    print $s "$_\r\n" for @ARGV;
-    print $s "\r\n$m";
-    local $/; $r = <$s>; $r =~ s/^.*?\r\n\r\n//s; print $r, "\n";' "$@"
-}
