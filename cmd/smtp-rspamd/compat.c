@@ -1,6 +1,6 @@
 /* Debian's libjansson.a is built against glibc with _FORTIFY_SOURCE: its
  * error texts and number formatting call glibc's checked variants of
- * four functions.  A static musl program supplies them (see INSTALL);
+ * three functions.  A static musl program supplies them (see INSTALL);
  * they do what the unchecked ones do. */
 #ifndef __GLIBC__
 #include <stdarg.h>
@@ -10,7 +10,6 @@
 int __vsnprintf_chk(char *s, size_t n, int flag, size_t slen, const char *fmt, va_list ap);
 int __snprintf_chk(char *s, size_t n, int flag, size_t slen, const char *fmt, ...);
 char *__strncpy_chk(char *d, const char *s, size_t n, size_t dlen);
-char *__strcat_chk(char *d, const char *s, size_t dlen);
 
 int __vsnprintf_chk(char *s, size_t n, int flag, size_t slen, const char *fmt, va_list ap)
 {
@@ -35,12 +34,6 @@ char *__strncpy_chk(char *d, const char *s, size_t n, size_t dlen)
 {
     (void)dlen;
     return strncpy(d, s, n);
-}
-
-char *__strcat_chk(char *d, const char *s, size_t dlen)
-{
-    (void)dlen;
-    return strcat(d, s);
 }
 #else
 /* (ISO C wants something in every translation unit.) */
