@@ -14,7 +14,7 @@
 #define USAGE "usage: smtp-proxyd [-h host] [-e envelope-seconds] [-b body-seconds]" \
     " [-D bytes-per-second] [-w end-of-data-seconds] [-s size] [-r max-recipients] [-E max-errors]" \
     " [-m first|split] [-S [class=]points] [-t filter-seconds] [-p accept|tempfail]" \
-    " [-d spool-dir] [-R] [-Q mailbox] [-g greet-milliseconds] [-y errors] [-c cert] [-k key] [-a cafile] [-V] [-T] [-L tls-program]" \
+    " [-d spool-dir] [-R] [-Q mailbox] [-g greet-milliseconds] [-y errors] [-P balancers] [-c cert] [-k key] [-a cafile] [-V] [-T] [-L tls-program]" \
     " [{ [-t seconds] [-p accept|tempfail|required] [-1] [-n name]" \
     " program [args...] }]... -- forwarder [args...]"
 
@@ -55,6 +55,23 @@ static void threshold(const char *arg)
     t->class[k] = 0;
     if (!scan_long(eq ? eq + 1 : arg, FILTERPROTO_SCORE_MAX, &t->points) || t->points <= 0)
         usage("bad points in -S");
+}
+
+/* -P: addresses or prefixes, comma-separated. */
+static void balancers(const char *arg)
+{
+    const char *p = arg;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        struct balancer *b;
+        if (cfg.nbalancers == sizeof cfg.balancers / sizeof cfg.balancers[0])
+            usage("too many balancers in -P");
+        b = &cfg.balancers[cfg.nbalancers++];
+        if (!ipaddr_parse_prefix(&b->addr, &b->length, p, n)) usage("bad balancer address in -P");
+        ipaddr_mask(&b->addr, b->length);
+        p += n + (p[n] == ',');
+    }
+    if (!cfg.nbalancers) usage("bad balancer address in -P");
 }
 
 /* The quarantine mailbox: an address as a client would give it. */
@@ -147,7 +164,7 @@ static void options(int argc, char **argv)
     cfg.tls_key = getenv("KEYFILE");
     cfg.tls_program = "smtp-tls";
     opterr = 0;                 /* one line, ours */
-    while ((opt = getopt(argc, argv, "+h:e:b:D:w:s:r:E:m:S:t:p:d:RQ:g:y:c:k:a:VTL:")) != -1) {
+    while ((opt = getopt(argc, argv, "+h:e:b:D:w:s:r:E:m:S:t:p:d:RQ:g:y:P:c:k:a:VTL:")) != -1) {
         switch (opt) {
         case 'h': cfg.hostname = optarg; break;
         case 'e': cfg.envelope_timeout = seconds(optarg, 86400); break;
@@ -188,6 +205,7 @@ static void options(int argc, char **argv)
         case 'd': cfg.spool_dir = optarg; break;
         case 'R': cfg.received = 0; break;
         case 'Q': quarantine(optarg); break;
+        case 'P': balancers(optarg); break;
         case 'c': cfg.tls_cert = optarg; break;
         case 'k': cfg.tls_key = optarg; break;
         case 'a': cfg.tls_ca = optarg; break;

@@ -6,6 +6,7 @@
 
 #include "child.h"
 #include "filterproto.h"
+#include "ipaddr.h"
 #include "io.h"
 #include "smtp_command.h"
 #include "smtp_reply.h"
@@ -85,6 +86,9 @@ struct config {
     unsigned envelope_timeout, body_timeout;
     unsigned long min_data_rate;    /* octets a second that earn more time */
     unsigned greet_wait;        /* -g: milliseconds before the greeting */
+    /* -P: the load balancers that write a PROXY header, and only they */
+    struct balancer { struct ipaddr addr; unsigned length; } balancers[32];
+    unsigned nbalancers;
     unsigned tarpit;            /* -y: errors before replies slow down */
     unsigned eom_timeout;       /* end of data to the final reply, in all */
     unsigned long long size_limit;

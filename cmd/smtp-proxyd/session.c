@@ -18,6 +18,7 @@
 #include "proxyd.h"
 #include "transaction.h"
 #include "scan.h"
+#include "proxyproto.h"
 #include "selfpipe.h"
 #include "smtp_data.h"
 #include "tlspipe.h"
@@ -1281,6 +1282,46 @@ static const char *env_or(const char *name, const char *dflt)
     return v && *v ? v : dflt;
 }
 
+/* Behind a load balancer (-P): the connection must come from one, and
+ * start with a PROXY header naming the client, which then stands for
+ * TCPREMOTEIP and TCPREMOTEPORT (and the balancer's destination for
+ * TCPLOCALIP and TCPLOCALPORT) everywhere: filters, log, Received field,
+ * the environment of every program started.  Anything else: the end line
+ * says why, and the connection closes without a greeting. */
+static void balancer_header(void)
+{
+    static char why[160], ip[46], port[6], localip[46], localport[6], reason[200];
+    struct proxyproto p;
+    struct ipaddr a;
+    unsigned i;
+    int listed = 0;
+    if (ipaddr_parse(&a, s.ip, strlen(s.ip)))
+        for (i = 0; i < cfg.nbalancers && !listed; i++) {
+            struct ipaddr m = a;
+            ipaddr_mask(&m, cfg.balancers[i].length);
+            listed = ipaddr_equal(&m, &cfg.balancers[i].addr);
+        }
+    if (!listed) session_end("not a balancer of -P");
+    if (proxyproto_read(0, deadline_in_seconds(5), &p, why, sizeof why) < 0) {
+        snprintf(reason, sizeof reason, "PROXY header: %s", why);
+        session_end(reason);
+    }
+    if (p.local || !p.src[0]) return;       /* the balancer itself, or UNKNOWN */
+    memcpy(ip, p.src, sizeof ip);
+    memcpy(port, p.src_port, sizeof port);
+    memcpy(localip, p.dst, sizeof localip);
+    memcpy(localport, p.dst_port, sizeof localport);
+    if (setenv("TCPREMOTEIP", ip, 1) < 0 || setenv("TCPREMOTEPORT", port, 1) < 0 ||
+        setenv("TCPLOCALIP", localip, 1) < 0 || setenv("TCPLOCALPORT", localport, 1) < 0 ||
+        unsetenv("TCPREMOTEHOST") < 0 || unsetenv("TCPREMOTEINFO") < 0)
+        session_end("out of memory");
+    s.ip = ip;
+    s.port = port;
+    s.localip = localip;
+    s.localport = localport;
+    s.remotehost = 0;                       /* the balancer's name, not the client's */
+}
+
 /* The pregreet test (postscreen's): a client that talks before our
  * greeting, within -g milliseconds, is a bot that does not wait for the
  * server; it gets 554 for a greeting and 503 for all but QUIT.  1 when
@@ -1373,6 +1414,7 @@ void session_run(void)
     }
     io_nonblock(0);
     io_nonblock(1);
+    if (cfg.nbalancers) balancer_header();
     if (transaction_init(cfg.max_rcpt) < 0) {
         log_warn("out of memory");
         reply(421, "4.3.0", T_UNAVAILABLE);
