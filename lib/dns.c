@@ -391,6 +391,7 @@ static void step(struct dns *d, int64_t deadline)
         int64_t t = (int64_t)tvp->tv_sec * 1000 + (tvp->tv_usec + 999) / 1000;
         if (ms < 0 || t < ms) ms = (int)t;
     }
+    if (n == 0 && !tvp && ms < 0) return;     /* nothing to wait for, ever */
     r = poll(pfd, (nfds_t)n, ms);
     if (r < 0) {
         if (errno != EINTR) ares_process_fd(d->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
@@ -410,6 +411,7 @@ static void step(struct dns *d, int64_t deadline)
 int dns_wait(struct dns *d, struct dns_query *q, int64_t deadline)
 {
     while (q->status == DNS_PENDING) {
+        if (!q->pending) return 0;              /* never sent */
         step(d, deadline);
         if (q->status == DNS_PENDING && deadline_poll_ms(deadline) == 0) return 0;
     }
