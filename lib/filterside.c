@@ -1,3 +1,4 @@
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,6 +239,26 @@ int filterside_header(struct filter_side *fs, const char *name, const char *valu
 int filterside_flush(struct filter_side *fs)
 {
     return io_flush(&fs->out, DEADLINE_NONE);
+}
+
+int filterside_eom_loop(struct filter_side *fs, filterside_answer *answer, void *arg)
+{
+    struct filter_request r;
+    int n;
+    while ((n = filterside_next(fs, &r)) > 0) {
+        unsigned long size;
+        if (r.event != FILTER_EOM) {    /* not asked for; harmless */
+            if (filterside_say(fs, "continue") < 0) return FILTERSIDE_WRITE;
+            continue;
+        }
+        if (!r.nfields || r.absent[0] || !scan_ulong(r.field[0], ULONG_MAX, &size))
+            return FILTERSIDE_BAD_EVENT;
+        /* The proxy waits for this answer: nothing else of ours is due. */
+        if (filterside_flush(fs) < 0 || answer(fs, size, arg) < 0 || filterside_flush(fs) < 0)
+            return FILTERSIDE_WRITE;
+    }
+    if (n < 0) return FILTERSIDE_BAD_EVENT;
+    return filterside_flush(fs) < 0 ? FILTERSIDE_WRITE : 0;
 }
 
 /* --- version 2: the context -------------------------------------------- */

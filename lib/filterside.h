@@ -73,6 +73,17 @@ int filterside_say(struct filter_side *fs, const char *line);
 int filterside_header(struct filter_side *fs, const char *name, const char *value, size_t n);
 int filterside_flush(struct filter_side *fs);
 
+/* The loop of a filter that asked for eom alone: each message's size goes
+ * to answer, which gives the modifiers and the verdict; anything else the
+ * proxy sends is answered continue, and answers are flushed before each
+ * wait.  0 once the proxy is gone; FILTERSIDE_BAD_EVENT for a line that
+ * is not a valid event or an eom without its size; FILTERSIDE_WRITE when
+ * an answer cannot be written (answer's -1 too). */
+#define FILTERSIDE_BAD_EVENT (-1)
+#define FILTERSIDE_WRITE (-2)
+typedef int filterside_answer(struct filter_side *fs, unsigned long long size, void *arg);
+int filterside_eom_loop(struct filter_side *fs, filterside_answer *answer, void *arg);
+
 /* Version 2: the context of the current event.  NULL when absent. */
 const char *filterside_fact(const struct filter_side *fs, const char *name);
 const char *filterside_client(const struct filter_side *fs, enum filterside_client field);

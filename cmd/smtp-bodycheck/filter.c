@@ -1,7 +1,6 @@
 /* The smtp-filter(7) side: eom events only; the message is read from fd
  * 3 in fixed chunks, and no further than the verdict needs. */
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,7 +8,6 @@
 #include "bodycheck.h"
 #include "filterside.h"
 #include "log.h"
-#include "scan.h"
 
 static char chunk[65536];
 
@@ -67,29 +65,26 @@ static int answer(struct filter_side *fs, const struct check *c, const struct co
     return filterside_say(fs, "continue");
 }
 
+/* One message at eom: read, checked, answered. */
+static int message(struct filter_side *fs, unsigned long long size, void *arg)
+{
+    static struct check c;
+    struct config *cfg = arg;
+    check_start(&c, cfg, size);
+    read_message(&c, size);
+    check_end(&c);
+    log_result(&c);
+    return answer(fs, &c, cfg);
+}
+
 int bodycheck_serve(struct config *cfg)
 {
     static struct filter_side fs;
-    static struct check c;
-    struct filter_request r;
-    int n;
     if (filterside_start(&fs, 1u << FILTER_EOM) < 0)
         log_fatal(111, "the proxy does not speak smtp-filter version 1");
-    while ((n = filterside_next(&fs, &r)) > 0) {
-        unsigned long size;
-        if (r.event != FILTER_EOM) {    /* not asked for; harmless */
-            if (filterside_say(&fs, "continue") < 0) break;
-            continue;
-        }
-        if (!r.nfields || r.absent[0] || !scan_ulong(r.field[0], ULONG_MAX, &size))
-            log_fatal(111, "malformed eom event: no size");
-        check_start(&c, cfg, size);
-        read_message(&c, size);
-        check_end(&c);
-        log_result(&c);
-        if (answer(&fs, &c, cfg) < 0 || filterside_flush(&fs) < 0) break;
+    switch (filterside_eom_loop(&fs, message, (void *)cfg)) {
+    case FILTERSIDE_BAD_EVENT: log_fatal(111, "malformed event from the proxy");
+    case FILTERSIDE_WRITE: log_fatal_sys(111, "unable to answer the proxy");
     }
-    if (n < 0) log_fatal(111, "malformed event from the proxy");
-    if (n > 0) log_fatal_sys(111, "unable to answer the proxy");
     return 0;
 }

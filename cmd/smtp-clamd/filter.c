@@ -2,7 +2,6 @@
  * clamd on a connection of its own.  clamd down, slow or talking nonsense
  * is a failed filter: one line on stderr and exit 111, so that the
  * policy of the filter block decides (-p required: 451). */
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,7 +9,6 @@
 #include "deadline.h"
 #include "filterside.h"
 #include "log.h"
-#include "scan.h"
 
 static void log_result(const char *fact, unsigned long long size, int64_t start)
 {
@@ -48,25 +46,20 @@ static int answer(struct filter_side *fs, const struct clamd_config *cfg, unsign
     return filterside_say(fs, line);
 }
 
+/* One message at eom. */
+static int message(struct filter_side *fs, unsigned long long size, void *arg)
+{
+    return answer(fs, arg, size);
+}
+
 int clamd_serve(const struct clamd_config *cfg)
 {
     static struct filter_side fs;
-    struct filter_request r;
-    int n;
     if (filterside_start_version(&fs, 1u << FILTER_EOM, 2) < 0)
         log_fatal(111, "the proxy does not speak smtp-filter version 2");
-    while ((n = filterside_next(&fs, &r)) > 0) {
-        unsigned long size;
-        if (r.event != FILTER_EOM) {    /* not asked for; harmless */
-            if (filterside_say(&fs, "continue") < 0) break;
-            continue;
-        }
-        if (!r.nfields || r.absent[0] || !scan_ulong(r.field[0], ULONG_MAX, &size))
-            log_fatal(111, "malformed eom event: no size");
-        /* The proxy waits for us: nothing of ours is pending now. */
-        if (filterside_flush(&fs) < 0 || answer(&fs, cfg, size) < 0 || filterside_flush(&fs) < 0) break;
+    switch (filterside_eom_loop(&fs, message, (void *)cfg)) {
+    case FILTERSIDE_BAD_EVENT: log_fatal(111, "malformed event from the proxy");
+    case FILTERSIDE_WRITE: log_fatal_sys(111, "unable to answer the proxy");
     }
-    if (n < 0) log_fatal(111, "malformed event from the proxy");
-    if (n > 0) log_fatal_sys(111, "unable to answer the proxy");
     return 0;
 }

@@ -114,7 +114,7 @@ static unsigned changes(const struct rspamd_answer *a)
     return n;
 }
 
-static void eom(const struct filter_request *r)
+static int eom(struct filter_side *side, unsigned long long size, void *arg)
 {
     struct message msg = { 3, 0 };
     struct rspamd_headers h = { count, &msg };
@@ -122,10 +122,9 @@ static void eom(const struct filter_request *r)
     const char *json;
     size_t jsonlen;
     char why[300];
-    unsigned long size;
     int64_t start = deadline_now();
-    if (r->nfields < 1 || !scan_ulong(r->field[0], ULONG_MAX, &size))
-        log_fatal(111, "an eom event without its size");
+    (void)side;
+    (void)arg;
     if (size > cfg.max_size) {
         /* as spamc and the MTAs' rspamd clients do: too big to be spam */
         if (filterside_fact_set(&fs, "rspamd.action", "unscanned") < 0 ||
@@ -136,7 +135,7 @@ static void eom(const struct filter_request *r)
         log_kv_str(&l, "action", "unscanned");
         log_kv_num(&l, "size", (long long)size);
         log_line_emit(&l);
-        return;
+        return 0;
     }
     msg.start = lseek(msg.fd, 0, SEEK_CUR);
     if (msg.start < 0) msg.start = 0;
@@ -152,22 +151,19 @@ static void eom(const struct filter_request *r)
     log_kv_num(&l, "changes", (long long)changes(&answer));
     log_kv_num(&l, "ms", (long long)(deadline_now() - start));
     log_line_emit(&l);
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    struct filter_request r;
-    int n;
     log_program = "smtp-rspamd";
     signal(SIGPIPE, SIG_IGN);
     options(argc, argv);
     if (filterside_start_version(&fs, 1u << FILTER_EOM, 2) < 0)
         log_fatal(111, "no smtp-filter handshake on standard input");
-    while ((n = filterside_next(&fs, &r)) > 0) {
-        if (r.event == FILTER_EOM) eom(&r);
-        else if (filterside_say(&fs, "continue") < 0) log_fatal_sys(111, "unable to answer");
+    switch (filterside_eom_loop(&fs, eom, 0)) {
+    case FILTERSIDE_BAD_EVENT: log_fatal(111, "malformed event from the proxy");
+    case FILTERSIDE_WRITE: log_fatal_sys(111, "unable to answer the proxy");
     }
-    if (n < 0) log_fatal_sys(111, "unable to read an event");
-    if (filterside_flush(&fs) < 0) log_fatal_sys(111, "unable to answer");
     return 0;
 }
