@@ -65,6 +65,15 @@ mail_from() {   # mail_from SOURCE SENDER ID [swaks options]
     --header "Message-Id: <$_id@test>" --header "Subject: $_id" --body "Body of $_id." "$@"
 }
 
+send_n() {      # send_n NAME COUNT: from 127.0.0.2 and .3 in turn, each 250
+  _i=0
+  while [ $_i -lt "$2" ]; do
+    mail_from "127.0.0.$((2 + _i % 2))" "$1$_i@sender.example" "$1$_i"
+    [ "$(final_code)" = 250 ] || { cat "$T/swaks.out"; fail "$1 $_i: $(final_code)"; }
+    _i=$((_i + 1))
+  done
+}
+
 # --- A triplet greylisted on one node passes on the other (the clock of
 # the filters moves through $T/now).
 mail_from 127.0.0.2 grey@sender.example grey1
@@ -120,12 +129,7 @@ ok "Postfix's log: client=unknown[127.0.0.2], client=unknown[127.0.0.3] (XCLIENT
 
 # --- Spread over both nodes.
 : > "$T/seen.1"; : > "$T/seen.2"
-i=0
-while [ $i -lt 6 ]; do
-  mail_from "127.0.0.$((2 + i % 2))" "spread$i@sender.example" "spread$i"
-  [ "$(final_code)" = 250 ] || { cat "$T/swaks.out"; fail "spread $i: $(final_code)"; }
-  i=$((i + 1))
-done
+send_n spread 6
 s1=$(wc -l < "$T/seen.1") s2=$(wc -l < "$T/seen.2")
 [ "$s1" -ge 2 ] && [ "$s2" -ge 2 ] && [ $((s1 + s2)) = 6 ] ||
   fail "spread: node 1 got $s1 messages, node 2 $s2 (of 6)"
@@ -264,12 +268,7 @@ stored_kill=$(grep -Ec '^(kill|held)-' "$T/pf.ids")
 [ "$stored_kill" -ge "$accepted" ] || fail "kill: $stored_kill stored, $accepted accepted"
 # After the kill, every new client is served by node 2.
 tail_before=$(grep -c 'result=delivered' "$T/NODE2.log")
-i=0
-while [ $i -lt 4 ]; do
-  mail_from "127.0.0.$((2 + i % 2))" "after$i@sender.example" "after$i"
-  [ "$(final_code)" = 250 ] || { cat "$T/swaks.out"; fail "after the kill: $(final_code)"; }
-  i=$((i + 1))
-done
+send_n after 4
 [ $(($(grep -c 'result=delivered' "$T/NODE2.log") - tail_before)) = 4 ] ||
   fail "after the kill: node 2 did not deliver all 4"
 ok "node 1 killed mid-run: its client in the middle of its data dropped, node 2's delivered;" \

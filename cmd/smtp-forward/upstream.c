@@ -205,37 +205,32 @@ static int tell_client(struct upstream *u, const struct upstream_config *cfg, in
 {
     struct smtp_reply r;
     char line[CLIENT_LINE_MAX];
+    const char *verb = "XCLIENT", *helo = cfg->client.helo;
+    int expect = 220;
     if (!cfg->tell_client) return 0;
-    if ((u->caps & CAP_XCLIENT) && client_command(line, "XCLIENT", u->xclient, &cfg->client)) {
-        if (upstream_command(u, line, &r, deadline) < 0 || u->fd < 0) return -1;
+    if (!(u->caps & CAP_XCLIENT) || !client_command(line, verb, u->xclient, &cfg->client)) {
+        verb = "XFORWARD";
+        expect = 250;
+        if (!(u->caps & CAP_XFORWARD) || !client_command(line, verb, u->xforward, &cfg->client))
+            return 0;
+    }
+    if (upstream_command(u, line, &r, deadline) < 0 || u->fd < 0) return -1;
+    if (r.code == expect) {
+        if (expect == 250) return 0;
         /* The smarthost takes the name of the EHLO that follows as the
          * client's HELO name (Postfix does): the client's own, when it is
          * one we could have sent. */
-        if (r.code == 220)
-            return hello_as(u, cfg->client.helo && strlen(cfg->client.helo) < 256 &&
-                                       smtp_domain_valid(cfg->client.helo, strlen(cfg->client.helo))
-                                   ? cfg->client.helo : cfg->helo, deadline);
-        if (r.code / 100 != 4 && r.code / 100 != 5) {
-            log_warn("smarthost %s gave an unexpected reply to XCLIENT: %.*s", u->peer,
-                     (int)strcspn(r.text, "\n"), r.text);
-            upstream_close(u);
-            return -1;
-        }
-        log_warn("smarthost %s refused XCLIENT: %.*s", u->peer, (int)strcspn(r.text, "\n"), r.text);
+        if (!helo || strlen(helo) > 255 || !smtp_domain_valid(helo, strlen(helo))) helo = cfg->helo;
+        return hello_as(u, helo, deadline);
+    }
+    if (r.code / 100 == 4 || r.code / 100 == 5) {
+        log_warn("smarthost %s refused %s: %.*s", u->peer, verb, (int)strcspn(r.text, "\n"), r.text);
         return 0;
     }
-    if ((u->caps & CAP_XFORWARD) && client_command(line, "XFORWARD", u->xforward, &cfg->client)) {
-        if (upstream_command(u, line, &r, deadline) < 0 || u->fd < 0) return -1;
-        if (r.code / 100 == 2) return 0;
-        if (r.code / 100 == 3) {
-            log_warn("smarthost %s gave an unexpected reply to XFORWARD: %.*s", u->peer,
-                     (int)strcspn(r.text, "\n"), r.text);
-            upstream_close(u);
-            return -1;
-        }
-        log_warn("smarthost %s refused XFORWARD: %.*s", u->peer, (int)strcspn(r.text, "\n"), r.text);
-    }
-    return 0;
+    log_warn("smarthost %s gave an unexpected reply to %s: %.*s", u->peer, verb,
+             (int)strcspn(r.text, "\n"), r.text);
+    upstream_close(u);
+    return -1;
 }
 
 /* The greeting, EHLO, and STARTTLS as the mode says: 0, -1 (closed), or

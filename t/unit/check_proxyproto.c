@@ -39,15 +39,21 @@ static size_t v2(unsigned char *out, unsigned cmd, unsigned fam, const unsigned 
 
 static const unsigned char tcp4[12] = { 192, 0, 2, 7, 198, 51, 100, 1, 0xC3, 0x50, 0, 25 };
 
+/* The client and the address it reached, as parsed. */
+static void expect(const char *src, const char *dst, const char *sport, const char *dport)
+{
+    ck_assert_int_eq(p.local, 0);
+    ck_assert_str_eq(p.src, src);
+    ck_assert_str_eq(p.dst, dst);
+    ck_assert_str_eq(p.src_port, sport);
+    ck_assert_str_eq(p.dst_port, dport);
+}
+
 START_TEST(test_v1_tcp4)
 {
     const char *h = "PROXY TCP4 192.0.2.7 198.51.100.1 50000 25\r\n";
     ck_assert_int_eq(parse_str(h), (int)strlen(h));
-    ck_assert_int_eq(p.local, 0);
-    ck_assert_str_eq(p.src, "192.0.2.7");
-    ck_assert_str_eq(p.dst, "198.51.100.1");
-    ck_assert_str_eq(p.src_port, "50000");
-    ck_assert_str_eq(p.dst_port, "25");
+    expect("192.0.2.7", "198.51.100.1", "50000", "25");
 }
 END_TEST
 
@@ -55,10 +61,7 @@ START_TEST(test_v1_tcp6_canonical)
 {
     const char *h = "PROXY TCP6 2001:DB8:0:0:0:0:0:7 ::1 65535 0\r\n";
     ck_assert_int_eq(parse_str(h), (int)strlen(h));
-    ck_assert_str_eq(p.src, "2001:db8::7");
-    ck_assert_str_eq(p.dst, "::1");
-    ck_assert_str_eq(p.src_port, "65535");
-    ck_assert_str_eq(p.dst_port, "0");
+    expect("2001:db8::7", "::1", "65535", "0");
 }
 END_TEST
 
@@ -144,11 +147,7 @@ START_TEST(test_v2_tcp4)
     size_t n = v2(h, 1, 0x11, tcp4, sizeof tcp4, 0);
     memcpy(h + n, "EHLO", 4);
     ck_assert_int_eq(proxyproto_parse(h, n + 4, &p, why, sizeof why), 28);
-    ck_assert_int_eq(p.local, 0);
-    ck_assert_str_eq(p.src, "192.0.2.7");
-    ck_assert_str_eq(p.dst, "198.51.100.1");
-    ck_assert_str_eq(p.src_port, "50000");
-    ck_assert_str_eq(p.dst_port, "25");
+    expect("192.0.2.7", "198.51.100.1", "50000", "25");
 }
 END_TEST
 
@@ -162,10 +161,7 @@ START_TEST(test_v2_tcp6)
     addr[34] = 0; addr[35] = 25;
     n = v2(h, 1, 0x21, addr, sizeof addr, 0);
     ck_assert_int_eq(proxyproto_parse(h, n, &p, why, sizeof why), 52);
-    ck_assert_str_eq(p.src, "2001:db8::7");
-    ck_assert_str_eq(p.dst, "::1");
-    ck_assert_str_eq(p.src_port, "4660");
-    ck_assert_str_eq(p.dst_port, "25");
+    expect("2001:db8::7", "::1", "4660", "25");
 }
 END_TEST
 
