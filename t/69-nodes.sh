@@ -183,30 +183,35 @@ bad "garbage instead of a header" 127.0.0.1 "$(printf 'EHLO x\r\n' | od -An -tx1
 [ "$(pf_stored)" = "$stored_before" ] || fail "bad headers: Postfix got mail"
 ok "a PROXY header from 127.0.0.2 (not a balancer), a truncated one, garbage: each closed without a greeting, one log line"
 
-# --- XFORWARD when the smarthost offers no XCLIENT (Postfix's second
-# smtpd), and nothing with -X off: smtp-forward by hand, as smtp-proxyd
-# runs it.
+# --- smtp-forward by hand, as smtp-proxyd runs it, to Postfix: values
+# Postfix would refuse XCLIENT for are not sent; XFORWARD when that is all
+# the smarthost offers (Postfix's second smtpd); nothing with -X off.
 printf 'Message-Id: <xf1@test>\r\n\r\nxforward\r\n' > "$T/xf.eml"
-fwd() {
+fwd() {   # fwd PORT [options]; the client from $XHOST, $XHELO, $XPROTO
+  _port=$1; shift
   printf 'MAIL FROM:<xf@sender.example>\nRCPT TO:<bob@example.net>\nDATA\nQUIT\n' |
-    TCPREMOTEIP=127.0.0.9 TCPREMOTEPORT=4009 NOQUEUE_HELO=client9.test NOQUEUE_PROTO=ESMTP \
-      "$BIN/smtp-forward" -h fwd.test -T off "$@" 127.0.0.1 "$PF_XF_PORT" 3< "$T/xf.eml" > "$T/fwd.out" 2>&1
+    TCPREMOTEIP=127.0.0.9 TCPREMOTEPORT=4009 TCPREMOTEHOST=${XHOST:-} NOQUEUE_HELO=${XHELO:-client9.test} \
+    NOQUEUE_PROTO=${XPROTO:-ESMTP} \
+      "$BIN/smtp-forward" -h fwd.test -T off "$@" 127.0.0.1 "$_port" 3< "$T/xf.eml" > "$T/fwd.out" 2>&1
   grep -q '^250 2.0.0 Ok: queued as' "$T/fwd.out" || { cat "$T/fwd.out"; fail "smtp-forward $*: not queued"; }
+  wait_for '[ -n "$(pf_message xf1@test)" ]' 10 || fail "smtp-forward $*: not delivered"
+  mv "$(pf_message xf1@test)" "$T/xf.delivered"
 }
-fwd
-wait_for '[ -n "$(pf_message xf1@test)" ]' 10 || fail "xforward: not delivered"
+XHOST='bad_name!' XHELO='odd!helo' XPROTO=FOO fwd "$PF_PORT"
+grep -q 'warning' "$T/fwd.out" && { cat "$T/fwd.out"; fail "odd values: smtp-forward warned"; }
+grep -Eq '^Received: from fwd\.test \(unknown \[127\.0\.0\.9\]\)' "$T/xf.delivered" ||
+  { cat "$T/xf.delivered"; fail "odd values: Postfix's Received field does not name 127.0.0.9"; }
+ok "a host name, HELO name and protocol Postfix would refuse XCLIENT for: [UNAVAILABLE] or left out, XCLIENT taken"
+fwd "$PF_XF_PORT"
 grep -Eq 'postfix/smtpd\[[0-9]+\]: [0-9A-F]+: client=unknown\[127\.0\.0\.1\], orig_client=unknown\[127\.0\.0\.9\]' "$PF_LOG" ||
   { tail -n 20 "$PF_LOG"; fail "xforward: Postfix did not log orig_client=unknown[127.0.0.9]"; }
 grep -Eq 'disconnect from [^ ]*\[127\.0\.0\.1\] .*xforward=1 ' "$PF_LOG" ||
   { tail -n 20 "$PF_LOG"; fail "xforward: Postfix did not log one XFORWARD"; }
 n_orig=$(grep -c 'orig_client=' "$PF_LOG")
-rm -f "$(pf_message xf1@test)"
-fwd -X off
-wait_for '[ -n "$(pf_message xf1@test)" ]' 10 || fail "-X off: not delivered"
-grep -Eq '^Received: from fwd\.test \([a-z]+ \[127\.0\.0\.1\]\)' "$(pf_message xf1@test)" ||
-  { cat "$(pf_message xf1@test)"; fail "-X off: Postfix's Received field names someone else"; }
+fwd "$PF_XF_PORT" -X off
+grep -Eq '^Received: from fwd\.test \([a-z]+ \[127\.0\.0\.1\]\)' "$T/xf.delivered" ||
+  { cat "$T/xf.delivered"; fail "-X off: Postfix's Received field names someone else"; }
 [ "$(grep -c 'orig_client=' "$PF_LOG")" = "$n_orig" ] || fail "-X off: XFORWARD sent all the same"
-rm -f "$(pf_message xf1@test)"
 ok "XFORWARD to a smarthost that offers only that (Postfix logs orig_client=unknown[127.0.0.9]); -X off: nothing said"
 
 # --- One node killed mid-run.  Two clients hold a message each half-way

@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "client.h"
+#include "ipaddr.h"
 #include "xtext.h"
 
 #define UNAVAILABLE "[UNAVAILABLE]"
@@ -43,8 +44,8 @@ unsigned client_attributes(const char *params, size_t n)
     return attrs;
 }
 
-/* Printable ASCII, no space, 1..255 octets: what a smarthost may take as
- * a name (anything else goes as [UNAVAILABLE]). */
+/* Printable ASCII, no space, 1..255 octets: what a smarthost takes as a
+ * HELO name (anything else goes as [UNAVAILABLE]). */
 static int printable(const char *s)
 {
     size_t n = 0;
@@ -69,31 +70,63 @@ static int attribute(char *line, size_t *len, const char *name, const char *pref
     return 0;
 }
 
+/* A host name: labels of letters, digits and hyphens, separated by
+ * single dots, at most 255 octets (a smarthost refuses XCLIENT with a NAME
+ * of any other shape: Postfix says "501 Bad NAME syntax"). */
+static int host_name(const char *s)
+{
+    size_t n = 0, label = 0;
+    for (; s[n]; n++) {
+        unsigned char c = (unsigned char)s[n];
+        if (n >= 255) return 0;
+        if (c == '.') {
+            if (!label) return 0;
+            label = 0;
+        } else if ((c | 32) >= 'a' && (c | 32) <= 'z') {
+            label++;
+        } else if ((c >= '0' && c <= '9') || c == '-') {
+            label++;
+        } else {
+            return 0;
+        }
+    }
+    return n > 0 && label > 0;
+}
+
+/* A port: 1 to 5 digits, at most 65535. */
+static int port_number(const char *s)
+{
+    size_t n = strspn(s, "0123456789");
+    return n > 0 && n <= 5 && !s[n] && strtoul(s, 0, 10) <= 65535;
+}
+
 static size_t build(char *line, const char *verb, unsigned attrs, const struct client_info *c,
                     int name_ok, int helo_ok)
 {
     size_t len = (size_t)snprintf(line, CLIENT_LINE_MAX - 2, "%s", verb);
     const char *v6 = strchr(c->addr, ':') ? "IPV6:" : "";
+    int proto = c->proto && (!strcmp(c->proto, "SMTP") || !strcmp(c->proto, "ESMTP"));
     if (attribute(line, &len, "ADDR", v6, c->addr) < 0) return 0;
-    if ((attrs & CLIENT_PORT) && c->port && attribute(line, &len, "PORT", "", c->port) < 0) return 0;
+    if ((attrs & CLIENT_PORT) && c->port && port_number(c->port) &&
+        attribute(line, &len, "PORT", "", c->port) < 0) return 0;
     if ((attrs & CLIENT_NAME) &&
         attribute(line, &len, "NAME", "", name_ok ? c->name : UNAVAILABLE) < 0) return 0;
     if ((attrs & CLIENT_HELO) &&
         attribute(line, &len, "HELO", "", helo_ok ? c->helo : UNAVAILABLE) < 0) return 0;
-    if ((attrs & CLIENT_PROTO) && c->proto && attribute(line, &len, "PROTO", "", c->proto) < 0) return 0;
+    if ((attrs & CLIENT_PROTO) && proto && attribute(line, &len, "PROTO", "", c->proto) < 0) return 0;
     return len;
 }
 
 size_t client_command(char *line, const char *verb, unsigned attrs, const struct client_info *c)
 {
-    int name_ok = c->name && printable(c->name), helo_ok = c->helo && printable(c->helo);
+    struct ipaddr a;
+    int name_ok = c->name && host_name(c->name), helo_ok = c->helo && printable(c->helo);
     size_t len;
     line[0] = 0;
-    if (!c->addr || !(attrs & CLIENT_ADDR) || !printable(c->addr)) return 0;
-    if (c->port && !printable(c->port)) return 0;
-    if (c->proto && !printable(c->proto)) return 0;
-    /* Too long: the HELO name goes first, then the host name. */
+    /* No address, nothing to say: the rest would stand for the wrong one. */
+    if (!c->addr || !(attrs & CLIENT_ADDR) || !ipaddr_parse(&a, c->addr, strlen(c->addr))) return 0;
+    /* Too long: the HELO name goes (with it, the longest line is some
+     * 370 octets: a host name needs no encoding). */
     if ((len = build(line, verb, attrs, c, name_ok, helo_ok))) return len;
-    if ((len = build(line, verb, attrs, c, name_ok, 0))) return len;
-    return build(line, verb, attrs, c, 0, 0);
+    return build(line, verb, attrs, c, name_ok, 0);
 }

@@ -28,10 +28,12 @@ void client_from_env(struct client_info *c);
 unsigned client_attributes(const char *params, size_t n);
 
 /* "VERB ATTR=value ..." without CRLF into line[CLIENT_LINE_MAX - 2], only
- * the attributes in attrs, values in xtext; a name or HELO that is
- * unknown, not printable, or that would make the line too long goes as
- * [UNAVAILABLE].  Returns the length, or 0 when there is nothing to say
- * (no client address, or the smarthost takes no ADDR). */
+ * the attributes in attrs, values in xtext; a name that is unknown or not
+ * a host name, a HELO name that is unknown, not printable, or that would
+ * make the line too long, goes as [UNAVAILABLE]; a port
+ * that is not one, a protocol other than SMTP or ESMTP, is left out.
+ * Returns the length, or 0 when there is nothing to say (no client
+ * address, or the smarthost takes no ADDR). */
 size_t client_command(char *line, const char *verb, unsigned attrs, const struct client_info *c);
 
 #endif

@@ -70,6 +70,30 @@ START_TEST(test_unknown_name_and_helo_unavailable)
 }
 END_TEST
 
+START_TEST(test_only_what_the_smarthost_takes)
+{
+    /* Postfix refuses the whole XCLIENT for a bad NAME, ADDR or PROTO. */
+    struct client_info c = { "192.0.2.7", "99999", "bad_name!", "odd!helo", "FOO" };
+    char line[CLIENT_LINE_MAX];
+    client_command(line, "XCLIENT", all, &c);
+    ck_assert_str_eq(line, "XCLIENT ADDR=192.0.2.7 NAME=[UNAVAILABLE] HELO=odd!helo");
+    c.name = "a..b";
+    c.port = "0x19";
+    c.proto = "SMTP";
+    client_command(line, "XCLIENT", all, &c);
+    ck_assert_str_eq(line, "XCLIENT ADDR=192.0.2.7 NAME=[UNAVAILABLE] HELO=odd!helo PROTO=SMTP");
+    c.name = "Mail-1.Example.ORG";
+    c.port = "65535";
+    client_command(line, "XCLIENT", all, &c);
+    ck_assert_str_eq(line, "XCLIENT ADDR=192.0.2.7 PORT=65535 NAME=Mail-1.Example.ORG HELO=odd!helo PROTO=SMTP");
+    /* Not an address: nothing at all. */
+    c.addr = "1.2.3";
+    ck_assert_uint_eq(client_command(line, "XCLIENT", all, &c), 0);
+    c.addr = "unknown";
+    ck_assert_uint_eq(client_command(line, "XCLIENT", all, &c), 0);
+}
+END_TEST
+
 START_TEST(test_values_in_xtext)
 {
     struct client_info c = { "192.0.2.7", 0, 0, "a+b=c", 0 };
@@ -79,31 +103,34 @@ START_TEST(test_values_in_xtext)
 }
 END_TEST
 
-START_TEST(test_too_long_helo_then_name_unavailable)
+START_TEST(test_too_long_helo_unavailable)
 {
     char helo[256], name[256], line[CLIENT_LINE_MAX];
-    struct client_info c = { "192.0.2.7", "1", name, helo, "ESMTP" };
+    struct client_info c = { "2001:db8:0:0:0:0:0:7", "65535", name, helo, "ESMTP" };
     size_t n;
-    /* 255 octets of '+': 765 in xtext, over any line. */
+    /* 255 octets of '+': 765 in xtext, over any line: the HELO name goes;
+     * the longest host name (255, four labels) still fits. */
     memset(helo, '+', 255);
     helo[255] = 0;
-    memset(name, 'n', 200);
-    name[200] = 0;
+    memset(name, 'n', 255);
+    name[63] = name[127] = name[191] = '.';
+    name[255] = 0;
     n = client_command(line, "XCLIENT", all, &c);
+    ck_assert_uint_gt(n, 255);
     ck_assert_uint_le(n + 2, CLIENT_LINE_MAX);
-    ck_assert_ptr_nonnull(strstr(line, " HELO=[UNAVAILABLE]"));
+    ck_assert_uint_eq(n, strlen(line));
     ck_assert_ptr_nonnull(strstr(line, " NAME=nnnn"));
-    /* Both too long together: the name goes too. */
-    memset(name, '=', 200);
-    n = client_command(line, "XCLIENT", all, &c);
-    ck_assert_uint_le(n + 2, CLIENT_LINE_MAX);
-    ck_assert_ptr_nonnull(strstr(line, " NAME=[UNAVAILABLE] HELO=[UNAVAILABLE] PROTO=ESMTP"));
-    /* 255 printable octets that need no encoding fit. */
+    ck_assert_ptr_nonnull(strstr(line, " HELO=[UNAVAILABLE] PROTO=ESMTP"));
+    /* 255 printable octets that need no encoding fit beside a shorter
+     * name; beside the longest they would not. */
     memset(helo, 'h', 255);
-    memset(name, 'n', 200);
+    n = client_command(line, "XCLIENT", all, &c);
+    ck_assert_ptr_nonnull(strstr(line, " HELO=[UNAVAILABLE]"));
+    name[100] = 0;
     n = client_command(line, "XCLIENT", all, &c);
     ck_assert_uint_le(n + 2, CLIENT_LINE_MAX);
     ck_assert_ptr_nonnull(strstr(line, " HELO=hhhh"));
+    ck_assert_ptr_nonnull(strstr(line, " NAME=nnnn"));
 }
 END_TEST
 
@@ -133,8 +160,9 @@ static Suite *suite(void)
     tcase_add_test(tc, test_only_the_listed_attributes);
     tcase_add_test(tc, test_ipv6_prefix);
     tcase_add_test(tc, test_unknown_name_and_helo_unavailable);
+    tcase_add_test(tc, test_only_what_the_smarthost_takes);
     tcase_add_test(tc, test_values_in_xtext);
-    tcase_add_test(tc, test_too_long_helo_then_name_unavailable);
+    tcase_add_test(tc, test_too_long_helo_unavailable);
     tcase_add_test(tc, test_from_environment);
     suite_add_tcase(s, tc);
     return s;
