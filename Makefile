@@ -46,6 +46,10 @@ endif
 # whose build.mk asks for $(LIBCDB).
 # (Debian's libcdb.pc names no libdir: ask the compiler where it is.)
 LIBCDB   = $(or $(wildcard $(shell pkg-config --variable=libdir libcdb 2>/dev/null)/libcdb.a),$(shell $(HOSTCC) -print-file-name=libcdb.a))
+# Debian's libcares.a (libc-ares-dev), under lib/dns.c: smtp-dnscheck,
+# smtp-spf and their tests (see INSTALL).
+LIBCARES = $(shell $(HOSTCC) -print-file-name=libcares.a)
+LDLIBS_check_dns = $(LIBCARES)
 ALL_CFLAGS = -std=c99 $(WARN) $(CFLAGS) $(SANITIZE) -ffunction-sections -fdata-sections
 LDFLAGS ?=
 ALL_LDFLAGS = $(STATIC) -Wl,--gc-sections $(SANITIZE) $(LDFLAGS)
