@@ -71,7 +71,9 @@ HOST_LDFLAGS = -Wl,--gc-sections $(SANITIZE) $(LDFLAGS)
 all: $(PROGRAMS:%=$(BIN)/%)
 
 # cmd/NAME/build.mk may set LDLIBS_NAME, its extra libraries (also linked
-# into its unit test), and add NAME to HOST_PROGRAMS: built with the host
+# into its unit test; lib/ is named again after them, so that what those
+# libraries need of lib/, such as the glibc shims of a static musl link,
+# is found), and add NAME to HOST_PROGRAMS: built with the host
 # compiler, dynamic, for a library that exists only for glibc (smtp-tls).
 HOST_PROGRAMS :=
 -include $(wildcard cmd/*/build.mk)
@@ -82,12 +84,12 @@ ifeq ($$(filter $(1),$$(HOST_PROGRAMS)),)
 $(1)_OBJ := $$($(1)_SRC:cmd/$(1)/%.c=$(B)/cmd/$(1)/%.o)
 $(BIN)/$(1): $$($(1)_OBJ) $(LIB_A)
 	@mkdir -p $$(@D)
-	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$($(1)_OBJ) $(LIB_A) $$(LDLIBS_$(1))
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$($(1)_OBJ) $(LIB_A) $$(LDLIBS_$(1)) $(LIB_A)
 else
 $(1)_OBJ := $$($(1)_SRC:cmd/$(1)/%.c=$(B)/host/cmd/$(1)/%.o)
 $(BIN)/$(1): $$($(1)_OBJ) $(HOST_LIB_A)
 	@mkdir -p $$(@D)
-	$$(HOSTCC) $$(HOST_LDFLAGS) -o $$@ $$($(1)_OBJ) $(HOST_LIB_A) $$(LDLIBS_$(1))
+	$$(HOSTCC) $$(HOST_LDFLAGS) -o $$@ $$($(1)_OBJ) $(HOST_LIB_A) $$(LDLIBS_$(1)) $(HOST_LIB_A)
 endif
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
@@ -124,7 +126,7 @@ $(HOST_LIB_A): $(HOST_OBJ)
 # cmd/*/build.mk).
 $(B)/unit/%: t/unit/%.c $(HOST_LIB_A)
 	@mkdir -p $(@D)
-	$(HOSTCC) $(CPPFLAGS) -It/unit $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(HOST_LIB_A) $(LDLIBS_$*) $(CHECK_LIBS) $(SANITIZE)
+	$(HOSTCC) $(CPPFLAGS) -It/unit $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(HOST_LIB_A) $(LDLIBS_$*) $(HOST_LIB_A) $(CHECK_LIBS) $(SANITIZE)
 
 # A unit test named after a program, t/unit/check_PROG.c, also links that
 # program's logic: every cmd/PROG/*.c but main.c (where main() lives).
@@ -135,7 +137,7 @@ $(B)/host/cmd/%.o: cmd/%.c $(wildcard lib/*.h) $(wildcard cmd/*/*.h)
 define unit_program_rule
 $(B)/unit/check_$(1): t/unit/check_$(1).c $$(patsubst cmd/$(1)/%.c,$(B)/host/cmd/$(1)/%.o,$$(filter-out cmd/$(1)/main.c,$$(wildcard cmd/$(1)/*.c))) $(HOST_LIB_A)
 	@mkdir -p $$(@D)
-	$(HOSTCC) $(CPPFLAGS) -Icmd/$(1) -It/unit $(ALL_CFLAGS) -Wno-missing-prototypes -o $$@ $$^ $$(LDLIBS_$(1)) $(CHECK_LIBS) $(SANITIZE)
+	$(HOSTCC) $(CPPFLAGS) -Icmd/$(1) -It/unit $(ALL_CFLAGS) -Wno-missing-prototypes -o $$@ $$^ $$(LDLIBS_$(1)) $(HOST_LIB_A) $(CHECK_LIBS) $(SANITIZE)
 endef
 $(foreach p,$(PROGRAMS),$(if $(wildcard t/unit/check_$(p).c),$(eval $(call unit_program_rule,$(p)))))
 
