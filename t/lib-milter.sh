@@ -2,17 +2,6 @@
 # chosen at run time, and SMTP sessions through smtp-proxyd with
 # smtp-milter filters in front of the test smarthost.
 
-# Is something listening on 127.0.0.1:PORT?
-port_open() {
-  perl -MIO::Socket::INET -e 'IO::Socket::INET->new(PeerAddr => "127.0.0.1",
-    PeerPort => $ARGV[0], Timeout => 1) or exit 1' "$1"
-}
-
-# Wait up to $2 seconds for a daemon's port, or fail naming it ($3).
-wait_port() {
-  wait_for "port_open $1" "${2:-10}" || { cat "$T"/*.log 2>/dev/null | tail -n 20; fail "$3 did not listen on port $1"; }
-}
-
 # The test milter (t/milter/act.py): start_act NAME [leadspc] sets
 # ${NAME}_PORT; what it is told goes to $T/NAME.events.
 start_act() {

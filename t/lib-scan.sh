@@ -7,11 +7,6 @@ EICAR='X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'
 # SpamAssassin's GTUBE test string.
 GTUBE='XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X'
 
-# port_open PORT: something accepts on 127.0.0.1:PORT.
-port_open() {
-  perl -MIO::Socket::INET -e 'exit !IO::Socket::INET->new(PeerAddr => "127.0.0.1:$ARGV[0]", Timeout => 1)' "$1"
-}
-
 # start_clamd [clamd.conf lines...]: clamd -c with one signature of our
 # own (a body signature of EICAR, .ndb) and no official database, on TCP
 # and on the Unix socket $T/clamd/sock; sets CLAMD_PORT and CLAMD_PID.

@@ -44,6 +44,17 @@ wait_for() {
   return 1
 }
 
+# Is something listening on 127.0.0.1:PORT?
+port_open() {
+  perl -MIO::Socket::INET -e 'IO::Socket::INET->new(PeerAddr => "127.0.0.1",
+    PeerPort => $ARGV[0], Timeout => 1) or exit 1' "$1"
+}
+
+# Wait up to $2 seconds for a daemon's port, or fail naming it ($3).
+wait_port() {
+  wait_for "port_open $1" "${2:-10}" || { cat "$T"/*.log 2>/dev/null | tail -n 20; fail "$3 did not listen on port $1"; }
+}
+
 # A free port for peers that cannot take port 0.
 free_port() {
   perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(LocalAddr => "127.0.0.1",
