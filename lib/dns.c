@@ -24,37 +24,6 @@ struct dns_pending {
     struct dns_query *q;
 };
 
-#if !defined(__GLIBC__)
-/* Debian's libcares.a is built for glibc with _FORTIFY_SOURCE: a static
- * musl program supplies the checked functions it calls (see INSTALL). */
-#include <stdarg.h>
-#include <sys/select.h>
-void *__memcpy_chk(void *dest, const void *src, size_t n, size_t destlen);
-int __sprintf_chk(char *s, int flag, size_t slen, const char *fmt, ...);
-long __fdelt_chk(long fd);
-void *__memcpy_chk(void *dest, const void *src, size_t n, size_t destlen)
-{
-    if (n > destlen) abort();
-    return memcpy(dest, src, n);
-}
-int __sprintf_chk(char *s, int flag, size_t slen, const char *fmt, ...)
-{
-    va_list ap;
-    int r;
-    (void)flag;
-    va_start(ap, fmt);
-    r = vsnprintf(s, slen, fmt, ap);
-    va_end(ap);
-    if (r < 0 || (size_t)r >= slen) abort();
-    return r;
-}
-long __fdelt_chk(long fd)
-{
-    if (fd < 0 || fd >= FD_SETSIZE) abort();
-    return fd / (8 * (long)sizeof(long));
-}
-#endif
-
 const char *dns_status_name(enum dns_status s)
 {
     switch (s) {

@@ -1,5 +1,8 @@
 #include <errno.h>
+#include <hiredis/hiredis.h>
 #include <inttypes.h>
+#include <nettle/sha2.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,69 +10,19 @@
 #include <unistd.h>
 
 #include "deadline.h"
+#include "io.h"
 #include "log.h"
 #include "scan.h"
 #include "store.h"
 
-/* --- SHA-256 (FIPS 180-4) ------------------------------------------------ */
-
-static const uint32_t sha256_k[64] = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-};
-
-static uint32_t ror(uint32_t x, unsigned n) { return x >> n | x << (32 - n); }
-
-static void sha256_block(uint32_t h[8], const unsigned char *p)
-{
-    uint32_t w[64], a, b, c, d, e, f, g, k, t1, t2;
-    int i;
-    for (i = 0; i < 16; i++)
-        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
-    for (i = 16; i < 64; i++) {
-        uint32_t s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ w[i - 15] >> 3;
-        uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ w[i - 2] >> 10;
-        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-    }
-    a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
-    for (i = 0; i < 64; i++) {
-        t1 = k + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + sha256_k[i] + w[i];
-        t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-        k = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
-    }
-    h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += k;
-}
+/* --- SHA-256, from nettle ---------------------------------------------- */
 
 void store_sha256(const void *data, size_t n, unsigned char out[STORE_DIGEST_SIZE])
 {
-    uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                     0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-    const unsigned char *p = data;
-    unsigned char last[128];
-    uint64_t bits = (uint64_t)n * 8;
-    size_t rest, pad;
-    int i;
-    for (; n >= 64; n -= 64, p += 64) sha256_block(h, p);
-    rest = n;
-    memset(last, 0, sizeof last);
-    memcpy(last, p, rest);
-    last[rest] = 0x80;
-    pad = rest < 56 ? 64 : 128;
-    for (i = 0; i < 8; i++) last[pad - 1 - i] = (unsigned char)(bits >> (8 * i));
-    sha256_block(h, last);
-    if (pad == 128) sha256_block(h, last + 64);
-    for (i = 0; i < 8; i++) {
-        out[4 * i] = (unsigned char)(h[i] >> 24);
-        out[4 * i + 1] = (unsigned char)(h[i] >> 16);
-        out[4 * i + 2] = (unsigned char)(h[i] >> 8);
-        out[4 * i + 3] = (unsigned char)h[i];
-    }
+    struct sha256_ctx c;
+    sha256_init(&c);
+    sha256_update(&c, n, data);
+    sha256_digest(&c, STORE_DIGEST_SIZE, out);
 }
 
 int store_key(struct store_key *k, unsigned nparts, const char *const *parts)
@@ -103,6 +56,8 @@ int store_parse(struct store *s, const char *spec)
     char inet[sizeof s->server.name];
     size_t n = strlen(spec);
     s->fd = -1;
+    s->redis = 0;
+    s->refused = 0;
     s->file_open = 0;
     s->file.fd = -1;
     s->db = 0;
@@ -134,7 +89,9 @@ int store_parse(struct store *s, const char *spec)
 void store_close(struct store *s)
 {
     if (s->file_open) dupstore_close(&s->file);
-    if (s->fd >= 0) close(s->fd);
+    if (s->redis) redisFree(s->redis);          /* closes s->fd */
+    else if (s->fd >= 0) close(s->fd);
+    s->redis = 0;
     s->file_open = 0;
     s->fd = -1;
 }
@@ -156,117 +113,141 @@ static int file_error(struct store *s)
     return log_why(s->why, sizeof s->why, "%s", s->file.why);
 }
 
-/* --- Redis (RESP 2) ------------------------------------------------------ */
+/* --- Redis, through hiredis, non-blocking -------------------------------- */
 
-#define REPLY_MAX 1024      /* longer bulk replies are refused: ours are short */
+/* hiredis builds the replies and keeps the buffers; the waiting is ours:
+ * the socket is lib/endpoint's (non-blocking, connected within the
+ * deadline) and every wait is a poll(2) bounded by the caller's deadline
+ * (io_wait), never a socket time-out. */
 
-struct reply {
-    char type;              /* + - : $ * */
-    long long num;          /* : the integer, $ the length (-1 nil), * the count */
-    char text[REPLY_MAX + 1];
-    size_t len;
-};
+#define REPLY_MAX 1024      /* longer strings are refused: ours are short */
+#define REPLY_ELEMENTS 64   /* longer arrays too (SCAN's COUNT is 16) */
+/* What one reply may take on the wire: a SCAN batch at its largest.
+ * hiredis's maxbuf only frees an idle buffer, so the bound is kept here,
+ * counting what each read adds. */
+#define REPLY_BYTES_MAX (REPLY_ELEMENTS * (REPLY_MAX + 16) + 64)
 
 static int redis_fail(struct store *s, const char *what)
 {
     int e = errno;
-    if (s->fd >= 0) close(s->fd);
+    if (s->redis) redisFree(s->redis);          /* closes s->fd */
+    else if (s->fd >= 0) close(s->fd);
+    s->redis = 0;
     s->fd = -1;
+    s->refused = 0;
     errno = e;
     return log_why(s->why, sizeof s->why, "redis %s: %s", s->server.name, what);
 }
 
 static int redis_fail_sys(struct store *s, const char *what)
 {
-    char buf[120];
+    char buf[160];
     snprintf(buf, sizeof buf, "%s: %s", what, errno == ETIMEDOUT ? "timed out" : strerror(errno));
     return redis_fail(s, buf);
 }
 
-static int send_command(struct store *s, unsigned argc, const char *const *argv, const size_t *len,
-                        int64_t deadline)
-{
-    char head[32];
-    unsigned i;
-    snprintf(head, sizeof head, "*%u\r\n", argc);
-    if (io_puts(&s->out, head, deadline) < 0) return -1;
-    for (i = 0; i < argc; i++) {
-        size_t n = len ? len[i] : strlen(argv[i]);
-        snprintf(head, sizeof head, "$%zu\r\n", n);
-        if (io_puts(&s->out, head, deadline) < 0 || io_put(&s->out, argv[i], n, deadline) < 0 ||
-            io_put(&s->out, "\r\n", 2, deadline) < 0)
-            return -1;
-    }
-    return io_flush(&s->out, deadline);
-}
+/* hiredis's own reply objects, each checked as the reader makes it: a
+ * string too long, not followed by CRLF (a bulk string's length that lies)
+ * or an array too long is refused, with the reason kept for s->why. */
+static redisReplyObjectFunctions *hiredis_objects;
 
-/* One element of a reply: for an array, only its header. */
-static int read_reply(struct store *s, struct reply *r, int64_t deadline)
+static void *refuse(const redisReadTask *t, const char *why)
 {
-    char line[REPLY_MAX + 3];
-    ssize_t n = io_getline(&s->in, line, sizeof line, deadline);
-    long sign = 1;
-    const char *p;
-    if (n == IO_ERROR) return redis_fail_sys(s, "unable to read a reply");
-    if (n == IO_EOF) return redis_fail(s, "connection closed");
-    if (n == IO_TOOLONG) return redis_fail(s, "reply line too long");
-    if (n < 3 || line[n - 2] != '\r') return redis_fail(s, "malformed reply");
-    line[n - 2] = 0;
-    r->type = line[0];
-    r->num = 0;
-    r->len = 0;
-    r->text[0] = 0;
-    switch (r->type) {
-    case '+':
-    case '-':
-        r->len = (size_t)n - 3;
-        memcpy(r->text, line + 1, r->len + 1);
-        return 0;
-    case ':':
-    case '$':
-    case '*':
-        p = line + 1;
-        if (*p == '-') {
-            sign = -1;
-            p++;
-        }
-        if (!*p) return redis_fail(s, "malformed number in a reply");
-        for (; *p; p++) {
-            if (*p < '0' || *p > '9' || r->num > (INT64_MAX - 9) / 10) return redis_fail(s, "malformed number in a reply");
-            r->num = r->num * 10 + (*p - '0');
-        }
-        r->num *= sign;
-        break;
-    default:
-        return redis_fail(s, "malformed reply");
-    }
-    if (r->type != '$' || r->num < 0) {
-        if (r->type != ':' && r->num < -1) return redis_fail(s, "malformed count in a reply");
-        return 0;
-    }
-    if (r->num > REPLY_MAX) return redis_fail(s, "bulk reply too long");
-    while (io_buffered(&s->in) < (size_t)r->num + 2) {
-        ssize_t got = io_fill(&s->in, deadline);
-        if (got < 0) return redis_fail_sys(s, "unable to read a reply");
-        if (got == 0) return redis_fail(s, "connection closed");
-    }
-    r->len = (size_t)r->num;
-    memcpy(r->text, io_peek(&s->in), r->len);
-    r->text[r->len] = 0;
-    if (memcmp(io_peek(&s->in) + r->len, "\r\n", 2)) return redis_fail(s, "malformed bulk reply");
-    io_consume(&s->in, r->len + 2);
+    struct store *s = t->privdata;
+    if (s && !s->refused) s->refused = why;
     return 0;
 }
 
-/* A command and its reply, which must not be an error. */
-static int command(struct store *s, unsigned argc, const char *const *argv, const size_t *len,
-                   struct reply *r, int64_t deadline)
+static void *checked_string(const redisReadTask *t, char *str, size_t len)
 {
-    if (send_command(s, argc, argv, len, deadline) < 0) return redis_fail_sys(s, "unable to send");
-    if (read_reply(s, r, deadline) < 0) return -1;
-    if (r->type == '-') {
+    /* (The reader calls this only when the CRLF after str is buffered.) */
+    if (len > REPLY_MAX) return refuse(t, t->type == REDIS_REPLY_STRING ? "bulk reply too long" : "reply line too long");
+    if (str[len] != '\r' || str[len + 1] != '\n') return refuse(t, "malformed bulk reply");
+    return hiredis_objects->createString(t, str, len);
+}
+
+static void *checked_array(const redisReadTask *t, int elements)
+{
+    if (elements > REPLY_ELEMENTS) return refuse(t, "array reply too long");
+    return hiredis_objects->createArray(t, elements);
+}
+
+static void *checked_integer(const redisReadTask *t, long long v)
+{
+    return hiredis_objects->createInteger(t, v);
+}
+
+static void *checked_nil(const redisReadTask *t)
+{
+    return hiredis_objects->createNil(t);
+}
+
+static void checked_free(void *reply)
+{
+    hiredis_objects->freeObject(reply);
+}
+
+static redisReplyObjectFunctions checked_objects = {
+    checked_string, checked_array, checked_integer, checked_nil, checked_free,
+};
+
+/* Why hiredis gave up, in our words. */
+static int redis_fail_hiredis(struct store *s, const char *doing)
+{
+    char buf[180];
+    if (s->refused) return redis_fail(s, s->refused);
+    switch (s->redis->err) {
+    case REDIS_ERR_EOF: return redis_fail(s, "connection closed");
+    case REDIS_ERR_PROTOCOL: snprintf(buf, sizeof buf, "malformed reply: %.120s", s->redis->errstr); break;
+    default: snprintf(buf, sizeof buf, "%s: %.120s", doing, s->redis->errstr); break;
+    }
+    return redis_fail(s, buf);
+}
+
+/* A command and its reply (*r, freed by the caller), which must not be an
+ * error. */
+static int command(struct store *s, int argc, const char **argv, const size_t *len, redisReply **r,
+                   int64_t deadline)
+{
+    void *reply = 0;
+    int done = 0;
+    size_t got = 0;
+    *r = 0;
+    if (redisAppendCommandArgv(s->redis, argc, argv, len) != REDIS_OK)
+        return redis_fail_hiredis(s, "unable to send");
+    for (;;) {
+        int w;
+        if (redisBufferWrite(s->redis, &done) != REDIS_OK) return redis_fail_hiredis(s, "unable to send");
+        if (done) break;
+        w = io_wait(s->fd, POLLOUT, deadline);
+        if (w == 0) errno = ETIMEDOUT;
+        if (w <= 0) return redis_fail_sys(s, "unable to send");
+    }
+    for (;;) {
+        size_t before;
+        int w;
+        if (redisGetReplyFromReader(s->redis, &reply) != REDIS_OK) return redis_fail_hiredis(s, "unable to read a reply");
+        if (reply) break;
+        w = io_wait(s->fd, POLLIN, deadline);
+        if (w == 0) errno = ETIMEDOUT;
+        if (w <= 0) return redis_fail_sys(s, "unable to read a reply");
+        before = s->redis->reader->len;
+        if (redisBufferRead(s->redis) != REDIS_OK) return redis_fail_hiredis(s, "unable to read a reply");
+        got += s->redis->reader->len - before;
+        if (got > REPLY_BYTES_MAX) return redis_fail(s, "reply too long");
+    }
+    *r = reply;
+    /* One request, one reply: anything after it is not Redis speaking. */
+    if (s->redis->reader->pos < s->redis->reader->len) {
+        freeReplyObject(reply);
+        *r = 0;
+        return redis_fail(s, "malformed reply: data after the reply");
+    }
+    if ((*r)->type == REDIS_REPLY_ERROR) {
         char buf[120];
-        snprintf(buf, sizeof buf, "%s: %.80s", argv[0], r->text);
+        snprintf(buf, sizeof buf, "%s: %.80s", argv[0], (*r)->str);
+        freeReplyObject(reply);
+        *r = 0;
         return redis_fail(s, buf);
     }
     return 0;
@@ -274,17 +255,26 @@ static int command(struct store *s, unsigned argc, const char *const *argv, cons
 
 static int redis_ready(struct store *s, int64_t deadline)
 {
-    struct reply r;
-    if (s->fd >= 0) return 0;
+    if (s->redis) return 0;
     s->fd = endpoint_connect(&s->server, deadline);
     if (s->fd < 0) return redis_fail_sys(s, "unable to connect");
-    io_in_init(&s->in, s->fd, s->inbuf, sizeof s->inbuf);
-    io_out_init(&s->out, s->fd, s->outbuf, sizeof s->outbuf);
+    s->redis = redisConnectFd(s->fd);
+    if (!s->redis) return redis_fail(s, "out of memory");
+    if (s->redis->err) return redis_fail_hiredis(s, "unable to connect");
+    /* Ours to wait for: hiredis must never block on the socket. */
+    s->redis->flags &= ~REDIS_BLOCK;
+    if (!hiredis_objects) hiredis_objects = s->redis->reader->fn;
+    s->redis->reader->fn = &checked_objects;
+    s->redis->reader->privdata = s;
+    s->redis->reader->maxbuf = REPLY_BYTES_MAX;
+    s->refused = 0;
     if (s->db) {
         char db[24];
         const char *argv[2] = {"SELECT", db};
+        redisReply *r;
         snprintf(db, sizeof db, "%lu", s->db);
         if (command(s, 2, argv, 0, &r, deadline) < 0) return -1;
+        freeReplyObject(r);
     }
     return 0;
 }
@@ -314,7 +304,6 @@ static int parse_value(const char *t, struct store_value *v)
 int store_get(struct store *s, const struct store_key *k, int64_t now, struct store_value *v,
               int64_t deadline)
 {
-    struct reply r;
     if (s->kind == STORE_FILE) {
         int found;
         if (file_ready(s, now, deadline) < 0) return -1;
@@ -323,18 +312,21 @@ int store_get(struct store *s, const struct store_key *k, int64_t now, struct st
     } else {
         const char *argv[2] = {"GET", k->text};
         size_t len[2] = {3, k->len};
+        redisReply *r;
+        int found;
         if (redis_ready(s, deadline) < 0 || command(s, 2, argv, len, &r, deadline) < 0) return -1;
-        if (r.type != '$') return redis_fail(s, "GET: unexpected reply");
-        if (r.num < 0) return 0;
-        if (parse_value(r.text, v) < 0) return 0;       /* not ours: as if absent */
-        return !v->expires || v->expires > now;
+        if (r->type == REDIS_REPLY_NIL) found = 0;
+        else if (r->type != REDIS_REPLY_STRING) found = -1;
+        else if (parse_value(r->str, v) < 0) found = 0;     /* not ours: as if absent */
+        else found = !v->expires || v->expires > now;
+        freeReplyObject(r);
+        return found < 0 ? redis_fail(s, "GET: unexpected reply") : found;
     }
 }
 
 int store_put(struct store *s, const struct store_key *k, int64_t now, int64_t value, int64_t ttl,
               int64_t deadline)
 {
-    struct reply r;
     if (ttl < 1) ttl = 1;
     if (s->kind == STORE_FILE) {
         if (file_ready(s, now, deadline) < 0) return -1;
@@ -344,17 +336,19 @@ int store_put(struct store *s, const struct store_key *k, int64_t now, int64_t v
         char val[72], ex[24];
         const char *argv[5] = {"SET", k->text, val, "EX", ex};
         size_t len[5] = {3, k->len, 0, 2, 0};
+        redisReply *r;
+        int ok;
         len[2] = (size_t)snprintf(val, sizeof val, "%" PRId64 " %" PRId64 " %" PRId64, value, now, now + ttl);
         len[4] = (size_t)snprintf(ex, sizeof ex, "%" PRId64, ttl);
         if (redis_ready(s, deadline) < 0 || command(s, 5, argv, len, &r, deadline) < 0) return -1;
-        if (r.type != '+') return redis_fail(s, "SET: unexpected reply");
-        return 0;
+        ok = r->type == REDIS_REPLY_STATUS;
+        freeReplyObject(r);
+        return ok ? 0 : redis_fail(s, "SET: unexpected reply");
     }
 }
 
 int store_delete(struct store *s, const struct store_key *k, int64_t deadline)
 {
-    struct reply r;
     if (s->kind == STORE_FILE) {
         int found;
         if (file_ready(s, store_now(), deadline) < 0) return -1;
@@ -363,9 +357,14 @@ int store_delete(struct store *s, const struct store_key *k, int64_t deadline)
     } else {
         const char *argv[2] = {"DEL", k->text};
         size_t len[2] = {3, k->len};
+        redisReply *r;
+        long long n;
         if (redis_ready(s, deadline) < 0 || command(s, 2, argv, len, &r, deadline) < 0) return -1;
-        if (r.type != ':') return redis_fail(s, "DEL: unexpected reply");
-        return r.num > 0;
+        /* (One key: 0 or 1, anything else is nonsense.) */
+        n = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+        freeReplyObject(r);
+        if (n != 0 && n != 1) return redis_fail(s, "DEL: unexpected reply");
+        return (int)n;
     }
 }
 
@@ -408,29 +407,32 @@ int store_list(struct store *s, const char *prefix, int64_t now,
     /* (A prefix with * ? [ or \ in it would need escaping: ours have none.) */
     snprintf(pattern, sizeof pattern, "%s*", prefix);
     do {
-        struct reply r;
-        static struct store_key keys[64];
-        long long i, count;
-        int nkeys = 0, j;
+        static struct store_key keys[REPLY_ELEMENTS];
         const char *argv[6] = {"SCAN", cursor, "MATCH", pattern, "COUNT", "16"};
+        const char *bad = 0;
+        redisReply *r, *c, *list;
+        size_t i;
+        int nkeys = 0, j;
         if (command(s, 6, argv, 0, &r, deadline) < 0) return -1;
-        if (r.type != '*' || r.num != 2) return redis_fail(s, "SCAN: unexpected reply");
-        if (read_reply(s, &r, deadline) < 0) return -1;
-        if (r.type != '$' || r.len >= sizeof cursor) return redis_fail(s, "SCAN: unexpected cursor");
-        memcpy(cursor, r.text, r.len + 1);
-        if (read_reply(s, &r, deadline) < 0) return -1;
-        if (r.type != '*') return redis_fail(s, "SCAN: unexpected reply");
-        count = r.num;
-        for (i = 0; i < count; i++) {
-            if (read_reply(s, &r, deadline) < 0) return -1;
-            if (r.type != '$' || r.num < 0) return redis_fail(s, "SCAN: unexpected key");
-            /* (COUNT is a hint: a batch may be larger, rarely this much.) */
-            if (nkeys == 64) return redis_fail(s, "SCAN: too many keys at once");
-            if (r.len < STORE_KEY_MAX) {
-                memcpy(keys[nkeys].text, r.text, r.len + 1);
-                keys[nkeys++].len = r.len;
+        /* [cursor, [key...]]; (COUNT is a hint: a batch may be larger,
+         * rarely more than REPLY_ELEMENTS, refused by the reader.) */
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) bad = "SCAN: unexpected reply";
+        else if ((c = r->element[0])->type != REDIS_REPLY_STRING || c->len >= sizeof cursor)
+            bad = "SCAN: unexpected cursor";
+        else if ((list = r->element[1])->type != REDIS_REPLY_ARRAY) bad = "SCAN: unexpected reply";
+        else {
+            memcpy(cursor, c->str, c->len + 1);
+            for (i = 0; i < list->elements && !bad; i++) {
+                redisReply *key = list->element[i];
+                if (key->type != REDIS_REPLY_STRING) bad = "SCAN: unexpected key";
+                else if (key->len < STORE_KEY_MAX) {
+                    memcpy(keys[nkeys].text, key->str, key->len + 1);
+                    keys[nkeys++].len = key->len;
+                }
             }
         }
+        freeReplyObject(r);
+        if (bad) return redis_fail(s, bad);
         for (j = 0; j < nkeys; j++) {
             struct store_value v;
             int found = store_get(s, &keys[j], now, &v, deadline);

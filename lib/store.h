@@ -9,10 +9,12 @@
  *                         [::1]; DB 0 by default)
  *   unix:PATH             a Redis server's Unix socket (database 0)
  *
- * Redis is spoken here (RESP, a handful of commands) over lib/endpoint
- * and lib/io, so that every request, the connection included, is bounded
- * by the caller's deadline: a server that is down or stalled makes the
- * call fail at the deadline, never hang.  Every function returns -1 on
+ * Redis is spoken through hiredis, non-blocking: lib/endpoint connects,
+ * hiredis writes the commands and reads the replies, and every wait is
+ * our own poll(2), so that every request, the connection included, is
+ * bounded by the caller's deadline: a server that is down or stalled
+ * makes the call fail at the deadline, never hang; one that answers
+ * nonsense or too much (a string over 1 KB, an array over 64) is left.  Every function returns -1 on
  * failure with the reason in s->why; the caller's policy decides what
  * that means (a filter exits 111: the proxy's failure policy applies).
  *
@@ -57,10 +59,9 @@ struct store {
     /* Redis */
     struct endpoint server;
     unsigned long db;
-    int fd;
-    struct io_in in;
-    struct io_out out;
-    char inbuf[4096], outbuf[4096];
+    int fd;                             /* -1 when not connected */
+    struct redisContext *redis;         /* hiredis's, on fd */
+    const char *refused;                /* why a reply was refused */
     char why[200];
 };
 
@@ -69,7 +70,7 @@ struct store {
 int store_parse(struct store *s, const char *spec);
 void store_close(struct store *s);
 
-/* SHA-256 (FIPS 180-4), for the file's keys. */
+/* SHA-256 (FIPS 180-4, nettle's), for the file's keys. */
 void store_sha256(const void *data, size_t n, unsigned char out[STORE_DIGEST_SIZE]);
 
 /* The key "PART1:PART2:...": the parts joined with colons, the digest

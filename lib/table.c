@@ -2,21 +2,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "table.h"
-
-/* Debian's libcdb.a is built against glibc, whose fstat is a call to
- * __fxstat64; a static musl program supplies it (see INSTALL). */
-#ifndef __GLIBC__
-int __fxstat64(int version, int fd, struct stat *st);
-int __fxstat64(int version, int fd, struct stat *st)
-{
-    (void)version;
-    return fstat(fd, st);
-}
-#endif
 
 int table_open(struct table *t, const char *path)
 {

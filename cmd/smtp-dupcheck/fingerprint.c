@@ -1,29 +1,10 @@
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "fingerprint.h"
-
-/* Debian's libnettle.a is built against glibc with _FORTIFY_SOURCE: its
- * CPU detection (run at start, to use the SHA instructions where the CPU
- * has them) prints with __fprintf_chk when NETTLE_FAT_VERBOSE is set.  A
- * static musl program supplies it (see INSTALL). */
-#ifndef __GLIBC__
-int __fprintf_chk(FILE *f, int flag, const char *fmt, ...);
-int __fprintf_chk(FILE *f, int flag, const char *fmt, ...)
-{
-    va_list ap;
-    int r;
-    (void)flag;
-    va_start(ap, fmt);
-    r = vfprintf(f, fmt, ap);
-    va_end(ap);
-    return r;
-}
-#endif
 
 enum { S_LINE_START, S_CR, S_NAME, S_VALUE, S_BODY };
 

@@ -288,7 +288,7 @@ START_TEST(test_redis_replies)
 }
 END_TEST
 
-static void one_bad_reply(const char *reply, const char *why)
+static void one_bad_reply_within(const char *reply, const char *why, int64_t ms)
 {
     const char *replies[2] = {reply, 0};
     struct store s;
@@ -299,22 +299,86 @@ static void one_bad_reply(const char *reply, const char *why)
     fake_server(replies, 0);
     redis_store(&s);
     store_key(&k, 1, p);
-    ck_assert_int_eq(store_get(&s, &k, 1000, &v, deadline_in_ms(2000)), -1);
+    ck_assert_int_eq(store_get(&s, &k, 1000, &v, deadline_in_ms(ms)), -1);
     ck_assert_msg(strstr(s.why, why) != 0, "why: %s", s.why);
     ck_assert_int_eq(s.fd, -1);         /* closed: the next request connects again */
+    ck_assert_ptr_null(s.redis);
     fake_end();
     remove_dir();
 }
 
+static void one_bad_reply(const char *reply, const char *why)
+{
+    one_bad_reply_within(reply, why, 2000);
+}
+
+/* A bulk string of n bytes, "$n\r\nxxx...\r\n", in buf. */
+static const char *bulk(char *buf, size_t size, size_t n)
+{
+    int head = snprintf(buf, size, "$%zu\r\n", n);
+    ck_assert_uint_lt((size_t)head + n + 3, size);
+    memset(buf + head, 'x', n);
+    memcpy(buf + head + n, "\r\n", 3);
+    return buf;
+}
+
 START_TEST(test_redis_nonsense_refused)
 {
+    static char big[200 * 1024];
     one_bad_reply("?what\r\n", "malformed reply");
-    one_bad_reply(":12x\r\n", "malformed number");
+    one_bad_reply(":12x\r\n", "malformed reply");           /* hiredis: bad integer */
     one_bad_reply("$5\r\nabcdefg\r\n", "malformed bulk reply");
-    one_bad_reply("$2000\r\n", "bulk reply too long");
-    one_bad_reply("+OK\n", "malformed reply");
+    one_bad_reply("$-1\r\n:1\r\n", "data after the reply");
+    one_bad_reply(bulk(big, sizeof big, 1025), "bulk reply too long");
+    one_bad_reply(bulk(big, sizeof big, 150 * 1024), "reply too long");  /* not all buffered */
+    one_bad_reply("*65\r\n", "array reply too long");
     one_bad_reply(":1\r\n", "unexpected reply");
-    one_bad_reply("$3\r\nab", "timed out");      /* cut short, the server silent */
+    /* Cut short, the server silent: hiredis waits for the rest (a bulk
+     * string's bytes, a line's CRLF) until the deadline. */
+    one_bad_reply_within("$2000\r\n", "timed out", 300);
+    one_bad_reply_within("+OK\n", "timed out", 300);
+    one_bad_reply_within("$3\r\nab", "timed out", 300);
+}
+END_TEST
+
+static void each_key(const char *key, const unsigned char *digest, const struct store_value *v, void *arg)
+{
+    ck_assert_str_eq(key, "k:a");
+    ck_assert_ptr_null(digest);
+    *(int *)arg += (int)v->value;
+}
+
+START_TEST(test_redis_list)
+{
+    static char big[2048];
+    const char *const replies[] = {
+        "*2\r\n$2\r\n17\r\n*2\r\n$3\r\nk:a\r\n$3\r\nk:b\r\n",    /* SCAN 0 */
+        "$12\r\n42 1000 1100\r\n",                              /* GET k:a */
+        "$11\r\n7 1000 1010\r\n",                               /* GET k:b: expired */
+        "*2\r\n$1\r\n0\r\n*0\r\n",                              /* SCAN 17: the end */
+        big,                                                    /* GET: 1024 bytes, not ours */
+        "*2\r\n$1\r\n0\r\n:1\r\n",                              /* SCAN: nonsense */
+        0,
+    };
+    struct store s;
+    struct store_key k;
+    struct store_value v;
+    const char *p[1] = {"x"};
+    int sum = 0;
+    bulk(big, sizeof big, 1024);        /* at the limit: read */
+    make_dir();
+    fake_server(replies, 0);
+    redis_store(&s);
+    store_key(&k, 1, p);
+    ck_assert_int_eq(store_list(&s, "k:", 1050, each_key, &sum, deadline_in_ms(2000)), 0);
+    ck_assert_int_eq(sum, 42);
+    ck_assert_int_eq(store_get(&s, &k, 1000, &v, deadline_in_ms(2000)), 0);
+    ck_assert_int_ge(s.fd, 0);
+    ck_assert_int_eq(store_list(&s, "k:", 1050, each_count, &sum, deadline_in_ms(2000)), -1);
+    ck_assert_ptr_nonnull(strstr(s.why, "SCAN: unexpected reply"));
+    ck_assert_int_eq(s.fd, -1);
+    fake_end();
+    remove_dir();
 }
 END_TEST
 
@@ -366,6 +430,7 @@ static Suite *store_suite(void)
     tcase_add_test(t, test_file_unusable);
     tcase_add_test(t, test_redis_replies);
     tcase_add_test(t, test_redis_nonsense_refused);
+    tcase_add_test(t, test_redis_list);
     tcase_add_test(t, test_redis_stalled_meets_the_deadline);
     tcase_add_test(t, test_clock_from_the_environment);
     tcase_set_timeout(t, 10);
