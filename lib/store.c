@@ -422,7 +422,7 @@ int store_list(struct store *s, const char *prefix, int64_t now,
         else if ((list = r->element[1])->type != REDIS_REPLY_ARRAY) bad = "SCAN: unexpected reply";
         else {
             memcpy(cursor, c->str, c->len + 1);
-            for (i = 0; i < list->elements && !bad; i++) {
+            for (i = 0; i < list->elements && nkeys < REPLY_ELEMENTS && !bad; i++) {
                 redisReply *key = list->element[i];
                 if (key->type != REDIS_REPLY_STRING) bad = "SCAN: unexpected key";
                 else if (key->len < STORE_KEY_MAX) {
