@@ -41,7 +41,7 @@ FUZZ_CMD_bodycheck_config = smtp-bodycheck
 FUZZ_CMD_fingerprint      = smtp-dupcheck
 FUZZ_CMD_forward          = smtp-forward
 FUZZ_CMD_table            = smtp-table
-FUZZ_LIBS_fingerprint     = $(LIBCDB) $(LIBNETTLE)
+FUZZ_LIBS_fingerprint     = $(LIBCDB) $(LIBHIREDIS) $(LIBNETTLE)
 FUZZ_LIBS_table           = $(LIBCDB)
 
 FUZZ_LIB_OBJ := $(LIB_SRC:lib/%.c=$(FUZZ_B)/lib/%.o)
