@@ -105,14 +105,14 @@ static int context_line(struct filterside_context *c, enum filter_context kind,
     unsigned long code;
     switch (kind) {
     case CONTEXT_FACT:
-        if (r->nfields != 2 || r->absent[0] || c->nfacts == 3 * FILTERPROTO_FACTS) return -1;
+        if (r->nfields != 2 || r->absent[0] || c->nfacts == 4 * FILTERPROTO_FACTS) return -1;
         c->fact_name[c->nfacts] = keep(c, r, 0);
         c->fact_value[c->nfacts] = keep(c, r, 1);
         if (c->fact_name[c->nfacts] >= ABSENT - 1 || c->fact_value[c->nfacts] == ABSENT - 1) return -1;
         c->nfacts++;
         return 0;
     case CONTEXT_SCORE:
-        if (r->nfields != 1 || !scan_long(r->field[0], 1000000000L, &c->score)) return -1;
+        if (r->nfields != 1 || !scan_long(r->field[0], LONG_MAX, &c->score)) return -1;
         c->score_set = 1;
         return 0;
     case CONTEXT_CLIENT:

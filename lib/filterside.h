@@ -34,7 +34,8 @@ struct filterside_context {
     char *arena;
     size_t len, size;
     unsigned nfacts;
-    size_t fact_name[3 * FILTERPROTO_FACTS], fact_value[3 * FILTERPROTO_FACTS];
+    /* the scopes: connection, HELO, transaction, and this event's so far */
+    size_t fact_name[4 * FILTERPROTO_FACTS], fact_value[4 * FILTERPROTO_FACTS];
     int score_set;
     long score;
     int client_set;

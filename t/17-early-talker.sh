@@ -1,6 +1,7 @@
 # The pregreet test (-g) and the tarpit (-y) of smtp-proxyd.
 . "$(dirname "$0")/lib.sh"
-setup "" "-g 800 -y 1"
+RECORD=$T/events; export RECORD
+setup "" "-g 800 -y 1 { $TOP/t/filters/v2 connect }"
 
 # An early talker: EHLO before the greeting.
 perl -MIO::Socket::INET -e '
@@ -12,13 +13,15 @@ grep -q '^554 5.5.1 Protocol error: talked before the greeting' "$T/bot" || { ca
 grep -q '^220' "$T/bot" && fail "early talker: got a 220"
 grep -q '^503' "$T/bot" || { cat "$T/bot"; fail "early talker: its commands were not refused"; }
 logged 'early-talker conn=[0-9]+ ip=127.0.0.1 octets=[0-9]+ said="EHLO bot.example'
-ok "a client that talks before the greeting: 554, 503 to its commands, logged"
+[ -s "$T/events" ] && { cat "$T/events"; fail "early talker: a filter was started for it"; }
+ok "a client that talks before the greeting: 554, 503 to its commands, logged, no filter started"
 
 # A patient client (swaks waits for the greeting) is not affected.
 send --from alice@example.org --to bob@example.net
 [ "$(final_code)" = 250 ] || { cat "$T/swaks.out"; fail "patient client: $(final_code)"; }
 [ "$(stored)" = 1 ] || fail "patient client: not stored"
-ok "a client that waits for the greeting: delivered"
+grep -q '^connect 127.0.0.1 ' "$T/events" || fail "patient client: the filter was not asked"
+ok "a client that waits for the greeting: its filters asked, delivered"
 
 # The tarpit: past one error, each error reply waits a second more.
 start=$(date +%s.%N)

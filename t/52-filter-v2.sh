@@ -65,6 +65,23 @@ run badreplace { -p tempfail "$F/v2" eom "<$T/bad" replace-message }
 logged 'failed at eom: replacement message: bare CR or LF'
 ok "a replacement with bare LFs: the filter has failed (451 under tempfail), nothing stored"
 
+# A change that cannot be made leaves the message as it was: a
+# replacement whose header is over 256 KB, with a header change, from a
+# filter whose policy is accept: the original is delivered, untouched.
+perl -e 'printf "X-Pad-%05d: padding padding padding padding padding padding\r\n", $_ for 1 .. 5000;
+  print "Subject: replaced\r\n\r\nnew body\r\n"' > "$T/hugehdr"
+run hugehdr { -p accept "$F/v2" eom "<$T/hugehdr" replace-message 'change-header 1 Subject +20CHANGED' }
+delivered "a change too large, policy accept"
+[ "$(msg_of | grep -c '^X-Pad')" = 0 ] && msg_of | grep -q '^Subject: original$' ||
+  { msg_of | head -n 5; fail "not the original message"; }
+logged 'failed at eom: header changes: the header is over 256 KB; policy accept'
+: > "$T/empty"
+run emptyreplace { -p accept "$F/v2" eom "<$T/empty" replace-message }
+delivered "an empty replacement, policy accept"
+msg_of | grep -q '^Subject: original$' || fail "an empty replacement was delivered"
+logged 'failed at eom: replacement message: empty'
+ok "a replacement over 256 KB of header, or empty: the filter failed, the original delivered untouched (policy accept)"
+
 run add { "$F/v2" eom 'add-recipient carol@example.net -' }
 delivered "add"
 [ "$(env_of | grep -c '^RCPT TO:')" = 3 ] || { env_of; fail "not three RCPTs"; }

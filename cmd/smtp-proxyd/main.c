@@ -92,6 +92,9 @@ static void quarantine(const char *arg)
 /* { [-t seconds] [-p policy] [-1] [-n name] program args... } */
 static int filter_block(char **argv, int i, int argc, struct filter *f)
 {
+    /* Not started yet: nothing of it to close or reap. */
+    f->proc.pid = -1;
+    f->proc.to = f->proc.from = -1;
     f->timeout = cfg.filter_timeout;
     f->policy = cfg.filter_policy;
     for (i++; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {

@@ -83,6 +83,10 @@ int message_check(int in, unsigned long long limit, unsigned long long *size, co
         *why = "bare CR or LF";
         return -1;
     }
+    if (!off) {                         /* nothing written to fd 4 */
+        *why = "empty";
+        return -1;
+    }
     *size = (unsigned long long)off;
     return 0;
 }

@@ -96,6 +96,7 @@ static void session_fail(const char *reason) __attribute__((noreturn));
 static void transaction_log(const char *result, int code);
 static void report(const char *outcome, int code);
 static void eom_line(struct event *e);
+static char **oneshot_environment(void);
 static struct event *eom_event;         /* while the eom chain runs */
 
 /* --- replies ------------------------------------------------------------ */
@@ -350,6 +351,15 @@ int session_context(struct io_out *out, enum filter_event ev, const struct verdi
     return 0;
 }
 
+/* The spool was written and may now hold half a change: whatever the
+ * filter's policy, this message is not relayed (data_verdict). */
+static const char *damaged(const char *what)
+{
+    log_warn_sys("%s", what);
+    tx.damaged = 1;
+    return "the changed message could not be stored";
+}
+
 const char *session_apply_changes(const struct changes *c)
 {
     static char why[128];
@@ -366,28 +376,34 @@ const char *session_apply_changes(const struct changes *c)
         default: break;
         }
     }
-    /* Everything is checked before anything is changed. */
+    /* Everything that can be checked is, before the spool is touched: a
+     * change refused leaves the message as it was. */
     if (replace && message_check(s.scratch.fd_rw, cfg.size_limit, &size, &bad) < 0) {
         snprintf(why, sizeof why, "replacement message: %s", bad);
         return why;
     }
     if (tx.nrcpts + adds > transaction_capacity()) return "too many recipients added";
-    if (replace && message_copy(s.scratch.fd_rw, s.spool.fd_rw) < 0) {
-        log_warn_sys("unable to replace the message");
-        return "replacement message: not stored";
-    }
-    if (headers) {
+    if (replace) {
+        /* The new message, with the header changes if any, straight into
+         * the spool; message_edit refuses a header too large before it
+         * writes anything. */
+        r = headers ? message_edit(s.scratch.fd_rw, s.spool.fd_rw, c) : message_copy(s.scratch.fd_rw, s.spool.fd_rw);
+        if (r == -2) return "header changes: the header is over 256 KB";
+        if (r < 0) return damaged("unable to replace the message");
+    } else if (headers) {
         r = message_edit(s.spool.fd_rw, s.scratch.fd_rw, c);
         if (r == -2) return "header changes: the header is over 256 KB";
-        if (r < 0 || message_copy(s.scratch.fd_rw, s.spool.fd_rw) < 0) {
+        if (r < 0) {
             log_warn_sys("unable to change the header");
             return "header changes: not stored";
         }
+        if (message_copy(s.scratch.fd_rw, s.spool.fd_rw) < 0) return damaged("unable to change the header");
     }
     if ((replace || headers) && fstat(s.spool.fd_rw, &st) == 0) size = (unsigned long long)st.st_size;
     tx.size = size;
     transaction_change_envelope(c);
     if (eom_event) eom_line(eom_event);
+    if (tx.added || tx.deleted || tx.sender_changed) filters_set_oneshot_env(oneshot_environment());
     return 0;
 }
 
@@ -832,8 +848,8 @@ static enum body receive_body(struct smtp_undot *u, int *too_big, int *spool_err
         take = io_buffered(&s.in) < 32768 ? io_buffered(&s.in) : 32768;
         used = smtp_undot_feed(u, io_peek(&s.in), take, out, &outlen);
         io_consume(&s.in, used);
-        got += used;
         if (u->size > cfg.size_limit) *too_big = 1;
+        if (!*too_big) got += used;         /* a message refused earns no time */
         if (outlen && !*too_big && !*spool_errno &&
             io_write_all(s.spool.fd_rw, out, outlen, DEADLINE_NONE) < 0)
             *spool_errno = errno;
@@ -965,7 +981,7 @@ static char **oneshot_environment(void)
     snprintf(class, sizeof class, "NOQUEUE_CLASS=%s", tx.class_set ? tx.class : "");
     len = (size_t)sprintf(recipients, "NOQUEUE_RECIPIENTS=");
     for (k = 0; k < tx.nrcpts; k++)
-        if (transaction_rcpt(k)->code / 100 == 2)
+        if (rcpt_live(transaction_rcpt(k)))
             len += (size_t)sprintf(recipients + len, "%s%s", len > 19 ? " " : "", transaction_rcpt(k)->addr);
     return env;
 }
@@ -1067,6 +1083,11 @@ static void data_verdict(struct verdict *v)
         snprintf(v->text, sizeof v->text, "5.7.1 %s", texts[T_REJECTED].text);
     }
     tx.tx_mods.score += v->score;
+    if (tx.damaged && v->outcome != O_REJECT && v->outcome != O_TEMPFAIL) {
+        v->outcome = O_TEMPFAIL;
+        v->code = 452;
+        snprintf(v->text, sizeof v->text, "4.3.1 %s", texts[T_STORAGE].text);
+    }
     /* The facts of eom, for the report and the log (those of a refused
      * message too: they say why); never one dropped. */
     if (facts_merge(&tx.tx_mods.facts, &v->facts) < 0 &&
@@ -1351,7 +1372,6 @@ static void greet(void)
     struct event e;
     struct verdict v;
     char line[STATUSTEXT_MAX + 300];
-    if (cfg.greet_wait && early_talker()) return;
     event_start(&e, FILTER_CONNECT);
     event_field(&e, s.ip);
     event_field(&e, s.port);
@@ -1389,6 +1409,27 @@ static void line_too_long(void)
     protocol_error();
 }
 
+/* The spool, the scratch file, the filters, then the greeting. */
+static void session_start(void)
+{
+    if (spool_open(&s.spool, cfg.spool_dir) < 0) {
+        log_warn_sys("unable to create a spool file in %s", cfg.spool_dir);
+        reply(421, "4.3.0", T_UNAVAILABLE);
+        session_fail("no spool");
+    }
+    forwarder_set_spool(s.spool.fd_ro);
+    /* Version 2 filters write a new message to fd 4: one scratch file. */
+    s.scratch.fd_rw = s.scratch.fd_ro = -1;
+    if (cfg.nfilters && spool_open(&s.scratch, cfg.spool_dir) < 0) {
+        log_warn_sys("unable to create a scratch file in %s", cfg.spool_dir);
+        reply(421, "4.3.0", T_UNAVAILABLE);
+        session_fail("no spool");
+    }
+    if (s.scratch.fd_ro >= 0) close(s.scratch.fd_ro);
+    filters_start(s.spool.fd_ro, s.scratch.fd_rw, s.deadline);
+    greet();
+}
+
 void session_run(void)
 {
     char conn[24];
@@ -1420,22 +1461,8 @@ void session_run(void)
         reply(421, "4.3.0", T_UNAVAILABLE);
         session_fail("out of memory");
     }
-    if (spool_open(&s.spool, cfg.spool_dir) < 0) {
-        log_warn_sys("unable to create a spool file in %s", cfg.spool_dir);
-        reply(421, "4.3.0", T_UNAVAILABLE);
-        session_fail("no spool");
-    }
-    forwarder_set_spool(s.spool.fd_ro);
-    /* Version 2 filters write a new message to fd 4: one scratch file. */
-    s.scratch.fd_rw = s.scratch.fd_ro = -1;
-    if (cfg.nfilters && spool_open(&s.scratch, cfg.spool_dir) < 0) {
-        log_warn_sys("unable to create a scratch file in %s", cfg.spool_dir);
-        reply(421, "4.3.0", T_UNAVAILABLE);
-        session_fail("no spool");
-    }
-    if (s.scratch.fd_ro >= 0) close(s.scratch.fd_ro);
-    filters_start(s.spool.fd_ro, s.scratch.fd_rw, s.deadline);
-    greet();
+    /* An early talker is refused before anything is started for it. */
+    if (!cfg.greet_wait || !early_talker()) session_start();
 
     for (;;) {
         char line[LINE_MAX_SMTP + 1];

@@ -124,13 +124,15 @@ void transaction_change_envelope(const struct changes *c)
             break;
         case FILTER_CHANGE_SENDER:
             snprintf(tx.sender, sizeof tx.sender, "%s", name);
-            transaction_set_params(ch->absent ? "" : value, ch->absent ? 0 : ch->valuelen);
+            /* No parameters given: those of the client's MAIL stay. */
+            if (!ch->absent) transaction_set_params(value, ch->valuelen);
             tx.sender_changed = 1;
             break;
         case FILTER_QUARANTINE:
             tx.quarantine = 1;
             snprintf(tx.quarantine_reason, sizeof tx.quarantine_reason, "%s", value);
-            facts_set(&tx.tx_mods.facts, "quarantine", value);
+            if (facts_set(&tx.tx_mods.facts, "quarantine", value) < 0)
+                log_warn("no room for the fact quarantine: the log line will not show it");
             break;
         default:
             break;

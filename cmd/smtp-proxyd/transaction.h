@@ -47,6 +47,7 @@ struct transaction {
     int sender_changed, deleted, added;
     int quarantine;
     char quarantine_reason[FILTERPROTO_TEXT_MAX + 1];
+    int damaged;                        /* a change half stored: not relayed */
 };
 extern struct transaction tx;
 

@@ -202,7 +202,7 @@ static int mail(struct filter_side *fs, const struct spf_config *c, struct dns *
         spf_text(spf_texts[reject ? T_SPF_REJECTED : T_SPF_TEMPFAIL].text, spf_result_name(r), conn->ip,
                  domain, r == SPF_FAIL ? e.explanation : NULL, text, sizeof text - 24);
         snprintf(line, sizeof line, "%s %s %s %s", reject ? "reject" : "tempfail", reject ? "550" : "451",
-                 r == SPF_FAIL ? "5.7.23" : r == SPF_PERMERROR ? (reject ? "5.7.24" : "4.7.24")
+                 r == SPF_FAIL ? (reject ? "5.7.23" : "4.7.23") : r == SPF_PERMERROR ? (reject ? "5.7.24" : "4.7.24")
                  : r == SPF_TEMPERROR ? (reject ? "5.7.24" : "4.7.24") : (reject ? "5.7.1" : "4.7.1"),
                  text);
         return filterside_say(fs, line);

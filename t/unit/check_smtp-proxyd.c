@@ -169,10 +169,12 @@ START_TEST(test_new_sender_and_its_parameters)
     ck_assert_str_eq(sent[2], "RCPT TO:<bob@example.net>");
     setup();
     transaction_record("bob@example.net", 250);
+    strcpy(tx.body_param, "8BITMIME");
     change("change-sender - -");
     transaction_change_envelope(&ch);
     replay();
-    ck_assert_str_eq(sent[1], "MAIL FROM:<>");
+    /* No parameters given: the client's stay. */
+    ck_assert_str_eq(sent[1], "MAIL FROM:<> BODY=8BITMIME");
 }
 END_TEST
 
@@ -279,6 +281,10 @@ START_TEST(test_replacement_checked_like_a_client_message)
     close(fd);
     fd = file_with("ends in CR\r");
     ck_assert_int_eq(message_check(fd, 100, &size, &why), -1);
+    close(fd);
+    fd = file_with("");
+    ck_assert_int_eq(message_check(fd, 100, &size, &why), -1);
+    ck_assert_str_eq(why, "empty");
     close(fd);
 }
 END_TEST
