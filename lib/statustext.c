@@ -38,3 +38,23 @@ int statustext_load(struct statustext *table, size_t n, const char **why)
     }
     return -1;
 }
+
+size_t statustext_expand(const char *pattern, const char *letters, const char *const *values,
+                         char *out, size_t size)
+{
+    size_t n = 0;
+    const char *p;
+    for (p = pattern; *p && n + 1 < size; p++) {
+        const char *add = NULL, *l;
+        if (*p == '%' && p[1] == '%') add = "%";
+        else if (*p == '%' && p[1] && (l = strchr(letters, p[1]))) add = values[l - letters];
+        if (add) {
+            p++;
+            while (*add && n + 1 < size) out[n++] = *add++;
+        } else {
+            out[n++] = *p;
+        }
+    }
+    out[n] = 0;
+    return n;
+}

@@ -19,5 +19,10 @@ struct statustext {
 int statustext_load(struct statustext *table, size_t n, const char **why);
 /* Is s printable ASCII (32..126), not empty, not too long? */
 int statustext_valid(const char *s, const char **why);
+/* Copy pattern to out[0..size-1] (size > 0), NUL terminated, cut if need
+ * be, with each "%c" whose letter c is letters[i] replaced by values[i],
+ * and "%%" by "%"; any other '%' stays.  Returns the length written. */
+size_t statustext_expand(const char *pattern, const char *letters, const char *const *values,
+                         char *out, size_t size);
 
 #endif

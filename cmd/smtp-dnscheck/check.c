@@ -215,22 +215,8 @@ int dnscheck_looks_dynamic(const char *name, const struct ipaddr *addr)
 
 void dnscheck_text(const char *pattern, const char *ip, const char *zones, char *out, size_t size)
 {
-    size_t n = 0;
-    const char *p;
-    if (!size) return;
-    for (p = pattern; *p && n + 1 < size; p++) {
-        const char *add = NULL;
-        if (*p == '%' && p[1] == 'a') add = ip;
-        else if (*p == '%' && p[1] == 'z') add = zones;
-        else if (*p == '%' && p[1] == '%') add = "%";
-        if (add) {
-            p++;
-            while (*add && n + 1 < size) out[n++] = *add++;
-        } else {
-            out[n++] = *p;
-        }
-    }
-    out[n] = 0;
+    const char *const values[] = { ip, zones };
+    if (size) statustext_expand(pattern, "az", values, out, size);
 }
 
 /* --- the queries --------------------------------------------------------------- */

@@ -108,22 +108,10 @@ size_t spf_received(char *out, size_t size, enum spf_result r, const char *recei
 void spf_text(const char *pattern, const char *result, const char *ip, const char *domain,
               const char *explanation, char *out, size_t size)
 {
-    size_t n = 0;
-    const char *p;
+    const char *const values[] = { result, ip, domain };
+    size_t n;
     if (!size) return;
-    for (p = pattern; *p && n + 1 < size; p++) {
-        const char *add = NULL;
-        if (*p == '%' && p[1] == 'r') add = result;
-        else if (*p == '%' && p[1] == 'i') add = ip;
-        else if (*p == '%' && p[1] == 'd') add = domain;
-        else if (*p == '%' && p[1] == '%') add = "%";
-        if (add) {
-            p++;
-            while (*add && n + 1 < size) out[n++] = *add++;
-        } else {
-            out[n++] = *p;
-        }
-    }
+    n = statustext_expand(pattern, "rid", values, out, size);
     if (explanation && *explanation) {
         const char *e = explanation;
         if (n + 3 < size) {

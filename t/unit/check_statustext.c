@@ -6,6 +6,20 @@
 
 #include "statustext.h"
 
+START_TEST(test_expand)
+{
+    const char *const values[] = { "192.0.2.1", "a.example" };
+    char out[64], small[8];
+    ck_assert_uint_eq(statustext_expand("%a in %z, 100%% (%x) %", "az", values, out, sizeof out), 35);
+    ck_assert_str_eq(out, "192.0.2.1 in a.example, 100% (%x) %");
+    /* cut, never past the buffer, always terminated */
+    ck_assert_uint_eq(statustext_expand("%a%z", "az", values, small, sizeof small), 7);
+    ck_assert_str_eq(small, "192.0.2");
+    ck_assert_uint_eq(statustext_expand("", "az", values, small, sizeof small), 0);
+    ck_assert_str_eq(small, "");
+}
+END_TEST
+
 START_TEST(test_valid_printable_text)
 {
     const char *why = NULL;
@@ -132,6 +146,7 @@ static Suite *statustext_suite(void)
     tcase_add_test(tc, test_load_names_the_entry_with_a_byte_over_126);
     tcase_add_test(tc, test_load_refuses_empty_variable);
     tcase_add_test(tc, test_load_refuses_line_break_injection);
+    tcase_add_test(tc, test_expand);
     suite_add_tcase(s, tc);
     return s;
 }
