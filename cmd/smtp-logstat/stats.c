@@ -88,7 +88,7 @@ void stats_init(struct stats *st)
     st->first = st->last = NO_TIME;
     st->other_results.title = "other results";
     st->end_reasons.title = "connections by end reason";
-    st->refusals.title = "refusals by filter";
+    st->refusals.title = "verdicts by filter";
     st->filter_lines.title = "refusals in the filters' lines";
     st->clients.title = "refused clients";
     st->senders.title = "refused senders";
@@ -376,14 +376,15 @@ static void would_line(struct stats *st, const struct logline *l)
 static void filter_line(struct stats *st, const struct logline *l)
 {
     static const char *const details[] = {
-        "reason", "found", "spf", "zones", "clamd", "spamd", "action", "reply", "verdict", 0
+        "reason", "found", "spf", "zones", "clamd", "spamd", "action", "reply", 0
     };
-    char key[64], val[512], detail[KEY_MAX] = "", code[16] = "", out[KEY_MAX * 2];
+    char key[64], val[512], detail[KEY_MAX] = "", code[16] = "", verdict[16] = "", out[KEY_MAX * 2];
     const char *p = l->fields;
     int refusal = word_is(l, "refused") || word_is(l, "duplicate") || word_is(l, "greylisted");
     int rank = 99, i;
     while (field_next(&p, l->end, key, sizeof key, val, sizeof val)) {
         if (!strcmp(key, "code")) copy(code, sizeof code, val);
+        if (!strcmp(key, "verdict")) copy(verdict, sizeof verdict, val);
         if ((!strcmp(key, "verdict") || !strcmp(key, "reply")) &&
             (!strcmp(val, "reject") || !strcmp(val, "tempfail") || !strcmp(val, "discard")))
             refusal = 1;
@@ -402,8 +403,11 @@ static void filter_line(struct stats *st, const struct logline *l)
             }
     }
     if (!refusal) return;
+    /* a line of fields only (smtp-bodycheck, smtp-clamd): its verdict as
+     * the word, or "refused" */
+    if (!verdict[0]) strcpy(verdict, "refused");
     snprintf(out, sizeof out, "%.*s %.*s%s%s%s%s", (int)l->prog_len, l->prog,
-             l->word_len ? (int)l->word_len : 7, l->word_len ? l->word : "refusal",
+             l->word_len ? (int)l->word_len : (int)strlen(verdict), l->word_len ? l->word : verdict,
              code[0] ? " " : "", code, detail[0] ? " " : "", detail);
     table_add(&st->filter_lines, out, 1);
 }
