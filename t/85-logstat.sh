@@ -172,3 +172,123 @@ grep -q "^lines $lines (of the programs $lines, other 0, without a time $lines, 
   { cat "$T/sum2"; fail "unstamped lines"; }
 is "unstamped delivered" "$(row results delivered "$T/sum2")" 4
 ok "lines without a stamp, on standard input: the same counts"
+
+# -H: one self-contained page, rendered by a real browser.
+mkdir -p "$T/out"
+"$LS" -H "$T/logdir" > "$T/out/logstat.html" 2> "$T/err" || { cat "$T/err"; fail "-H exited $?"; }
+H=$T/out/logstat.html
+[ "$(grep -c '<svg ' "$H")" = 2 ] || fail "-H: not two SVG charts"
+grep -Eiq '<script|<link|<img|<iframe|<object|src=|href=|url\(|@import' "$H" && fail "-H: the page refers to something outside it or has a script"
+[ "$(grep -o 'http[s]*://[^"]*' "$H" | sort -u)" = "http://www.w3.org/2000/svg" ] || fail "-H: an address other than SVG's namespace"
+grep -q '<tr><td>delivered</td><td class="n">4</td></tr>' "$H" || fail "-H: no delivered 4"
+grep -q '<tr><td>norecipient</td><td class="n">3</td></tr>' "$H" || fail "-H: no norecipient 3"
+grep -q '<tr><td>&lt;spammer@example.com&gt;</td><td class="n">1</td></tr>' "$H" || fail "-H: the sender not escaped"
+ok "-H: one page, two inline SVG charts, no script, nothing fetched, the same counts, HTML escaped"
+
+if ! command -v chromium > /dev/null; then
+  echo "note: no chromium (tools/deps.d/logstat): the page was not rendered"
+else
+  # Offline: no proxy, no DNS (every host maps to nowhere), no background
+  # fetches; HOME and the profile in $T.
+  HOME=$T timeout 60 chromium --headless --no-sandbox --disable-gpu --no-first-run \
+    --user-data-dir="$T/chromium" --disable-background-networking --disable-component-update \
+    --disable-sync --disable-extensions --no-proxy-server --host-resolver-rules='MAP * ~NOTFOUND' \
+    --hide-scrollbars --screenshot="$T/out/logstat.png" --window-size=1200,1600 "file://$H" \
+    > "$T/chromium.log" 2>&1 || { tail -n 5 "$T/chromium.log"; fail "chromium exited $?"; }
+  PNG=$T/out/logstat.png
+  [ -s "$PNG" ] || fail "no screenshot"
+  size=$(wc -c < "$PNG")
+  [ "$size" -gt 20000 ] || fail "the screenshot is $size octets: a blank page?"
+  [ "$(head -c 8 "$PNG" | od -An -c | tr -d ' ')" = '211PNG\r\n032\n' ] || fail "the screenshot is not a PNG"
+  if command -v python3 > /dev/null; then
+    # Decode it and count the pixels of the charts' colours: the bars of
+    # delivered (#2e8b57) and refused (#c0392b) must be there, and large.
+    python3 - "$PNG" > "$T/pixels" <<'EOT' || fail "the screenshot could not be decoded"
+import struct, sys, zlib
+data = open(sys.argv[1], 'rb').read()
+pos, idat = 8, b''
+while pos < len(data):
+    n, kind = struct.unpack('>I4s', data[pos:pos + 8])
+    body = data[pos + 8:pos + 8 + n]
+    if kind == b'IHDR':
+        w, h, depth, ctype = struct.unpack('>IIBB', body[:10])
+    elif kind == b'IDAT':
+        idat += body
+    pos += 12 + n
+assert depth == 8 and ctype in (2, 6), (depth, ctype)
+bpp = 3 if ctype == 2 else 4
+raw, stride = zlib.decompress(idat), w * bpp
+prev, counts, i = bytearray(stride), {}, 0
+for y in range(h):
+    f, line = raw[i], bytearray(raw[i + 1:i + 1 + stride])
+    i += 1 + stride
+    for x in range(stride):
+        a = line[x - bpp] if x >= bpp else 0
+        b = prev[x]
+        c = prev[x - bpp] if x >= bpp else 0
+        if f == 1: line[x] = (line[x] + a) & 255
+        elif f == 2: line[x] = (line[x] + b) & 255
+        elif f == 3: line[x] = (line[x] + (a + b) // 2) & 255
+        elif f == 4:
+            p = a + b - c
+            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+    for x in range(0, stride, bpp):
+        k = bytes(line[x:x + 3])
+        counts[k] = counts.get(k, 0) + 1
+    prev = line
+print(w, h, len(counts), counts.get(bytes((0x2e, 0x8b, 0x57)), 0), counts.get(bytes((0xc0, 0x39, 0x2b)), 0))
+EOT
+    read -r w h colours green red < "$T/pixels"
+    [ "$w" = 1200 ] && [ "$h" = 1600 ] || fail "the screenshot is ${w}x$h"
+    [ "$colours" -gt 50 ] || fail "the screenshot has $colours colours: not the page"
+    [ "$green" -gt 2000 ] && [ "$red" -gt 1000 ] || fail "the charts' bars are not in the screenshot ($green green, $red red pixels)"
+    extra="; decoded: $colours colours, $green pixels of the delivered bars, $red of the refused"
+  else
+    extra=
+  fi
+  # Kept where the build is, for a look.
+  cp "$PNG" "$TOOLS/../logstat.png" 2> /dev/null
+  ok "-H: chromium (headless, offline) renders the page: a ${size}-octet 1200x1600 screenshot$extra"
+fi
+
+# Garbage: random octets, NULs, a line past 8192 octets, broken fields.
+{ head -c 300000 /dev/urandom
+  printf '\n@4000000069c1a2b30c5d8e4f smtp-proxyd: info: transaction conn= rcpt=<<a>:550,<>:5,<b@x>:9999 from="unclosed\\x4\n'
+  printf 'smtp-proxyd: info: transaction rcpt=<a@b>:550 filters=:::,::,a filter_ms=x:,:5,a:99999999999999999999 result= upstream_ms=-1\n'
+  printf 'smtp-proxyd: info: end conn=1 filters=early-talker tls="\n'
+  printf '@4000000069c1a2b30c5d8e4f\n@zzzz smtp-proxyd: info: end\n: info: x\nsmtp-proxyd:\n'
+  head -c 20000 /dev/zero | tr '\0' 'x'; printf '\n'
+  printf 'smtp-proxyd: info: transaction n=1 ip=192.0.2.9 from=<z@z> rcpt=<y@Example.COM>:550 accepted=0 result=aborted ms=1\n'
+  printf '\000\000smtp-proxyd: info: end\000 conn=2\n'
+  printf 'no newline at the end'; } > "$T/garbage"
+"$LS" "$T/garbage" > "$T/sum2" 2> "$T/err" || { cat "$T/err"; fail "garbage: exit $?"; }
+[ -s "$T/err" ] && { cat "$T/err"; fail "garbage: a word on stderr"; }
+grep -Eq '^lines [0-9]+ .*too long [1-9]' "$T/sum2" || { head -n 3 "$T/sum2"; fail "garbage: the long line not counted"; }
+is "garbage: old norecipient" "$(row results norecipient "$T/sum2")" 1
+is "garbage: domain" "$(row 'refused recipient domains' example.com "$T/sum2")" 1
+"$LS" -H "$T/garbage" > /dev/null && "$LS" -m a@b "$T/garbage" > /dev/null || fail "garbage: -H or -m"
+ok "garbage (random octets, NULs, a line past 8192 octets, broken fields): counted or passed over, exit 0; an old log's aborted with every recipient refused counts as norecipient"
+
+# Errors: one line, exit 100 for usage, 111 for what cannot be read.
+err() {   # err STATUS REGEX ARGS...: exit STATUS, one line on stderr
+  _st=$1 _re=$2; shift 2
+  "$LS" "$@" > /dev/null 2> "$T/err" < /dev/null; _got=$?
+  [ "$_got" = "$_st" ] || { cat "$T/err"; fail "smtp-logstat $*: exit $_got, not $_st"; }
+  [ "$(wc -l < "$T/err")" = 1 ] && grep -Eq "^smtp-logstat: fatal: $_re" "$T/err" ||
+    { cat "$T/err"; fail "smtp-logstat $*: not one line matching $_re"; }
+}
+err 100 'unknown option -x' -x
+err 100 'option -m needs a value' -m
+err 100 'not a time for -f: yesterday' -f yesterday
+err 100 'not a time for -t: 2026-13-01' -t 2026-13-01
+err 100 'not a number from 1 to 4096 for -n: 0' -n 0
+err 100 '-m and -H do not go together' -m x -H
+err 100 '-m reads its input more than once' -m x - "$T/stamped"
+err 111 "unable to open $T/none: No such file or directory" "$T/none"
+mkdir "$T/locked"; : > "$T/locked/current"; chmod 000 "$T/locked/current"
+if [ "$(id -u)" != 0 ]; then err 111 "unable to open $T/locked/current" "$T/locked"; fi
+"$LS" -V | grep -Eq '^smtp-logstat [^ ]+$' || fail "-V"
+"$LS" -n 1 "$T/logdir" > "$T/sum2" || fail "-n 1"
+grep -q '^  (1 more)$' "$T/sum2" || { cat "$T/sum2"; fail "-n 1: no (1 more)"; }
+ok "errors: an unknown option, a missing value, a bad time or -n, -m with -H or with standard input among files (100), a file that cannot be opened (111), each one line; -V; -n"
