@@ -10,6 +10,7 @@
 # link the check library, which Debian builds against glibc, so lib/ is
 # compiled a second time with the host compiler for them.
 
+VERSION  = 0.3
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
@@ -37,7 +38,7 @@ WARN     = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-unused-parameter
 OPT     ?= -O2
 CFLAGS  ?= $(OPT)
-CPPFLAGS = -Ilib -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64
+CPPFLAGS = -Ilib -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -DNOQUEUE_VERSION='"$(VERSION)"'
 # cdb.h is in /usr/include, which musl-gcc leaves out; after musl's own.
 ifeq ($(notdir $(CC)),musl-gcc)
   CPPFLAGS += -idirafter /usr/include

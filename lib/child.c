@@ -17,7 +17,8 @@
 extern char **environ;
 
 /* Children get default signal handling and an empty mask, whatever we
- * ignore or block. */
+ * ignore or block, and a process group of their own, so that a child
+ * killed at its deadline takes with it what it started (child_kill). */
 static void spawn_attributes(posix_spawnattr_t *attr)
 {
     sigset_t sigs;
@@ -28,7 +29,9 @@ static void spawn_attributes(posix_spawnattr_t *attr)
     posix_spawnattr_setsigdefault(attr, &sigs);
     sigemptyset(&sigs);
     posix_spawnattr_setsigmask(attr, &sigs);
-    posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    posix_spawnattr_setpgroup(attr, 0);
+    posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK |
+                                   POSIX_SPAWN_SETPGROUP);
 }
 
 int child_spawn_map(pid_t *pid, char *const argv[], char *const envp[],
@@ -143,6 +146,9 @@ int child_findable(const char *prog)
 int child_kill(pid_t pid)
 {
     int status;
+    /* Its group, its own children with it; then the child itself, should
+     * it have left the group it was started in. */
+    kill(-pid, SIGKILL);
     kill(pid, SIGKILL);
     for (;;) {
         if (waitpid(pid, &status, 0) == pid) return status;

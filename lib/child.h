@@ -44,7 +44,8 @@ int child_findable(const char *prog);
  * not -1, is our end of its stdout: its end of file says it is gone.
  * Returns the wait status, or CHILD_STATUS_UNKNOWN. */
 int child_reap(pid_t pid, int fd, int64_t deadline);
-/* SIGKILL and wait. */
+/* SIGKILL its process group (child_spawn gives each child one of its
+ * own, so what it started goes too) and it, and wait. */
 int child_kill(pid_t pid);
 /* "exit 3", "signal 9": a short text for a wait status. */
 const char *child_status_text(int status, char *buf, unsigned size);

@@ -9,14 +9,26 @@
 
 const char *log_program = "noqueue";
 
-/* NOQUEUE_CONN, when it is a number: the connection this process works
- * for (smtp-proxyd's pid, its conn= field), so that a warning of any
- * program of a connection can be found with that connection's lines. */
+/* NOQUEUE_CONN, when it is a connection id (see log_conn_id; a number
+ * too): the connection this process works for (smtp-proxyd's conn=
+ * field), so that a warning of any program of a connection can be found
+ * with that connection's lines. */
 static const char *conn(void)
 {
     const char *c = getenv("NOQUEUE_CONN");
     size_t n = c ? strlen(c) : 0;
-    return n && n <= 20 && strspn(c, "0123456789") == n ? c : 0;
+    const char *d = "0123456789";
+    if (!n || n > LOG_CONN_ID_MAX) return 0;
+    if (strspn(c, d) == n) return n <= 20 ? c : 0;     /* a pid */
+    return n > 17 && strspn(c, "0123456789abcdef") == 16 && c[16] == '-' &&
+           strspn(c + 17, d) == n - 17 ? c : 0;
+}
+
+size_t log_conn_id(char *buf, size_t size, const struct timespec *start, long pid)
+{
+    int n = snprintf(buf, size, "%08llx%08lx-%ld", (unsigned long long)start->tv_sec & 0xffffffffULL,
+                     (unsigned long)start->tv_nsec & 0xffffffffUL, pid);
+    return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
 }
 
 /* "PROG: LEVEL:", then " conn=N:" on a warning or fatal line when

@@ -3,15 +3,16 @@
  *   PROG: fatal: unable to open rcpt.cdb: No such file or directory
  *   PROG: warning: conn=4242: smarthost 192.0.2.7:25 refused RSET, closing
  *   PROG: info: key=value key="value with spaces" ...
- * A warning or fatal line says "conn=N: " first when NOQUEUE_CONN is a
- * number in the environment: smtp-proxyd sets it to its pid for itself and
- * every program it starts.
+ * A warning or fatal line says "conn=ID: " first when NOQUEUE_CONN is a
+ * connection id in the environment: smtp-proxyd sets it to its own for
+ * itself and every program it starts.
  * Values with a space, a quote, a backslash or a byte outside 33..126 are
  * quoted, with \" \\ and \xHH inside the quotes. */
 #ifndef NOQUEUE_LOG_H
 #define NOQUEUE_LOG_H
 
 #include <stddef.h>
+#include <time.h>
 
 extern const char *log_program;
 
@@ -26,6 +27,15 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * so that "return log_why(why, size, ...)" reports a failure. */
 int log_why(char *why, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void log_warn_sys(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A connection's id, unique over time where a pid is not (pids wrap):
+ * the connection's start on the real-time clock, seconds since 1970 and
+ * nanoseconds as 8 + 8 lower-case hexadecimal digits, a dash, the pid
+ * ("69c1a2b30c5d8e4f-48213").  A pid is used again only after its
+ * process has exited, so two connections with one pid started apart in
+ * time.  Its length, cut to size - 1 (size > 0). */
+#define LOG_CONN_ID_MAX 40
+size_t log_conn_id(char *buf, size_t size, const struct timespec *start, long pid);
 
 struct log_line {
     size_t len;

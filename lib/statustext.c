@@ -58,3 +58,33 @@ size_t statustext_expand(const char *pattern, const char *letters, const char *c
     out[n] = 0;
     return n;
 }
+
+/* Every name a noqueue program takes, so that a misspelt one is seen:
+ * t/05-config.sh checks this list against the programs' tables. */
+static const char *const known[] = {
+    "ATTACHMENT", "BAD_COMMAND", "BAD_PARAMETER", "BAD_RECIPIENT", "BAD_SENDER",
+    "BAD_SEQUENCE", "BAD_SYNTAX", "BARE_EOL", "BARE_EOL_COMMAND", "BYE", "CLIENT_DENIED",
+    "DATA", "DISCARDED", "DNSBL_LISTED", "EARLY_TALKER", "ENVELOPE_REFUSED",
+    "FILTER_FAILED", "GREETING", "GREYLISTED", "HELO_INVALID", "HELO_NOT_FQDN",
+    "HELO_SELF", "HELP", "LINE_TOO_LONG", "LOCAL_ERROR", "LOOKUP_FAILED", "MALFORMED",
+    "MALWARE_FOUND", "MISSING_HEADER", "NOT_IMPLEMENTED", "NO_RECIPIENTS", "NO_SERVICE",
+    "OK", "RECIPIENT_UNKNOWN", "REJECTED", "RELAY_DENIED", "SENDER_DENIED", "SHUTDOWN",
+    "SPAM", "SPF_REJECTED", "SPF_TEMPFAIL", "STORAGE", "TEMPFAIL", "TIMEOUT", "TLS_GO",
+    "TLS_REQUIRED", "TOO_BIG", "TOO_BIG_TO_SCAN", "TOO_MANY_ERRORS",
+    "TOO_MANY_RECIPIENTS", "UNAVAILABLE", "UPSTREAM_LOST", "UPSTREAM_PROTOCOL",
+    "UPSTREAM_EXTENSION", "UPSTREAM_UNAVAILABLE", "VRFY",
+};
+
+char **statustext_unknown(char **env)
+{
+    for (; *env; env++) {
+        const char *name = *env + 10, *eq;
+        size_t i;
+        if (strncmp(*env, "SMTP_TEXT_", 10) || !(eq = strchr(name, '='))) continue;
+        for (i = 0; i < sizeof known / sizeof known[0]; i++)
+            if (strlen(known[i]) == (size_t)(eq - name) && !memcmp(known[i], name, (size_t)(eq - name)))
+                break;
+        if (i == sizeof known / sizeof known[0]) return env;
+    }
+    return NULL;
+}

@@ -24,5 +24,9 @@ int statustext_valid(const char *s, const char **why);
  * and "%%" by "%"; any other '%' stays.  Returns the length written. */
 size_t statustext_expand(const char *pattern, const char *letters, const char *const *values,
                          char *out, size_t size);
+/* Where in env is the first "SMTP_TEXT_NAME=..." whose NAME no noqueue
+ * program takes (a misspelling: it would be ignored)?  NULL when none is.
+ * To see the next, call again with the entry after it. */
+char **statustext_unknown(char **env);
 
 #endif

@@ -35,6 +35,29 @@ refuses 'bad port' $FW 127.0.0.1 smtp
 refuses 'bad quarantine mailbox' $P -Q 'not an address' -- $FW 127.0.0.1 1
 refuses 'bad data rate' $P -D -5 -- $FW 127.0.0.1 1
 ok "bad options: exit 100 with the reason"
+refuses '^smtp-proxyd: fatal: -e: bad number of seconds' $P -e 0 -- $FW 127.0.0.1 1
+refuses '^smtp-proxyd: fatal: -s: bad size' $P -s 10Q -- $FW 127.0.0.1 1
+refuses '^smtp-proxyd: fatal: unknown option -z' $P -z -- $FW 127.0.0.1 1
+refuses '^smtp-proxyd: fatal: option -s without its value' $P -s
+refuses '^smtp-proxyd: fatal: filter option -x unknown' $P { -x "$F/act" } -- $FW 127.0.0.1 1
+refuses '^smtp-proxyd: fatal: -t: bad number of seconds' $P { -t 0 "$F/act" } -- $FW 127.0.0.1 1
+ok "a bad option or filter option is named in the error"
+[ "$($P -v)" = "smtp-proxyd $(sed -n 's/^VERSION *= *//p' "$TOP/Makefile")" ] || fail "smtp-proxyd -v: $($P -v)"
+ok "smtp-proxyd -v prints the version of the Makefile"
+
+# Every status text name a program has (its table in cmd/) is one that
+# smtp-proxyd knows of; a misspelt one is a warning at each connection.
+names=$(grep -hoE '\{ *"[A-Z][A-Z_0-9]+", *"' "$TOP"/cmd/*/*.c | sed -E 's/\{ *"([A-Z_0-9]+)".*/\1/' | sort -u)
+[ "$(echo "$names" | wc -l)" -ge 50 ] || fail "only $(echo "$names" | wc -l) status text names found in cmd/"
+for n in $names; do
+  printf 'QUIT\r\n' | env "SMTP_TEXT_$n=some text" $P -- $FW 127.0.0.1 1 > "$T/out" 2> "$T/err"
+  grep -q "status text" "$T/err" && { cat "$T/err"; fail "SMTP_TEXT_$n: taken for unknown"; }
+done
+printf 'QUIT\r\n' | env SMTP_TEXT_RELAY_DENEID=x SMTP_TEXT_GREETNG=y $P -- $FW 127.0.0.1 1 > "$T/out" 2> "$T/err"
+grep -q '^smtp-proxyd: warning: SMTP_TEXT_RELAY_DENEID: no noqueue program takes this status text$' "$T/err" &&
+  grep -q 'SMTP_TEXT_GREETNG: no noqueue program' "$T/err" && grep -q '^221 ' "$T/out" ||
+  { cat "$T/err" "$T/out"; fail "a misspelt SMTP_TEXT_ name: no warning"; }
+ok "SMTP_TEXT_: each of the $(echo "$names" | wc -w) names of the programs' tables known; a misspelt one warned of (the session goes on)"
 echo cert > "$T/c.pem"; echo key > "$T/k.pem"
 refuses 'unable to find /nonexistent/smtp-tls for STARTTLS' $P -c "$T/c.pem" -k "$T/k.pem" -L /nonexistent/smtp-tls -- $FW 127.0.0.1 1
 refuses 'unable to find no-such-smtp-tls for STARTTLS' env PATH=/usr/bin:/bin $P -c "$T/c.pem" -k "$T/k.pem" -L no-such-smtp-tls -- $FW 127.0.0.1 1

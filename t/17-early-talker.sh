@@ -12,7 +12,7 @@ perl -MIO::Socket::INET -e '
 grep -q '^554 5.5.1 Protocol error: talked before the greeting' "$T/bot" || { cat "$T/bot"; fail "early talker: no 554"; }
 grep -q '^220' "$T/bot" && fail "early talker: got a 220"
 grep -q '^503' "$T/bot" || { cat "$T/bot"; fail "early talker: its commands were not refused"; }
-logged 'early-talker conn=[0-9]+ ip=127.0.0.1 octets=[0-9]+ said="EHLO bot.example'
+logged 'early-talker conn=[0-9a-f]+-[0-9]+ ip=127.0.0.1 octets=[0-9]+ said="EHLO bot.example'
 [ -s "$T/events" ] && { cat "$T/events"; fail "early talker: a filter was started for it"; }
 ok "a client that talks before the greeting: 554, 503 to its commands, logged, no filter started"
 

@@ -20,7 +20,7 @@ client '"PROXY TCP4 192.0.2.77 192.0.2.25 4711 25\r\n"'
 grep -q '^250 2.0.0 Ok: stored' "$T/client" || { cat "$T/client" "$T/PROXY.log"; fail "v1: not delivered"; }
 grep -q '^connect 192.0.2.77 4711 192.0.2.25 25 -$' "$T/events" || { cat "$T/events"; fail "v1: the filter was not told the client"; }
 grep -q '\[192.0.2.77\]' "$T"/host/msg.* || fail "v1: the Received field does not name the client"
-logged 'transaction conn=[0-9]+ n=1 ip=192.0.2.77 '
+logged 'transaction conn=[0-9a-f]+-[0-9]+ n=1 ip=192.0.2.77 '
 ok "PROXY v1: the client of the header in the filters, the log and the Received field"
 
 rm -f "$T"/host/* "$T/events"

@@ -12,10 +12,10 @@ $(printf 'line %s of a message long enough to be cut in the middle\n' 1 2 3 4 5 
 # Smarthost down: nothing listens on its port.
 stop HOST; HOST_PORT=$(free_port); serve_proxy
 send --to $to --from $from
-saw '451 4\.4\.1'; not_delivered "smarthost down"; logged 'result=aborted'
+saw '451 4\.4\.1'; not_delivered "smarthost down"; logged 'result=unavailable'
 # The forwarder's warning says which connection it is about: the conn= of
 # the proxy's transaction line.
-conn=$(sed -n 's/.* transaction conn=\([0-9]*\) .*/\1/p' "$T/PROXY.log" | head -n 1)
+conn=$(sed -n 's/.* transaction conn=\([0-9a-f-]*\) .*/\1/p' "$T/PROXY.log" | head -n 1)
 [ -n "$conn" ] && grep -q "^smtp-forward: warning: conn=$conn: .*unable to connect" "$T/PROXY.log" ||
   { cat "$T/PROXY.log"; fail "smarthost down: no warning of smtp-forward with conn=$conn"; }
 ok "smarthost down: 451 4.4.1 at RCPT; the forwarder's warning carries the connection's conn=$conn"

@@ -163,7 +163,7 @@ unset RECORD
 [ "$(stored)" = 1 ] || { tail -n 5 "$T/swaks.out"; fail "the 1,000-recipient message was not delivered"; }
 grep -q "^client 127.0.0.1 [0-9]* 127.0.0.1 $PROXY_PORT - EHLO client.test - -\$" "$T/eomonly" ||
   { grep '^client' "$T/eomonly"; fail "no client line with the address and HELO"; }
-grep -Eq '^sender alice@example.org - [0-9]+\.1$' "$T/eomonly" || { grep '^sender' "$T/eomonly"; fail "no sender line"; }
+grep -Eq '^sender alice@example.org - [0-9a-f]+-[0-9]+\.1$' "$T/eomonly" || { grep '^sender' "$T/eomonly"; fail "no sender line"; }
 [ "$(grep -c '^recipient r[0-9]*@example.net 250 -$' "$T/eomonly")" = 1000 ] ||
   fail "not 1,000 recipient lines: $(grep -c '^recipient' "$T/eomonly")"
 grep -q '^recipient r1000@example.net 250 -$' "$T/eomonly" || fail "the 1,000th recipient is missing"

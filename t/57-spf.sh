@@ -188,7 +188,7 @@ grep -q '^<\*\* *550 5.7.24 ' "$T/swaks.out" || { cat "$T/swaks.out"; fail "perm
 mail "$PREJ_PORT" a@slow.example rej-temp
 grep -q '^<\*\* *451 4.7.24 SPF temperror for slow.example, try again later' "$T/swaks.out" || { cat "$T/swaks.out"; fail "temperror=tempfail"; }
 [ "$(ls "$T/host" | grep -c '^msg\.')" = "$n" ] || fail "a refused message was stored"
-grep -q 'smtp-spf: info: refused conn=[0-9]* spf=fail ip=192.0.2.10 domain=fail.example' "$T/PREJ.log" ||
+grep -q 'smtp-spf: info: refused conn=[0-9a-f-]* spf=fail ip=192.0.2.10 domain=fail.example' "$T/PREJ.log" ||
   { cat "$T/PREJ.log"; fail "no log line of the refusal"; }
 mail "$PREJ_PORT" a@none.example rej-none
 case_is rej-none none

@@ -23,7 +23,7 @@ suite() {       # suite NAME STORE PARALLEL-STORE
   setup "" "{ -p tempfail $GL -d 300 -r 3600 -m 86400 $store }"
   msg alice@sender.example bob@example.net
   greylisted "$name: first attempt" 0
-  logged "smtp-greylist: info: greylisted conn=[0-9]+ net=127.0.0.0/24 from=alice@sender.example to=bob@example.net age=0"
+  logged "smtp-greylist: info: greylisted conn=[0-9a-f]+-[0-9]+ net=127.0.0.0/24 from=alice@sender.example to=bob@example.net age=0"
   now $((T0 + 100))
   msg alice@sender.example bob@example.net
   greylisted "$name: retry before the delay" 0
@@ -31,10 +31,10 @@ suite() {       # suite NAME STORE PARALLEL-STORE
   now $((T0 + 300))
   msg alice@sender.example bob@example.net
   delivered "$name: retry after the delay" 1
-  logged "smtp-greylist: info: passed conn=[0-9]+ net=127.0.0.0/24 from=alice@sender.example to=bob@example.net age=300"
+  logged "smtp-greylist: info: passed conn=[0-9a-f]+-[0-9]+ net=127.0.0.0/24 from=alice@sender.example to=bob@example.net age=300"
   msg carol@other.example dave@example.net
   delivered "$name: another triplet of a known network" 2
-  logged "smtp-greylist: info: known conn=[0-9]+ net=127.0.0.0/24 from=carol@other.example"
+  logged "smtp-greylist: info: known conn=[0-9a-f]+-[0-9]+ net=127.0.0.0/24 from=carol@other.example"
   ok "$name: first attempt 451 4.7.1, retry before the delay 451, after it delivered; the network then known"
 
   # The pass memory (-m 86400) runs out: the network is a stranger again.
@@ -102,13 +102,13 @@ kill -CONT "$REDIS_PID"
 [ $((end - start)) -le 5 ] || fail "stalled redis: the session took $((end - start)) s"
 grep -aq '^<\*\* *4[0-9][0-9] ' "$T/swaks.out" || { cat "$T/swaks.out"; fail "stalled redis, policy tempfail: no 4xx"; }
 [ "$(stored)" = 0 ] || fail "stalled redis: stored"
-logged 'smtp-greylist: fatal: conn=[0-9]+: store redis://.*: timed out'
+logged 'smtp-greylist: fatal: conn=[0-9a-f]+-[0-9]+: store redis://.*: timed out'
 ok "redis stalled: the filter fails after its 500 ms, policy tempfail: 4xx, in $((end - start)) s"
 stop_redis
 setup "" "{ -p accept $GL $REDIS }"
 msg stopped@x.example bob@example.net
 delivered "stopped redis, policy accept" 1
-logged 'smtp-greylist: fatal: conn=[0-9]+: store redis://.*Connection refused'
+logged 'smtp-greylist: fatal: conn=[0-9a-f]+-[0-9]+: store redis://.*Connection refused'
 setup "" "{ -p tempfail $GL $REDIS }"
 msg stopped@x.example bob@example.net
 grep -aq '^<\*\* *4[0-9][0-9] ' "$T/swaks.out" || { cat "$T/swaks.out"; fail "stopped redis, policy tempfail: no 4xx"; }

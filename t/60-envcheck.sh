@@ -120,7 +120,7 @@ ok "rule classes from the table reach the proxy: sales then staff is split with 
 
 message alice@example.com nobody@example.net
 from 203.0.113.5
-pid=$(sed -n 's/.*transaction conn=\([0-9]*\) .*/\1/p' "$T/err")
+pid=$(sed -n 's/.*transaction conn=\([0-9a-f-]*\) .*/\1/p' "$T/err")
 grep -qx "smtp-envcheck: info: refused conn=$pid ip=203.0.113.5 event=rcpt address=nobody@example.net code=550 reason=\"unknown recipient\" entry=@example.net" "$T/err" ||
   { cat "$T/err"; fail "refusal log line"; }
 ok "log: each refusal with the proxy's conn=, the reason and the entry that decided"
@@ -234,7 +234,7 @@ reply '^554 5\.7\.1 We are not an open relay'
 SMTP_TEXT_RELAY_DENIED=$(printf 'Kein Relay f\303\274r Sie')
 from 203.0.113.5
 reply '^421 4\.3\.0'
-grep -q 'smtp-envcheck: fatal: conn=[0-9]*: SMTP_TEXT_RELAY_DENIED has a non-ASCII byte' "$T/err" || fail "non-ASCII text"
+grep -q 'smtp-envcheck: fatal: conn=[0-9a-f-]*: SMTP_TEXT_RELAY_DENIED has a non-ASCII byte' "$T/err" || fail "non-ASCII text"
 unset SMTP_TEXT_RELAY_DENIED
 ok "status texts: SMTP_TEXT_RELAY_DENIED replaces the text; a non-ASCII one stops the filter"
 
@@ -242,7 +242,7 @@ ok "status texts: SMTP_TEXT_RELAY_DENIED replaces the text; a non-ASCII one stop
 message alice@example.com bob@example.net
 from 203.0.113.5 -r "$T/nonexistent.cdb"
 reply '^421 4\.3\.0'
-grep -q "smtp-envcheck: fatal: conn=[0-9]*: unable to open $T/nonexistent.cdb: No such file or directory" "$T/err" ||
+grep -q "smtp-envcheck: fatal: conn=[0-9a-f-]*: unable to open $T/nonexistent.cdb: No such file or directory" "$T/err" ||
   fail "missing table message"
 grep -q 'filter smtp-envcheck failed' "$T/err" || fail "proxy did not log the failure"
 [ "$(stored)" = 0 ] || fail "relayed without its filter"
@@ -295,7 +295,7 @@ serve_rules '127.0.0.1:allow,RBLSMTPD="-You are listed"'
 send --from alice@example.com --to bob@example.net
 saw '553 5.7.1 You are listed'
 [ "$(stored)" = 1 ] || fail "a listed client was relayed"
-logged 'refused conn=[0-9]+ ip=127.0.0.1 event=rcpt address=bob@example.net code=553 reason=RBLSMTPD'
+logged 'refused conn=[0-9a-f]+-[0-9]+ ip=127.0.0.1 event=rcpt address=bob@example.net code=553 reason=RBLSMTPD'
 ok "tcpserver -x: RELAYCLIENT and RBLSMTPD from a tcprules database, with swaks"
 
 # Replacing the table while the server runs: the next connection sees it,

@@ -64,7 +64,7 @@ stored_ok() {
 }
 
 logged_here() {   # logged_here REGEX: the filter's log line for the last message
-  grep -q "^smtp-bodycheck: info: conn=[0-9][0-9]* $1" "$T/err" || { cat "$T/err"; fail "no log line $1"; }
+  grep -q "^smtp-bodycheck: info: conn=[0-9a-f-]* $1" "$T/err" || { cat "$T/err"; fail "no log line $1"; }
 }
 
 # --- the corpus ---------------------------------------------------------

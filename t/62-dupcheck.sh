@@ -26,12 +26,12 @@ delivered() {   # delivered WHAT COUNT: the client got 250, COUNT stored
 setup "" "{ -p accept $DUP -w 3600 $STORE }"
 msg one
 delivered "first copy" 1
-logged "smtp-dupcheck: info: recorded conn=[0-9]+ fp=[0-9a-f]{64} msgid=<one@test>"
+logged "smtp-dupcheck: info: recorded conn=[0-9a-f]+-[0-9]+ fp=[0-9a-f]{64} msgid=<one@test>"
 msg one
 delivered "second copy" 1
 grep -q '^RSET' "$T"/host/log.* || fail "discard: the smarthost got no RSET"
 logged 'result=discarded'
-logged 'smtp-dupcheck: info: duplicate conn=[0-9]+ fp=[0-9a-f]{64} msgid=<one@test> from=alice@example.org rcpts=1 source=store age=[0-9]+ action=discard'
+logged 'smtp-dupcheck: info: duplicate conn=[0-9a-f]+-[0-9]+ fp=[0-9a-f]{64} msgid=<one@test> from=alice@example.org rcpts=1 source=store age=[0-9]+ action=discard'
 ok "the same message twice: the second gets 250, is not relayed (RSET), logged discarded"
 
 msg one --to carol@example.net
@@ -135,14 +135,14 @@ for i in 1 2; do
     --to bob@example.net --data "$T/alert" > "$T/swaks.out" 2>&1
 done
 delivered "no Message-ID" 2
-logged 'unchecked conn=[0-9]+ reason="no Message-ID"'
+logged 'unchecked conn=[0-9a-f]+-[0-9]+ reason="no Message-ID"'
 ok "no Message-ID: never checked, both copies delivered"
 
 # The store cannot be used: mail goes through, and the log says why.
 setup "" "{ -p accept $DUP -t 200 $T/no/such/dir/store }"
 msg nostore
 delivered "no store" 1
-logged 'smtp-dupcheck: warning: conn=[0-9]+: store .*/no/such/dir/store: unable to open: No such file'
+logged 'smtp-dupcheck: warning: conn=[0-9a-f]+-[0-9]+: store .*/no/such/dir/store: unable to open: No such file'
 ok "store unusable: the message is delivered, a warning logged"
 
 # 50 parallel connections on one new store.
@@ -267,7 +267,7 @@ gone_env='EHLO client.test\r\nMAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@exam
   "$BIN/smtp-forward" 127.0.0.1 "$HOST_PORT" 2> "$T/err" | perl -ne 'exit if /^354/'
 wait_for "grep -q 'reason=\"write error\"' '$T/err'" 5 || { cat "$T/err"; fail "no write error after the 2xx"; }
 [ "$(stored)" = 1 ] || fail "the message was not delivered before the write error"
-grep -q 'recorded conn=[0-9]* fp=[0-9a-f]* msgid=<gone@test>' "$T/err" || { cat "$T/err"; fail "not recorded after the write error"; }
+grep -q 'recorded conn=[0-9a-f-]* fp=[0-9a-f]* msgid=<gone@test>' "$T/err" || { cat "$T/err"; fail "not recorded after the write error"; }
 grep -q 'result=delivered' "$T/err" || fail "the transaction log line is missing"
 printf "${gone_env}${gone_msg}QUIT\r\n" |
   TCPREMOTEIP=192.0.2.1 "$BIN/smtp-proxyd" -h proxy.test { -p accept "$DUP" -w 3600 "$STORE" } -- \

@@ -25,7 +25,7 @@ refused_with() {   # refused_with WHAT CODE-AND-TEXT
   saw "$2" || fail "$1: no $2"
   not_delivered "$1"
 }
-adapter_logged() { logged "smtp-clamd: info: conn=[0-9]+ $1"; }
+adapter_logged() { logged "smtp-clamd: info: conn=[0-9a-f]+-[0-9]+ $1"; }
 
 proxy -H X-Virus-Scanned
 message "$T/clean.eml" "Lunch"
@@ -92,7 +92,7 @@ ok "a message larger than -m is refused, 552 5.3.4 (-b tempfail: 452 4.3.4), not
 proxy -m 4M
 mail "$T/big.eml"
 refused_with "over StreamMaxLength" "451 4.3.0"
-logged 'smtp-clamd: fatal: conn=[0-9]+: clamd inet:127.0.0.1:[0-9]+ refused a message of [0-9]+ octets as too big'
+logged 'smtp-clamd: fatal: conn=[0-9a-f]+-[0-9]+: clamd inet:127.0.0.1:[0-9]+ refused a message of [0-9]+ octets as too big'
 ok "a message over clamd's StreamMaxLength (with -m set too high): 451 under -p required, one log line"
 
 # clamd too slow: stopped with SIGSTOP past smtp-clamd's -t.
@@ -103,7 +103,7 @@ mail "$T/eicar.eml"
 kill -CONT "$CLAMD_PID"
 refused_with "clamd stopped" "451 4.3.0"
 [ $(( $(date +%s) - start )) -le 8 ] || fail "clamd stopped: no answer within -t"
-logged 'smtp-clamd: fatal: conn=[0-9]+: clamd did not answer in time'
+logged 'smtp-clamd: fatal: conn=[0-9a-f]+-[0-9]+: clamd did not answer in time'
 mail "$T/clean.eml"
 [ "$(final_code)" = 250 ] || fail "clamd resumed: the client got $(final_code)"
 ok "clamd stopped (SIGSTOP) past -t 2: 451 under -p required; resumed, it delivers again"
@@ -114,7 +114,7 @@ wait_for "! port_open $CLAMD_PORT" 10 || fail "clamd did not stop"
 proxy
 mail "$T/clean.eml"
 refused_with "clamd down" "451 4.3.0"
-logged "smtp-clamd: fatal: conn=[0-9]+: unable to connect to clamd inet:127.0.0.1:$CLAMD_PORT: Connection refused"
+logged "smtp-clamd: fatal: conn=[0-9a-f]+-[0-9]+: unable to connect to clamd inet:127.0.0.1:$CLAMD_PORT: Connection refused"
 ok "clamd down: 451 under -p required, one log line"
 
 # The program alone: every bad usage is exit 100 with one line.

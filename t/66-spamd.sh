@@ -36,7 +36,7 @@ proxy required -- -r spam -u nobody
 mail "$T/gtube.eml"
 saw '550 5\.7\.1 Message refused as spam, score [0-9]+\.[0-9]' || fail "GTUBE: not refused"
 not_delivered "GTUBE"
-logged 'smtp-spamd: info: conn=[0-9]+ spamd=spam score=[0-9.]+ required=5.0 tests=[^ ]*GTUBE'
+logged 'smtp-spamd: info: conn=[0-9a-f]+-[0-9]+ spamd=spam score=[0-9.]+ required=5.0 tests=[^ ]*GTUBE'
 grep -q 'identified spam (.*) for nobody:' "$T/spamd.log" || { tail "$T/spamd.log"; fail "-u: not for nobody"; }
 ok "GTUBE with -r spam: 550 5.7.1 with the score, not relayed; -u names spamd's user"
 
@@ -78,7 +78,7 @@ proxy tempfail --
 mail "$T/clean.eml"
 saw '451 4\.3\.0' || fail "spamd down, -p tempfail: no 451"
 not_delivered "spamd down"
-logged "smtp-spamd: fatal: conn=[0-9]+: unable to connect to spamd inet:127.0.0.1:$SPAMD_PORT: Connection refused"
+logged "smtp-spamd: fatal: conn=[0-9a-f]+-[0-9]+: unable to connect to spamd inet:127.0.0.1:$SPAMD_PORT: Connection refused"
 proxy accept --
 mail "$T/clean.eml"
 delivered "spamd down, -p accept"

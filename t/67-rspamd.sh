@@ -41,7 +41,7 @@ delivered() {   # delivered WHAT: 250 after the data, stored once
   [ "$(final_code)" = 250 ] || { cat "$T/swaks.out" "$T/PROXY.log"; fail "$1: the client got $(final_code)"; }
   [ "$(stored)" = 1 ] || fail "$1: not stored once"
 }
-adapter_logged() { logged "smtp-rspamd: info: scan conn=[0-9]+ id=[0-9.]+ $1"; }
+adapter_logged() { logged "smtp-rspamd: info: scan conn=[0-9a-f]+-[0-9]+ id=[0-9.]+ $1"; }
 # without_added FILE: the stored message without the proxy's Received
 # field and rspamd's result fields (folded lines included).
 without_added() {
@@ -77,7 +77,7 @@ without_added "$msg" | head -c "$(wc -c < "$T/clean.eml")" | cmp -s - "$T/clean.
 adapter_logged 'action=no_action score=-?[0-9.]+ changes=2'
 grep -Eq '^fact rspamd[.]score -?[0-9]+[.][0-9][0-9]$' "$RECORD" &&
   grep -q '^fact rspamd[.]action no_action$' "$RECORD" || { cat "$RECORD"; fail "clean: no facts for the next filter"; }
-logged 'transaction conn=[0-9]+ .* facts=([^ ]*,)?rspamd[.]score=-?[0-9]+[.][0-9][0-9],rspamd[.]action=no_action[ ,].*result=delivered'
+logged 'transaction conn=[0-9a-f]+-[0-9]+ .* facts=([^ ]*,)?rspamd[.]score=-?[0-9]+[.][0-9][0-9],rspamd[.]action=no_action[ ,].*result=delivered'
 ok "a clean message: delivered intact with X-Spamd-Result and X-Spam-Status; the facts rspamd.score and rspamd.action seen by the next filter and in the log"
 
 # The envelope as rspamd got it: its log line of that message, and the
@@ -167,11 +167,11 @@ setup "" "-S 100 { -p tempfail -t 30 $RSPAMD -P 2 inet:127.0.0.1:$RSPAMD_PORT }"
 mail "$T/add.eml"
 saw "550 5.7.1"
 not_delivered "-P 2, -S 100"
-logged 'transaction conn=[0-9]+ .* score=1[0-9][0-9] .*result=rejected'
+logged 'transaction conn=[0-9a-f]+-[0-9]+ .* score=1[0-9][0-9] .*result=rejected'
 setup "" "-S 100 { -p tempfail -t 30 $RSPAMD -P 1 inet:127.0.0.1:$RSPAMD_PORT }"
 mail "$T/add.eml"
 delivered "-P 1, -S 100"
-logged 'transaction conn=[0-9]+ .* score=[5-9][0-9] .*result=delivered'
+logged 'transaction conn=[0-9a-f]+-[0-9]+ .* score=[5-9][0-9] .*result=delivered'
 ok "-P: rspamd's score counts towards smtp-proxyd -S (-P 2 over 100: 550; -P 1 under: delivered)"
 
 # rspamd stopped (SIGSTOP): it accepts but never answers; -t 2 ends the
@@ -185,7 +185,7 @@ for p in "$RSPAMD_PID" $(ps -o pid= --ppid "$RSPAMD_PID"); do kill -CONT "$p"; d
 saw "451 4.3.0"
 not_delivered "rspamd stopped"
 [ $(( $(date +%s) - start )) -lt 10 ] || fail "rspamd stopped: the answer took too long"
-logged "smtp-rspamd: fatal: conn=[0-9]+: rspamd at inet:127.0.0.1:$RSPAMD_PORT: no reply within the timeout"
+logged "smtp-rspamd: fatal: conn=[0-9a-f]+-[0-9]+: rspamd at inet:127.0.0.1:$RSPAMD_PORT: no reply within the timeout"
 ok "rspamd stopped (SIGSTOP), -t 2: 451 4.3.0 in time, not relayed, one log line"
 
 # Nonsense where rspamd should be: a server that answers 200 and no JSON.
@@ -200,7 +200,7 @@ setup "" "{ -p tempfail -t 30 $RSPAMD inet:127.0.0.1:$NONSENSE_PORT }"
 mail "$T/clean.eml"
 saw "451 4.3.0"
 not_delivered "nonsense"
-logged "smtp-rspamd: fatal: conn=[0-9]+: rspamd at inet:127.0.0.1:$NONSENSE_PORT: no JSON"
+logged "smtp-rspamd: fatal: conn=[0-9a-f]+-[0-9]+: rspamd at inet:127.0.0.1:$NONSENSE_PORT: no JSON"
 ok "an answer that is no JSON: 451 4.3.0 under -p tempfail, not relayed, one log line"
 
 # Larger than -m: not sent to rspamd, relayed unscanned.
@@ -218,7 +218,7 @@ proxy tempfail
 mail "$T/clean.eml"
 saw "451 4.3.0"
 not_delivered "rspamd down, -p tempfail"
-logged "smtp-rspamd: fatal: conn=[0-9]+: rspamd at inet:127.0.0.1:$RSPAMD_PORT: unable to connect: Connection refused"
+logged "smtp-rspamd: fatal: conn=[0-9a-f]+-[0-9]+: rspamd at inet:127.0.0.1:$RSPAMD_PORT: unable to connect: Connection refused"
 ok "rspamd down, -p tempfail: 451 4.3.0, not relayed, one log line"
 
 proxy accept

@@ -27,11 +27,11 @@ suite() {       # suite NAME STORE PARALLEL-STORE
   setup "" "{ -p accept $DUP -w 3600 $store }"
   msg one
   delivered "$name: first copy" 1
-  logged "smtp-dupcheck: info: recorded conn=[0-9]+ fp=[0-9a-f]{64} msgid=<one@test>"
+  logged "smtp-dupcheck: info: recorded conn=[0-9a-f]+-[0-9]+ fp=[0-9a-f]{64} msgid=<one@test>"
   now $((T0 + 3599))
   msg one
   delivered "$name: second copy" 1
-  logged "duplicate conn=[0-9]+ fp=[0-9a-f]{64} msgid=<one@test> .* source=store age=3599 action=discard"
+  logged "duplicate conn=[0-9a-f]+-[0-9]+ fp=[0-9a-f]{64} msgid=<one@test> .* source=store age=3599 action=discard"
   now $((T0 + 3601))
   msg one
   delivered "$name: a copy after the window" 2
@@ -70,9 +70,9 @@ end=$(date +%s)
 kill -CONT "$REDIS_PID"
 delivered "stalled redis" 1
 [ $((end - start)) -le 5 ] || fail "stalled redis: the session took $((end - start)) s"
-logged "smtp-dupcheck: warning: conn=[0-9]+: store redis://.*timed out; not checked"
+logged "smtp-dupcheck: warning: conn=[0-9a-f]+-[0-9]+: store redis://.*timed out; not checked"
 stop_redis
 msg stopped
 delivered "stopped redis" 2
-logged "smtp-dupcheck: warning: conn=[0-9]+: store redis://.*Connection refused; not checked"
+logged "smtp-dupcheck: warning: conn=[0-9a-f]+-[0-9]+: store redis://.*Connection refused; not checked"
 ok "redis stalled (within -t 300 ms) or stopped: logged, the message delivered, nothing hangs"

@@ -104,9 +104,9 @@ grep -Eq "^127\.0\.0\.2 [0-9]+ 127\.0\.0\.1 $HA_PORT grey@sender\.example\$" "$T
 grep -Eq "^127\.0\.0\.3 [0-9]+ 127\.0\.0\.1 $HA_PORT three@sender\.example\$" "$T/seen" ||
   { cat "$T/seen"; fail "the filter did not see 127.0.0.3"; }
 ok "filters: connect events from 127.0.0.2 and 127.0.0.3, to HAProxy's address and port"
-grep -Eq 'info: transaction conn=[0-9]+ n=1 ip=127\.0\.0\.2 helo=client2\.test from=<grey@sender\.example>.*result=delivered' \
+grep -Eq 'info: transaction conn=[0-9a-f]+-[0-9]+ n=1 ip=127\.0\.0\.2 helo=client2\.test from=<grey@sender\.example>.*result=delivered' \
   "$T/NODE$second.log" || { cat "$T/NODE$second.log"; fail "node $second did not log ip=127.0.0.2"; }
-grep -Eq 'info: transaction conn=[0-9]+ n=1 ip=127\.0\.0\.3 .*from=<three@sender\.example>.*result=delivered' \
+grep -Eq 'info: transaction conn=[0-9a-f]+-[0-9]+ n=1 ip=127\.0\.0\.3 .*from=<three@sender\.example>.*result=delivered' \
   "$T/NODE1.log" "$T/NODE2.log" || fail "no node logged ip=127.0.0.3"
 ok "noqueue's log: ip=127.0.0.2 and ip=127.0.0.3"
 f2=$(pf_message grey1@test) f3=$(pf_message three1@test)
@@ -160,7 +160,7 @@ ok "a message through node $d1, then again through node $d2: recorded, then disc
 # log line, no filter started, nothing relayed.
 v2_tcp4=0d0a0d0a000d0a515549540a2111000c7f0000097f000001c35000"19"
 # The node's log but the lines of HAProxy's health checks (which QUIT).
-log2() { grep -Ev 'info: end conn=[0-9]+ ip=127\.0\.0\.1 .*transactions=0 reason=quit' "$T/NODE2.log"; }
+log2() { grep -Ev 'info: end conn=[0-9a-f]+-[0-9]+ ip=127\.0\.0\.1 .*transactions=0 reason=quit' "$T/NODE2.log"; }
 bad() {   # bad WHAT SOURCE HEX PATTERN
   _before=$(log2 | wc -l)
   _got=$(raw_session "$NODE2_PORT" "$2" "$3")
@@ -174,11 +174,11 @@ bad() {   # bad WHAT SOURCE HEX PATTERN
 stored_before=$(pf_stored)
 : > "$T/seen.1"; : > "$T/seen.2"
 bad "a header from an address not allowed" 127.0.0.2 "${v2_tcp4}45484c4f20780d0a" \
-  'info: end conn=[0-9]+ ip=127\.0\.0\.2 transactions=0 reason="not a balancer'
+  'info: end conn=[0-9a-f]+-[0-9]+ ip=127\.0\.0\.2 transactions=0 reason="not a balancer'
 bad "a truncated header" 127.0.0.1 0d0a0d0a000d0a5155 \
-  'info: end conn=[0-9]+ ip=127\.0\.0\.1 transactions=0 reason="PROXY header: end of file within the PROXY header"'
+  'info: end conn=[0-9a-f]+-[0-9]+ ip=127\.0\.0\.1 transactions=0 reason="PROXY header: end of file within the PROXY header"'
 bad "garbage instead of a header" 127.0.0.1 "$(printf 'EHLO x\r\n' | od -An -tx1 | tr -d ' \n')" \
-  'info: end conn=[0-9]+ ip=127\.0\.0\.1 transactions=0 reason="PROXY header: not a PROXY header"'
+  'info: end conn=[0-9a-f]+-[0-9]+ ip=127\.0\.0\.1 transactions=0 reason="PROXY header: not a PROXY header"'
 [ ! -s "$T/seen.2" ] || fail "bad headers: a filter saw a transaction"
 [ "$(pf_stored)" = "$stored_before" ] || fail "bad headers: Postfix got mail"
 ok "a PROXY header from 127.0.0.2 (not a balancer), a truncated one, garbage: each closed without a greeting, one log line"

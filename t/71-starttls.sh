@@ -76,7 +76,7 @@ timeout 10 perl "$T/drop.pl" "$PROXY_PORT" || fail "drop client"
 logged 'TLS handshake with 127.0.0.1 failed'
 logged 'reason="tls failed"'
 # smtp-tls's own warning names the connection, as the proxy's end line does.
-conn=$(sed -n 's/.* end conn=\([0-9]*\) .*reason="tls failed".*/\1/p' "$T/PROXY.log" | head -n 1)
+conn=$(sed -n 's/.* end conn=\([0-9a-f-]*\) .*reason="tls failed".*/\1/p' "$T/PROXY.log" | head -n 1)
 logged "^smtp-tls: warning: conn=$conn: handshake with 127\\.0\\.0\\.1"
 send --tls --to bob@example.net --from alice@example.org || fail "the next session after a broken handshake"
 ok "a client dropping mid-handshake: its session ends with a log line, the next one works"

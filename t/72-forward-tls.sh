@@ -47,7 +47,7 @@ refused() {
   [ "$(stored)" = 0 ] || fail "$1: delivered"
   [ -z "$(mail_in_clear)" ] || fail "$1: MAIL in the clear"
   [ -z "${2:-}" ] ||
-    grep -Eq "^smtp-forward: warning: conn=[0-9]+: TLS with smarthost 127\.0\.0\.1:[0-9]+ failed: $2\$" "$T/PROXY.log" ||
+    grep -Eq "^smtp-forward: warning: conn=[0-9a-f]+-[0-9]+: TLS with smarthost 127\.0\.0\.1:[0-9]+ failed: $2\$" "$T/PROXY.log" ||
     { cat "$T/PROXY.log"; fail "$1: the log does not say '$2'"; }
 }
 

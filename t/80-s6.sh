@@ -326,7 +326,7 @@ if [ "$(id -u)" = 0 ]; then
   chmod 600 "$T/etc/recipients.cdb"
   s6-svc -t "$SVC"
   log_has 'noqueue/run: fatal: the configuration does not work' 10
-  log_has 'smtp-envcheck: fatal: conn=[0-9]+: unable to open .*recipients.cdb: Permission denied'
+  log_has 'smtp-envcheck: fatal: conn=[0-9a-f]+-[0-9]+: unable to open .*recipients.cdb: Permission denied'
   ready && fail "up with a table it cannot read"
   chmod 644 "$T/etc/recipients.cdb"
   wait_for ready 10 || fail "not up again once the table is readable"
@@ -341,12 +341,12 @@ wait_for "ls '$T/log' | grep -q '^@4000[0-9a-f]*\.s\$'" 10 || fail "s6-svc -a: n
 [ "$(stat -c %U "$T/log/current")" = "$RUNAS" ] || fail "current is not $RUNAS's"
 cat "$T"/log/@*.s "$T/log/current" > "$T/all.log"
 grep -Ev '^@4000[0-9a-f]{20} ' "$T/all.log" && fail "a log line without a TAI64N timestamp"
-for want in 'smtp-proxyd: info: transaction conn=[0-9]+ n=1 ip=127\.0\.0\.1 helo=client\.test from=<alice@example\.org> rcpt=<bob@example\.net>:250 accepted=1 class=sales size=[0-9]+ upstream=250 reply=250 result=delivered ms=[0-9]+$' \
-    'smtp-proxyd: info: end conn=[0-9]+ ip=127\.0\.0\.1 helo=client\.test transactions=1 reason=quit ms=[0-9]+$' \
-    'smtp-envcheck: info: refused conn=[0-9]+ ip=127\.0\.0\.1 event=rcpt address=nobody@example\.net code=550 reason="unknown recipient" entry=@example\.net$' \
-    'smtp-dupcheck: info: recorded conn=[0-9]+ fp=[0-9a-f]{64} msgid=<first@test>$' \
-    'smtp-dupcheck: info: duplicate conn=[0-9]+ fp=[0-9a-f]{64} msgid=<first@test> from=alice@example\.org rcpts=1 source=store age=[0-9]+ action=discard$' \
-    'result=discarded' 'smtp-bodycheck: info: conn=[0-9]+ verdict=continue size=[0-9]+ found=missing=Date$' \
+for want in 'smtp-proxyd: info: transaction conn=[0-9a-f]+-[0-9]+ n=1 ip=127\.0\.0\.1 helo=client\.test from=<alice@example\.org> rcpt=<bob@example\.net>:250 accepted=1 class=sales size=[0-9]+ upstream=250 reply=250 result=delivered ms=[0-9]+$' \
+    'smtp-proxyd: info: end conn=[0-9a-f]+-[0-9]+ ip=127\.0\.0\.1 helo=client\.test transactions=1 reason=quit ms=[0-9]+$' \
+    'smtp-envcheck: info: refused conn=[0-9a-f]+-[0-9]+ ip=127\.0\.0\.1 event=rcpt address=nobody@example\.net code=550 reason="unknown recipient" entry=@example\.net$' \
+    'smtp-dupcheck: info: recorded conn=[0-9a-f]+-[0-9]+ fp=[0-9a-f]{64} msgid=<first@test>$' \
+    'smtp-dupcheck: info: duplicate conn=[0-9a-f]+-[0-9]+ fp=[0-9a-f]{64} msgid=<first@test> from=alice@example\.org rcpts=1 source=store age=[0-9]+ action=discard$' \
+    'result=discarded' 'smtp-bodycheck: info: conn=[0-9a-f]+-[0-9]+ verdict=continue size=[0-9]+ found=missing=Date$' \
     "$([ "$(id -u)" = 0 ] && echo 'noqueue/run: fatal' || echo 'end conn=')"; do
   grep -Eq "$want" "$T/all.log" || { s6-tai64nlocal < "$T/all.log" | tail -n 40; fail "the log has no $want"; }
 done
@@ -355,7 +355,7 @@ done
 minute=$(s6-tai64nlocal < "$T/all.log" | grep ' transaction .*from=<alice@example.org>.*result=discarded' |
   head -n 1 | cut -c12-16)
 s6-tai64nlocal < "$T/all.log" | grep " $minute:.* transaction .*from=<alice@example.org>" > "$T/example.out"
-conn=$(grep 'result=discarded' "$T/example.out" | sed 's/.* conn=\([0-9]*\) .*/\1/' | head -n 1)
+conn=$(grep 'result=discarded' "$T/example.out" | sed 's/.* conn=\([0-9a-f-]*\) .*/\1/' | head -n 1)
 [ -n "$conn" ] || { cat "$T/example.out"; fail "the worked example: no discarded copy"; }
 s6-tai64nlocal < "$T/all.log" | grep -E "conn=$conn( |\$)" > "$T/conn.out"
 grep -q " end conn=$conn " "$T/conn.out" || { cat "$T/conn.out"; fail "the worked example: conn=$conn has no end line"; }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "deadline.h"
@@ -276,6 +277,11 @@ static enum outcome ask(struct filter *f, enum filter_event ev, const char *even
         /* An answer to another event: out of step, whatever it says. */
         if (fl.token != f->token) { why = "answered another event"; goto failure; }
         if (io_buffered(&f->in)) { why = "spoke unasked"; goto failure; }
+        /* A dry run: the verdict is for the log, and nothing changes. */
+        if (f->dry) {
+            v->headers.len = headers_before;
+            goto verdict;
+        }
         /* A valid verdict: its modifiers go with it, and the message
          * changes are made at once, for the next filter to see. */
         if ((fl.kind == FILTER_CONTINUE || fl.kind == FILTER_ACCEPT) && changes.n &&
@@ -292,6 +298,7 @@ static enum outcome ask(struct filter *f, enum filter_event ev, const char *even
             memcpy(v->class, class, sizeof v->class);
             v->class_set = 1;
         }
+    verdict:
         switch (fl.kind) {
         case FILTER_ACCEPT: return O_ACCEPT;
         case FILTER_DISCARD: return O_DISCARD;
@@ -393,19 +400,80 @@ static void trail_add(struct trail *t, const struct filter *f, enum filter_event
              filterproto_event_name(ev), what);
 }
 
+static int64_t now_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+static int of_connection(enum filter_event ev)
+{
+    return ev == FILTER_CONNECT || ev == FILTER_TLS || ev == FILTER_HELO;
+}
+
+size_t filters_times(char *buf, size_t size, int which)
+{
+    size_t len = 0;
+    unsigned i;
+    buf[0] = 0;
+    for (i = 0; i < cfg.nfilters; i++) {
+        struct filter *f = &cfg.filters[i];
+        int n;
+        if (!f->asked[which]) continue;
+        n = snprintf(buf + len, size - len, "%s%s:%lld", len ? "," : "", f->name,
+                     (long long)((f->us[which] + 500) / 1000));
+        if (n < 0 || (size_t)n >= size - len) {
+            buf[len] = 0;               /* those that fit */
+            break;
+        }
+        len += (size_t)n;
+    }
+    for (i = 0; i < cfg.nfilters; i++) {
+        cfg.filters[i].us[which] = 0;
+        cfg.filters[i].asked[which] = 0;
+    }
+    return len;
+}
+
+/* A dry run's verdict, in the log and the trail, instead of in effect. */
+static void would(const struct filter *f, enum filter_event ev, enum outcome o,
+                  const struct verdict *v, struct trail *t)
+{
+    static const char *const names[] = { "continue", "accept", "reject", "tempfail", "discard" };
+    struct log_line l;
+    char what[16];
+    snprintf(what, sizeof what, "would-%s", names[o]);
+    trail_add(t, f, ev, what);
+    log_line_event(&l, what);
+    if (!of_connection(ev)) log_kv_num(&l, "n", session_transaction());
+    log_kv_str(&l, "filter", f->name);
+    log_kv_str(&l, "event", filterproto_event_name(ev));
+    log_kv_str(&l, "verdict", names[o]);
+    if (o == O_REJECT || o == O_TEMPFAIL) {
+        log_kv_num(&l, "code", v->code);
+        log_kv_str(&l, "text", v->text);
+    }
+    log_line_emit(&l);
+}
+
 void filters_event(enum filter_event ev, const struct event *e, int64_t deadline,
                    struct verdict *v, struct trail *t)
 {
     static const char *const names[] = { "continue", "accept", "reject", "tempfail", "discard" };
     unsigned i;
-    int accepted = 0;
+    int accepted = 0, which = !of_connection(ev);
     for (i = 0; i < cfg.nfilters; i++) {
         struct filter *f = &cfg.filters[i];
         enum outcome o;
         int failed = 0;
+        int64_t began;
+        int asked;
         if (!(f->events & (1u << ev))) continue;
         /* "accept" skips the rest of the chain, but not a required filter. */
         if (accepted && f->policy != POLICY_REQUIRED) continue;
+        began = now_us();
+        asked = !f->failed;
         if (f->failed) {
             failed = 1;
             o = policy_outcome(f, v);
@@ -424,10 +492,17 @@ void filters_event(enum filter_event ev, const struct event *e, int64_t deadline
             o = ask(f, ev, e->buf, f->version >= 2 || e->v1len > e->len ? e->len : e->v1len,
                     deadline, v, &failed);
         }
+        if (asked) {
+            f->us[which] += now_us() - began;
+            f->asked[which]++;
+        }
         if (failed)
-            trail_add(t, f, ev, f->policy == POLICY_ACCEPT ? "failed-accept" : "failed-tempfail");
+            trail_add(t, f, ev, f->policy == POLICY_ACCEPT || f->dry ? "failed-accept" : "failed-tempfail");
+        else if (o != O_CONTINUE && ev != FILTER_REPORT && f->dry)
+            would(f, ev, o, v, t);
         else if (o != O_CONTINUE && ev != FILTER_REPORT)
             trail_add(t, f, ev, names[o]);
+        if (f->dry) o = O_CONTINUE;
         if (ev == FILTER_REPORT) continue;
         if (o == O_ACCEPT) {
             accepted = 1;

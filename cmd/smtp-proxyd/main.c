@@ -1,5 +1,8 @@
 /* smtp-proxyd: options, the filter blocks, then the session. */
+#include <ctype.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,17 +14,26 @@
 #include "proxyd.h"
 #include "scan.h"
 
-#define USAGE "usage: smtp-proxyd [-h host] [-e envelope-seconds] [-b body-seconds]" \
+#ifndef NOQUEUE_VERSION
+#define NOQUEUE_VERSION "unknown"
+#endif
+
+#define OPTIONS "Cvh:e:b:D:w:s:r:E:m:S:t:p:d:RQ:g:y:P:c:k:a:VTL:"
+#define USAGE "usage: smtp-proxyd [-C] [-v] [-h host] [-e envelope-seconds] [-b body-seconds]" \
     " [-D bytes-per-second] [-w end-of-data-seconds] [-s size] [-r max-recipients] [-E max-errors]" \
     " [-m first|split] [-S [class=]points] [-t filter-seconds] [-p accept|tempfail]" \
     " [-d spool-dir] [-R] [-Q mailbox] [-g greet-milliseconds] [-y errors] [-P balancers] [-c cert] [-k key] [-a cafile] [-V] [-T] [-L tls-program]" \
-    " [{ [-t seconds] [-p accept|tempfail|required] [-1] [-n name]" \
+    " [{ [-t seconds] [-p accept|tempfail|required] [-1] [-d] [-n name]" \
     " program [args...] }]... -- forwarder [args...]"
 
 struct config cfg;
+static int option;                      /* the one being read, for errors */
+static int check;                       /* -C: 1, -CC: 2 */
+static char tls_problem[512];
 
 static void usage(const char *why)
 {
+    if (why && option) log_fatal(100, "-%c: %s; %s", option, why, USAGE);
     if (why) log_fatal(100, "%s; %s", why, USAGE);
     log_fatal(100, "%s", USAGE);
 }
@@ -89,9 +101,10 @@ static void quarantine(const char *arg)
     cfg.quarantine = addr;
 }
 
-/* { [-t seconds] [-p policy] [-1] [-n name] program args... } */
+/* { [-t seconds] [-p policy] [-1] [-d] [-n name] program args... } */
 static int filter_block(char **argv, int i, int argc, struct filter *f)
 {
+    char why[64];
     /* Not started yet: nothing of it to close or reap. */
     f->proc.pid = -1;
     f->proc.to = f->proc.from = -1;
@@ -99,12 +112,17 @@ static int filter_block(char **argv, int i, int argc, struct filter *f)
     f->policy = cfg.filter_policy;
     for (i++; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
         const char *o = argv[i];
+        option = 0;
         if (!strcmp(o, "-1")) { f->oneshot = 1; continue; }
-        if (i + 1 >= argc) usage("filter option without its value");
+        if (!strcmp(o, "-d")) { f->dry = 1; continue; }
+        snprintf(why, sizeof why, "filter option %.20s %s", o,
+                 strcmp(o, "-t") && strcmp(o, "-p") && strcmp(o, "-n") ? "unknown" : "without its value");
+        if (i + 1 >= argc || (strcmp(o, "-t") && strcmp(o, "-p") && strcmp(o, "-n"))) usage(why);
+        option = o[1];
         if (!strcmp(o, "-t")) f->timeout = seconds(argv[++i], 86400);
         else if (!strcmp(o, "-p")) f->policy = policy(argv[++i], 1);
-        else if (!strcmp(o, "-n")) f->name = argv[++i];
-        else usage("unknown filter option");
+        else f->name = argv[++i];
+        option = 0;
     }
     if (i >= argc || !strcmp(argv[i], "}")) usage("a filter block without a program");
     f->argv = argv + i;
@@ -121,21 +139,41 @@ static int filter_block(char **argv, int i, int argc, struct filter *f)
 /* STARTTLS is offered when there are a certificate and a key; a file that
  * cannot be read refuses the start (a full check that they match:
  * smtp-tls -s -x, for a run script). */
+/* A problem of the TLS options: fatal, but with -C one more line of the
+ * check, and the next is looked for. */
+static void tls_wrong(const char *fmt, const char *arg, int err)
+{
+    size_t n = strlen(tls_problem);
+    char line[400];
+    snprintf(line, sizeof line, fmt, arg);
+    if (!check) {
+        errno = err;
+        if (err) log_fatal_sys(100, "%s", line);
+        log_fatal(100, "%s", line);
+    }
+    if (n) log_warn("check: %s", tls_problem);  /* all but the last: the caller has it */
+    snprintf(tls_problem, sizeof tls_problem, "%s%s%s", line, err ? ": " : "", err ? strerror(err) : "");
+}
+
 static void readable(const char *what, const char *path)
 {
+    char fmt[64];
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) log_fatal_sys(100, "unable to read the TLS %s %s", what, path);
-    close(fd);
+    if (fd >= 0) { close(fd); return; }
+    snprintf(fmt, sizeof fmt, "unable to read the TLS %s %%s", what);
+    tls_wrong(fmt, path, errno);
 }
 
 static void tls_options(void)
 {
     if (cfg.tls_cert && !*cfg.tls_cert) cfg.tls_cert = 0;
     if (cfg.tls_key && !*cfg.tls_key) cfg.tls_key = 0;
-    if (!cfg.tls_cert != !cfg.tls_key)
-        log_fatal(100, "STARTTLS needs both a certificate and a key (-c and -k, or CERTFILE and KEYFILE)");
+    if (!cfg.tls_cert != !cfg.tls_key) {
+        tls_wrong("STARTTLS needs both a certificate and a key (-c and -k, or CERTFILE and KEYFILE)%s", "", 0);
+        return;
+    }
     if (!cfg.tls_cert) {
-        if (cfg.tls_required) log_fatal(100, "-T needs a certificate and a key for STARTTLS");
+        if (cfg.tls_required) tls_wrong("-T needs a certificate and a key for STARTTLS%s", "", 0);
         return;
     }
     readable("certificate", cfg.tls_cert);
@@ -143,7 +181,7 @@ static void tls_options(void)
     if (cfg.tls_ca) readable("CA file", cfg.tls_ca);
     /* Or STARTTLS would be offered, and fail after its 220. */
     if (!child_findable(cfg.tls_program))
-        log_fatal(100, "unable to find %s for STARTTLS (not in PATH, or not executable)", cfg.tls_program);
+        tls_wrong("unable to find %s for STARTTLS (not in PATH, or not executable)", cfg.tls_program, 0);
 }
 
 static void options(int argc, char **argv)
@@ -167,8 +205,14 @@ static void options(int argc, char **argv)
     cfg.tls_key = getenv("KEYFILE");
     cfg.tls_program = "smtp-tls";
     opterr = 0;                 /* one line, ours */
-    while ((opt = getopt(argc, argv, "+h:e:b:D:w:s:r:E:m:S:t:p:d:RQ:g:y:P:c:k:a:VTL:")) != -1) {
+    while ((opt = getopt(argc, argv, "+" OPTIONS)) != -1) {
+        option = opt;
         switch (opt) {
+        case 'C': check++; break;
+        case 'v':
+            if (write(1, "smtp-proxyd " NOQUEUE_VERSION "\n", sizeof "smtp-proxyd " NOQUEUE_VERSION) < 0)
+                _exit(111);
+            _exit(0);
         case 'h': cfg.hostname = optarg; break;
         case 'e': cfg.envelope_timeout = seconds(optarg, 86400); break;
         case 'b': cfg.body_timeout = seconds(optarg, 86400); break;
@@ -215,9 +259,18 @@ static void options(int argc, char **argv)
         case 'V': cfg.tls_request_cert = 1; break;
         case 'T': cfg.tls_required = 1; break;
         case 'L': cfg.tls_program = optarg; break;
-        default: usage("bad option, or an option without its value");
+        default: {
+            const char *o = optopt && optopt != ':' ? strchr(OPTIONS, optopt) : 0;
+            char why[48];
+            option = 0;
+            if (o && o[1] == ':') snprintf(why, sizeof why, "option -%c without its value", optopt);
+            else if (isprint(optopt)) snprintf(why, sizeof why, "unknown option -%c", optopt);
+            else snprintf(why, sizeof why, "unknown option");
+            usage(why);
+        }
         }
     }
+    option = 0;
     i = optind;
     /* getopt took a "--" right after the options: no filters. */
     if (!(i > 1 && !strcmp(argv[i - 1], "--"))) {
@@ -248,6 +301,8 @@ int main(int argc, char **argv)
 {
     const char *why;
     int bad;
+    char **env;
+    extern char **environ;
     log_program = "smtp-proxyd";
     /* A closed stderr would let the next open() take fd 2. */
     if (fcntl(2, F_GETFD) < 0) open("/dev/null", O_WRONLY);
@@ -256,7 +311,14 @@ int main(int argc, char **argv)
     signal(SIGXFSZ, SIG_IGN);
     options(argc, argv);
     bad = statustext_load(texts, T_COUNT, &why);
+    if (check) {
+        char text_problem[128];
+        if (bad >= 0) snprintf(text_problem, sizeof text_problem, "SMTP_TEXT_%s %s", texts[bad].name, why);
+        return check_run(check, tls_problem[0] ? tls_problem : 0, bad >= 0 ? text_problem : 0);
+    }
     if (bad >= 0) log_fatal(100, "SMTP_TEXT_%s %s", texts[bad].name, why);
+    for (env = environ; (env = statustext_unknown(env)); env++)
+        log_warn("%.*s: no noqueue program takes this status text", (int)strcspn(*env, "="), *env);
     session_run();
     return 0;
 }

@@ -211,3 +211,38 @@ done:
     free(buf);
     return r;
 }
+
+size_t message_id(int in, char *out, size_t size)
+{
+    char buf[16384];
+    size_t got, i, len = 0;
+    int in_field = 0;
+    out[0] = 0;
+    if (read_at(in, buf, sizeof buf - 1, 0, &got) < 0) return 0;
+    buf[got] = 0;
+    for (i = 0; i < got;) {
+        char *eol = memchr(buf + i, '\n', got - i);
+        size_t n = eol ? (size_t)(eol - buf) - i : got - i, k;
+        const char *p = buf + i;
+        if (n && p[n - 1] == '\r') n--;
+        if (!n) break;                          /* the end of the header */
+        if (in_field && (p[0] == ' ' || p[0] == '\t')) {
+            k = 0;                              /* a folded continuation */
+        } else if (in_field) {
+            break;
+        } else if (n >= 11 && !strncasecmp(p, "Message-ID:", 11)) {
+            in_field = 1;
+            k = 11;
+        } else {
+            if (!eol) break;
+            i = (size_t)(eol - buf) + 1;
+            continue;
+        }
+        for (; k < n && len + 1 < size; k++)
+            if (p[k] != ' ' && p[k] != '\t') out[len++] = p[k];
+        if (!eol) break;
+        i = (size_t)(eol - buf) + 1;
+    }
+    out[len] = 0;
+    return len;
+}

@@ -34,6 +34,9 @@ struct filter {
     enum policy policy;
     int policy_given;
     int oneshot;
+    int dry;                    /* -d: its verdicts are logged, not applied */
+    int64_t us[2];              /* time waited for it: connection, transaction */
+    unsigned asked[2];          /* events it was asked: connection, transaction */
     unsigned events;            /* 1 << FILTER_x */
     int version;                /* of the protocol, from its greeting */
     unsigned long token;        /* of the last event sent */
@@ -155,6 +158,14 @@ void filters_event(enum filter_event ev, const struct event *e, int64_t deadline
 void filters_set_oneshot_env(char *const env[]);
 int filters_want(enum filter_event ev);
 void filters_stop(int64_t deadline);
+/* The time each filter took ("NAME:MS,..."; those asked only) for the
+ * connection's events (connect, tls, helo: which 0) or the transaction's
+ * (which 1), then zeroed: the length written, "" when none was asked. */
+size_t filters_times(char *buf, size_t size, int which);
+
+/* check.c: smtp-proxyd -C (level 2: -CC, the smarthosts too); the
+ * problems of the options found before, or NULL; the exit status. */
+int check_run(int level, const char *tls_problem, const char *texts_problem);
 
 /* forwarder.c: requests may be sent in a row (one write), their replies
  * then read in the same order. */
@@ -173,6 +184,9 @@ void session_run(void);
 /* The context lines a version 2 filter gets before event ev (v: what the
  * filters before it in the chain said of this event): 0, or -1 when they
  * cannot be written by the deadline. */
+/* The log's conn= and the number of the transaction under way. */
+const char *session_conn(void);
+unsigned session_transaction(void);
 int session_context(struct io_out *out, enum filter_event ev, const struct verdict *v,
                     int64_t deadline);
 /* Apply the changes a filter asked for at eom, its verdict having let the
@@ -190,6 +204,11 @@ int message_edit(int in, int out, const struct changes *c);
 int message_check(int in, unsigned long long limit, unsigned long long *size, const char **why);
 /* Copy in to out, whole, from offset 0; out truncated first.  0 or -1. */
 int message_copy(int in, int out);
+
+/* The value of the first Message-ID field of the message on fd in, its
+ * white space removed, cut to size - 1: its length, 0 when there is none
+ * in the first 16 KB. */
+size_t message_id(int in, char *out, size_t size);
 
 /* headers */
 int headers_add(struct headers *h, const char *name, const char *value, size_t n);

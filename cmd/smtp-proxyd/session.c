@@ -78,7 +78,7 @@ static struct {
     struct modifiers helo_mods;         /* from the last HELO/EHLO */
     struct trail session_trail;         /* connect, TLS and HELO verdicts */
     int tls;                            /* after a successful STARTTLS */
-    pid_t pid;                          /* ours: conn= of the log, and NOQUEUE_CONN */
+    char conn[LOG_CONN_ID_MAX + 1];     /* conn= of the log, and NOQUEUE_CONN */
     pid_t tls_pid;
     struct tls_info tls_info;
     struct verdict refusal;             /* of the tls event, for the next command */
@@ -295,11 +295,21 @@ static int context_put(struct io_out *out, const struct event *e, int64_t deadli
     return io_put(out, e->buf, e->len, deadline) < 0 || io_put(out, "\n", 1, deadline) < 0 ? -1 : 0;
 }
 
+const char *session_conn(void)
+{
+    return s.conn;
+}
+
+unsigned session_transaction(void)
+{
+    return s.transactions;
+}
+
 /* The transaction's id, as in the Received field. */
 static const char *transaction_id(void)
 {
-    static char id[48];
-    snprintf(id, sizeof id, "%ld.%u", (long)s.pid, s.transactions);
+    static char id[LOG_CONN_ID_MAX + 16];
+    snprintf(id, sizeof id, "%s.%u", s.conn, s.transactions);
     return id;
 }
 
@@ -420,6 +430,9 @@ static void transaction_log(const char *result, int code)
     char list[LOG_LINE_MAX];
     size_t len = 0;
     unsigned i;
+    /* What the client saw is in reply=; the result says why. */
+    if (!strcmp(result, "tempfailed") && tx.unavailable) result = "unavailable";
+    else if (!code && tx.nrcpts && !tx.accepted) result = tx.unavailable ? "unavailable" : "norecipient";
     log_line_event(&l, "transaction");
     log_kv_num(&l, "n", s.transactions);
     log_kv_str(&l, "ip", s.ip);
@@ -435,6 +448,7 @@ static void transaction_log(const char *result, int code)
     log_kv_num(&l, "accepted", tx.accepted);
     if (tx.class_set && tx.class[0]) log_kv_str(&l, "class", tx.class);
     if (tx.size) log_kv_num(&l, "size", (long long)tx.size);
+    if (tx.size && message_id(s.spool.fd_ro, list, 201)) log_kv_str(&l, "msgid", list);
     if (tx.tx_mods.score || s.connect_mods.score || s.helo_mods.score)
         log_kv_num(&l, "score", tx.tx_mods.score + s.connect_mods.score + s.helo_mods.score);
     if (s.connect_mods.facts.n || s.helo_mods.facts.n || tx.tx_mods.facts.n) {
@@ -448,8 +462,13 @@ static void transaction_log(const char *result, int code)
         log_kv(&l, "facts", list, len);
     }
     if (tx.trail.buf[0]) log_kv_str(&l, "filters", tx.trail.buf);
+    if (filters_times(list, sizeof list, 1)) log_kv_str(&l, "filter_ms", list);
     if (tx.upstream_code) log_kv_num(&l, "upstream", tx.upstream_code);
     if (code) log_kv_num(&l, "reply", code);
+    if (tx.upstream_code) {
+        log_kv_num(&l, "upstream_ms", tx.upstream_ms);
+        log_kv_str(&l, "upstream_text", tx.upstream_text);
+    }
     log_kv_str(&l, "result", result);
     log_kv_num(&l, "ms", deadline_now() - tx.tx_start);
     log_line_emit(&l);
@@ -491,6 +510,10 @@ static void session_finish(const char *reason, int status)
     log_kv_num(&l, "transactions", s.transactions);
     if (s.errors) log_kv_num(&l, "errors", s.errors);
     if (s.session_trail.buf[0]) log_kv_str(&l, "filters", s.session_trail.buf);
+    {
+        char times[1024];
+        if (filters_times(times, sizeof times, 0)) log_kv_str(&l, "filter_ms", times);
+    }
     log_kv_str(&l, "reason", reason);
     log_kv_num(&l, "ms", deadline_now() - s.start);
     log_line_emit(&l);
@@ -712,6 +735,14 @@ static void do_mail(const struct smtp_command *c)
     reply(250, "2.1.0", T_OK);
 }
 
+/* A 4xx with 4.4.x (network and routing): smtp-forward's own when the
+ * smarthost cannot be reached or was lost, or the smarthost's of that
+ * kind.  The log's result says "unavailable" then. */
+static void upstream_seen(const struct smtp_reply *r)
+{
+    if (r->code / 100 == 4 && r->len > 8 && !memcmp(r->text + 4, "4.4.", 4)) tx.unavailable = 1;
+}
+
 /* Any reply of the forwarder outside 2xx, 4xx, 5xx is made a 451. */
 static void reply_checked(struct smtp_reply *r)
 {
@@ -735,6 +766,7 @@ static void upstream_mail(const char *rcpt_line)
         forwarder_reply(&r, forward_deadline()) < 0)
         forwarder_lost();
     reply_checked(&r);
+    upstream_seen(&r);
     if (r.code / 100 == 2) {
         tx.upstream = 1;
         return;
@@ -808,6 +840,7 @@ static void do_rcpt(const struct smtp_command *c)
     }
     if (tx.upstream < 0) r = tx.upstream_refusal;
     else reply_checked(&r);
+    upstream_seen(&r);
     /* The recipient's modifiers count only once the smarthost took it. */
     if (r.code / 100 == 2) {
         modifiers_add(&tx.tx_mods, &v);
@@ -876,10 +909,10 @@ static void received_header(struct headers *h)
     if (s.tls)
         snprintf(tls, sizeof tls, "\r\n\t(using %s with cipher %s)", s.tls_info.version,
                  s.tls_info.cipher);
-    n = snprintf(value, sizeof value, "from %s (%s%s[%s])%s\r\n\tby %s (noqueue) with %s%s id %ld.%u;\r\n\t%s",
+    n = snprintf(value, sizeof value, "from %s (%s%s[%s])%s\r\n\tby %s (noqueue) with %s%s id %s.%u;\r\n\t%s",
                  helo, s.remotehost ? s.remotehost : "", s.remotehost ? " " : "",
                  s.ip, s.tls ? tls : "", cfg.hostname, s.esmtp ? "ESMTP" : "SMTP",
-                 s.tls ? "S" : "", (long)s.pid, s.transactions, date);
+                 s.tls ? "S" : "", s.conn, s.transactions, date);
     if (n > 0 && (size_t)n < sizeof value && header_value_valid(value, (size_t)n))
         headers_add(h, "Received", value, (size_t)n);
 }
@@ -1193,6 +1226,8 @@ static void data_relay(const struct verdict *v)
     struct headers received;
     struct smtp_reply r;
     char line[32];
+    const char *eol;
+    int64_t began;
     unsigned fields, refused = 0;
     received.len = 0;
     if (cfg.received) received_header(&received);
@@ -1211,6 +1246,7 @@ static void data_relay(const struct verdict *v)
     /* The forwarder gets what is left of the budget, less a margin, so
      * that its own timeout answers before ours. */
     snprintf(line, sizeof line, "DATA %u", deadline_seconds_left(s.deadline, 5));
+    began = deadline_now();
     if (forwarder_send(line, s.deadline) < 0) forwarder_lost();
     while (fields--) {
         if (forwarder_reply(&r, s.deadline) < 0) forwarder_lost();
@@ -1219,7 +1255,12 @@ static void data_relay(const struct verdict *v)
     if (forwarder_reply(&r, s.deadline) < 0) forwarder_lost();
     if (refused) log_warn("the forwarder refused %u header field%s", refused, refused > 1 ? "s" : "");
     reply_checked(&r);
+    upstream_seen(&r);
     tx.upstream_code = r.code;
+    tx.upstream_ms = deadline_now() - began;
+    eol = strchr(r.text, '\n');
+    if (eol && eol - r.text > 4)
+        snprintf(tx.upstream_text, sizeof tx.upstream_text, "%.*s", (int)(eol - r.text - 4), r.text + 4);
     if (r.code / 100 == 2) tx.delivered = r.code;   /* reported whatever comes */
     reply_upstream(&r);
     if (r.code / 100 == 2) {
@@ -1432,13 +1473,13 @@ static void session_start(void)
 
 void session_run(void)
 {
-    char conn[24];
+    struct timespec now;
     s.start = deadline_now();
     /* Our warnings, and those of every program we start, say which
      * connection they are about: conn= of our own lines. */
-    s.pid = getpid();
-    snprintf(conn, sizeof conn, "%ld", (long)s.pid);
-    if (setenv("NOQUEUE_CONN", conn, 1) < 0) log_fatal_sys(111, "unable to set NOQUEUE_CONN");
+    if (clock_gettime(CLOCK_REALTIME, &now) < 0) log_fatal_sys(111, "unable to read the clock");
+    log_conn_id(s.conn, sizeof s.conn, &now, (long)getpid());
+    if (setenv("NOQUEUE_CONN", s.conn, 1) < 0) log_fatal_sys(111, "unable to set NOQUEUE_CONN");
     s.deadline = deadline_in_seconds(cfg.envelope_timeout);
     s.ip = env_or("TCPREMOTEIP", "unknown");
     s.port = env_or("TCPREMOTEPORT", 0);

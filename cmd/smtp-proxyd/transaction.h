@@ -40,6 +40,9 @@ struct transaction {
     int64_t tx_start;
     unsigned long long size;
     int upstream_code;                  /* the forwarder's answer to the message */
+    int64_t upstream_ms;                /* from the hand-over to that answer */
+    char upstream_text[201];            /* its first line, without the code */
+    int unavailable;                    /* a 4.4.x from the forwarder: unreachable */
     int final_code;                     /* the client's, for the report */
     int delivered;                      /* the smarthost's 2xx to the message */
     int reported;                       /* the report event was sent */

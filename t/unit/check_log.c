@@ -182,9 +182,69 @@ START_TEST(test_conn_on_warnings_and_fatals_only)
 }
 END_TEST
 
+START_TEST(test_conn_id_on_lines)
+{
+    struct log_line l;
+    char buf[256];
+    int fd = capture_stderr();
+    log_program = "p";
+    setenv("NOQUEUE_CONN", "69c1a2b30c5d8e4f-48213", 1);
+    log_warn("w");
+    captured(fd, buf, sizeof buf);
+    ck_assert_str_eq(buf, "p: warning: conn=69c1a2b30c5d8e4f-48213: w\n");
+    log_line_event(&l, "end");
+    l.buf[l.len] = 0;
+    ck_assert_str_eq(l.buf, "p: info: end conn=69c1a2b30c5d8e4f-48213");
+    unsetenv("NOQUEUE_CONN");
+}
+END_TEST
+
+START_TEST(test_conn_id_format)
+{
+    struct timespec t = { 0x69c1a2b3, 0x0c5d8e4f };
+    char buf[LOG_CONN_ID_MAX + 1];
+    ck_assert_uint_eq(log_conn_id(buf, sizeof buf, &t, 48213), 22);
+    ck_assert_str_eq(buf, "69c1a2b30c5d8e4f-48213");
+    t.tv_sec = 5;
+    t.tv_nsec = 999999999;
+    log_conn_id(buf, sizeof buf, &t, 4194304);
+    ck_assert_str_eq(buf, "000000053b9ac9ff-4194304");
+    ck_assert_uint_eq(log_conn_id(buf, 8, &t, 1), 7);
+    ck_assert_str_eq(buf, "0000000");
+}
+END_TEST
+
+static int by_string(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* 100,000 connections whose pids wrap every 7: each takes its id at its
+ * start, as smtp-proxyd does, and no two ids are the same. */
+START_TEST(test_conn_id_unique_over_pid_wrap)
+{
+    enum { N = 100000 };
+    static char ids[N][LOG_CONN_ID_MAX + 1];
+    static char *sorted[N];
+    unsigned i;
+    for (i = 0; i < N; i++) {
+        struct timespec t;
+        ck_assert_int_eq(clock_gettime(CLOCK_REALTIME, &t), 0);
+        log_conn_id(ids[i], sizeof ids[i], &t, 300 + (long)(i % 7));
+        sorted[i] = ids[i];
+    }
+    qsort(sorted, N, sizeof sorted[0], by_string);
+    for (i = 1; i < N; i++)
+        ck_assert_msg(strcmp(sorted[i - 1], sorted[i]), "id %s twice", sorted[i]);
+}
+END_TEST
+
 START_TEST(test_conn_not_a_number_is_left_out)
 {
-    static const char *const bad[] = { "", "42x", "-1", "4 2", "123456789012345678901" };
+    static const char *const bad[] = { "", "42x", "-1", "4 2", "123456789012345678901",
+                                       "69c1a2b30c5d8e4f-", "69c1a2b30c5d8e4F-42",
+                                       "69c1a2b30c5d8e4-42", "69c1a2b30c5d8e4f-4x",
+                                       "69c1a2b30c5d8e4f-12345678901234567890123456" };
     struct log_line l;
     char buf[256];
     size_t i;
@@ -327,6 +387,9 @@ static Suite *log_suite(void)
     tcase_add_test(tc, test_warn_format);
     tcase_add_test(tc, test_conn_on_warnings_and_fatals_only);
     tcase_add_test(tc, test_conn_not_a_number_is_left_out);
+    tcase_add_test(tc, test_conn_id_on_lines);
+    tcase_add_test(tc, test_conn_id_format);
+    tcase_add_test(tc, test_conn_id_unique_over_pid_wrap);
     tcase_add_test(tc, test_warn_sys_appends_strerror);
     tcase_add_test(tc, test_warn_long_message_cut_but_one_line);
     tcase_add_test(tc, test_fatal_exits_with_status_and_says_why);
