@@ -351,3 +351,18 @@ if [ "$(id -u)" = 0 ]; then
   [ "$(stat -c %G:%a "$T/grp.cdb")" = nogroup:640 ] || fail "rebuilt table: $(stat -c %G:%a "$T/grp.cdb")"
   ok "a rebuilt table keeps its group and mode"
 fi
+
+# --- check mode (NOQUEUE_CHECK=1) and the page's by-hand commands ----------
+. "$TOP/t/lib-checkmode.sh"
+printf 'not a table' > "$T/junk.cdb"
+check_fails 100 5 "bad configuration" env SMTP_TEXT_RELAY_DENIED="$(printf 'a\tb')" \
+  smtp-envcheck -H fqdn,nonsense -c "$T/none.cdb" -s "$T/junk.cdb" -r "$T/clients.cdb"
+check_said "^smtp-envcheck: fatal: bad -H: "
+check_said "^smtp-envcheck: fatal: SMTP_TEXT_RELAY_DENIED has a control character"
+check_said "^smtp-envcheck: fatal: unable to open $T/none.cdb: No such file"
+check_said "^smtp-envcheck: fatal: unable to (open|read) $T/junk.cdb"
+check_said "^smtp-envcheck: fatal: $T/clients.cdb is not a recipients table made by smtp-table"
+check_passes "good configuration" smtp-envcheck -c "$T/clients.cdb" -s "$T/senders.cdb" -r "$T/recipients.cdb"
+ok "check mode: every problem at once (an option, a status text, a missing table, a junk one, one of another kind), exit 100, no handshake; a good configuration: the handshake, exit 0"
+man_examples_run "$TOP/man/smtp-envcheck.8" "$T"
+ok "smtp-envcheck(8): its $MAN_EXAMPLES by-hand commands run as written and print what the page shows"

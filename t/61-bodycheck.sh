@@ -254,3 +254,21 @@ printf "filter 1\n$EOM %s -\n" $(( $(wc -c < "$C/clean.eml") + 11 )) > "$T/in2"
 fatal 111 "the message on fd 3 ends 11 octets before its size" "$T/in2" sh -c 'exec "$0" 3< "$1"' "$BC" "$C/clean.eml"
 fatal 111 "unable to read the message on fd 3: Bad file descriptor" "$T/in2" sh -c 'exec "$0" 3<&-' "$BC"
 ok "exit 0 at the end of input; 111 for another protocol, a bad event, a short or a missing message"
+
+# --- check mode (NOQUEUE_CHECK=1): every bad line at once -----------------
+. "$TOP/t/lib-checkmode.sh"
+printf 'size 1M\nsizee 2M\nextension exe frobnicate\n# fine\nheader Subject /(/\nsize 10X\n' > "$T/typos.conf"
+check_fails 100 6 "bad configuration" env SMTP_TEXT_TOO_BIG="$(printf 'a\tb')" "$BC" -f "$T/typos.conf" -s 3Q
+check_said "^smtp-bodycheck: fatal: $T/typos.conf:2: unknown keyword sizee\$"
+check_said "^smtp-bodycheck: fatal: $T/typos.conf:3: unknown action frobnicate\$"
+check_said "^smtp-bodycheck: fatal: $T/typos.conf:5: bad regular expression: "
+check_said "^smtp-bodycheck: fatal: option -s: bad size 3Q\$"
+check_said "^smtp-bodycheck: fatal: SMTP_TEXT_TOO_BIG has a control character\$"
+check_said "^smtp-bodycheck: fatal: $T/typos.conf:6: bad size 10X\$"
+# Without check mode too, every bad line is on the log, then exit 100.
+"$BC" -f "$T/typos.conf" < /dev/null 2> "$T/err"
+[ $? = 100 ] && [ "$(grep -c "^smtp-bodycheck: fatal: $T/typos.conf:[2356]: " "$T/err")" = 4 ] ||
+  { cat "$T/err"; fail "without check mode: not every bad line"; }
+check_passes "the example configuration" "$BC" -f "$CONF"
+man_examples_run "$TOP/man/smtp-bodycheck.8" "$TOP/examples" NOQUEUE_CHECK
+ok "check mode: every bad line of the file, the option and the text at once, exit 100, no handshake (and every bad line without it too); the example configuration: the handshake, exit 0, as smtp-bodycheck(8) shows"

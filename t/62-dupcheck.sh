@@ -276,3 +276,24 @@ grep -q '^250 2.0.0 Ok' "$T/out" || { cat "$T/out"; fail "the retry: no 250"; }
 grep -q 'result=discarded' "$T/err" || { cat "$T/err"; fail "the retry was not discarded"; }
 [ "$(stored)" = 1 ] || fail "the retry was delivered again"
 ok "a write error after the smarthost's 2xx: the delivery is still recorded, the retry discarded"
+
+# --- check mode (NOQUEUE_CHECK=1) and the page's by-hand commands ----------
+. "$TOP/t/lib-checkmode.sh"
+check_fails 100 3 "bad configuration" "$DUP" -w 0 -t x -c "$T/none.cdb" "$T/ok-store"
+check_said "^smtp-dupcheck: fatal: bad window: 0\$"
+check_said "^smtp-dupcheck: fatal: bad lock wait: x\$"
+check_said "^smtp-dupcheck: fatal: unable to open $T/none.cdb: No such file or directory\$"
+mkdir "$T/ro" && chmod 555 "$T/ro"
+if [ "$(id -u)" != 0 ]; then
+  check_fails 100 1 "a store it cannot make" "$DUP" "$T/ro/store"
+  check_said "^smtp-dupcheck: fatal: store $T/ro/store: "
+fi
+down=$(free_port)
+check_fails 111 1 "Redis down" "$DUP" "redis://127.0.0.1:$down"
+check_said "^smtp-dupcheck: fatal: store redis://127.0.0.1:$down: .*Connection refused"
+check_fails 100 2 "Redis down and a bad option" "$DUP" -w 0 "redis://127.0.0.1:$down"
+check_passes "good configuration" "$DUP" -w 3600 "$T/ok-store"
+[ -s "$T/ok-store" ] || fail "check mode did not make the store"
+mkdir "$T/page"
+man_examples_run "$TOP/man/smtp-dupcheck.8" "$T/page"
+ok "check mode: every problem at once (options, the permanent table), exit 100; Redis down: 111; a good configuration: the handshake, exit 0; smtp-dupcheck(8): its $MAN_EXAMPLES by-hand commands run as written"

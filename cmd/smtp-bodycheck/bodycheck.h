@@ -219,7 +219,11 @@ void config_init(struct config *c);
  * number in its file (a header rule's name in findings).  0, or -1 with a
  * one-line reason in why[0..size-1]. */
 int config_line(struct config *c, const char *line, unsigned lineno, char *why, size_t size);
-/* A whole file: 0, or -1 with "file:line: reason" in why. */
+/* A whole file: 0, or -1 with "file:line: reason" in why (the first bad
+ * line).  config_read goes on after a bad line when bad_line is given,
+ * which is told each one (the first too); why is then the first. */
+typedef void config_bad_line(const char *path, unsigned lineno, const char *reason);
+int config_read(struct config *c, const char *path, config_bad_line *bad_line, char *why, size_t size);
 int config_file(struct config *c, const char *path, char *why, size_t size);
 void config_free(struct config *c);
 

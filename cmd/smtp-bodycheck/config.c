@@ -282,10 +282,10 @@ int config_line(struct config *c, const char *line, unsigned lineno, char *why, 
     return log_why(why, size, "unknown keyword %.*s", (int)n, w);
 }
 
-int config_file(struct config *c, const char *path, char *why, size_t size)
+int config_read(struct config *c, const char *path, config_bad_line *bad_line, char *why, size_t size)
 {
     char line[BODYCHECK_CONFIG_LINE], reason[300];
-    unsigned lineno = 0;
+    unsigned lineno = 0, bad_lines = 0;
     FILE *f = fopen(path, "r");
     int ch = 0;
     if (!f) {
@@ -306,16 +306,20 @@ int config_file(struct config *c, const char *path, char *why, size_t size)
         line[n] = 0;
         if (!bad && memchr(line, '\r', n)) bad = "control character";
         if (bad || config_line(c, line, lineno, reason, sizeof reason) < 0) {
-            snprintf(why, size, "%s:%u: %s", path, lineno, bad ? bad : reason);
-            fclose(f);
-            return -1;
+            if (!bad_lines++) snprintf(why, size, "%s:%u: %s", path, lineno, bad ? bad : reason);
+            if (!bad_line) break;
+            bad_line(path, lineno, bad ? bad : reason);
         }
     }
-    if (ferror(f)) {
+    if (!bad_lines && ferror(f)) {
         snprintf(why, size, "unable to read %s: %s", path, strerror(errno));
-        fclose(f);
-        return -1;
+        bad_lines++;
     }
     fclose(f);
-    return 0;
+    return bad_lines ? -1 : 0;
+}
+
+int config_file(struct config *c, const char *path, char *why, size_t size)
+{
+    return config_read(c, path, 0, why, size);
 }

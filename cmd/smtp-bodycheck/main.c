@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "bodycheck.h"
+#include "checkmode.h"
 #include "log.h"
 #include "statustext.h"
 
@@ -19,16 +20,25 @@ static struct config cfg;
 static void option(int letter, const char *keyword, const char *arg)
 {
     char line[BODYCHECK_CONFIG_LINE], why[300];
-    if (strpbrk(arg, " \t") || (size_t)snprintf(line, sizeof line, "%s %s", keyword, arg) >= sizeof line)
-        log_fatal(100, "option -%c: bad argument: %s", letter, arg);
-    if (config_line(&cfg, line, 0, why, sizeof why) < 0) log_fatal(100, "option -%c: %s", letter, why);
+    if (strpbrk(arg, " \t") || (size_t)snprintf(line, sizeof line, "%s %s", keyword, arg) >= sizeof line) {
+        checkmode_fatal(100, "option -%c: bad argument: %s", letter, arg);
+        return;
+    }
+    if (config_line(&cfg, line, 0, why, sizeof why) < 0) checkmode_fatal(100, "option -%c: %s", letter, why);
+}
+
+/* Every bad line of the file, each on its own line, then exit 100: a
+ * typo must not hide the next one. */
+static void bad_line(const char *path, unsigned lineno, const char *reason)
+{
+    checkmode_report(100, "%s:%u: %s", path, lineno, reason);
 }
 
 int main(int argc, char **argv)
 {
     char why[BODYCHECK_CONFIG_LINE + 300];
-    const char *reason;
-    int opt, bad;
+    unsigned before;
+    int opt;
     log_program = "smtp-bodycheck";
     /* A closed stderr would let the next open() take fd 2. */
     if (fcntl(2, F_GETFD) < 0) open("/dev/null", O_WRONLY);
@@ -38,23 +48,24 @@ int main(int argc, char **argv)
     while ((opt = getopt(argc, argv, "f:s:r:e:t:H:")) != -1) {
         switch (opt) {
         case 'f':
-            if (cfg.have_file) log_fatal(100, "only one -f; %s", USAGE);
-            if (config_file(&cfg, optarg, why, sizeof why) < 0) log_fatal(100, "%s", why);
+            if (cfg.have_file) {
+                checkmode_fatal(100, "only one -f; %s", USAGE);
+                break;
+            }
+            before = checkmode_problems();
+            if (config_read(&cfg, optarg, bad_line, why, sizeof why) < 0 && checkmode_problems() == before)
+                checkmode_fatal(100, "%s", why);
             break;
         case 's': option(opt, "size", optarg); break;
         case 'r': option(opt, "require", optarg); break;
         case 'e': option(opt, "extension", optarg); break;
         case 't': option(opt, "type", optarg); break;
         case 'H': option(opt, "add-header", optarg); break;
-        default: log_fatal(100, "bad option -%c; %s", optopt, USAGE);
+        default: checkmode_fatal(100, "bad option -%c; %s", optopt, USAGE);
         }
     }
-    if (optind != argc) log_fatal(100, "unexpected argument %s; %s", argv[optind], USAGE);
-    bad = statustext_load(bodycheck_texts, TEXT_COUNT, &reason);
-    if (bad >= 0) log_fatal(100, "SMTP_TEXT_%s %s", bodycheck_texts[bad].name, reason);
-    for (bad = 0; bad < TEXT_COUNT; bad++)
-        if (strlen(bodycheck_texts[bad].text) > BODYCHECK_TEXT_ROOM)
-            log_fatal(100, "SMTP_TEXT_%s is longer than %d characters", bodycheck_texts[bad].name,
-                      BODYCHECK_TEXT_ROOM);
+    if (optind != argc) checkmode_fatal(100, "unexpected argument %s; %s", argv[optind], USAGE);
+    checkmode_texts(bodycheck_texts, TEXT_COUNT, BODYCHECK_TEXT_ROOM);
+    checkmode_end();
     return bodycheck_serve(&cfg);
 }

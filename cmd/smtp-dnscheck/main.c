@@ -5,6 +5,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "checkdns.h"
+#include "checkmode.h"
+#include "deadline.h"
 #include "dnscheck.h"
 #include "log.h"
 #include "scan.h"
@@ -17,10 +20,10 @@ static struct dnscheck_config conf;
 static const char *servers[DNS_SERVERS_MAX];
 static unsigned nservers;
 
+/* In check mode it returns: every problem is reported. */
 static void usage(const char *why)
 {
-    if (why) log_fatal(100, "%s; %s", why, USAGE);
-    log_fatal(100, "%s", USAGE);
+    checkmode_fatal(100, "%s; %s", why, USAGE);
 }
 
 static void options(int argc, char **argv)
@@ -35,8 +38,8 @@ static void options(int argc, char **argv)
         switch (opt) {
         case 'd':
             if (nservers == DNS_SERVERS_MAX) usage("too many -d");
-            if (!dns_server_valid(optarg)) usage("bad -d: say an address, address:port or [IPv6]:port");
-            servers[nservers++] = optarg;
+            else if (!dns_server_valid(optarg)) usage("bad -d: say an address, address:port or [IPv6]:port");
+            else servers[nservers++] = optarg;
             break;
         case 'l':
         case 'L':
@@ -59,7 +62,7 @@ static void options(int argc, char **argv)
             break;
         case 't':
             if (!scan_ulong(optarg, 600000, &n) || n == 0) usage("bad -t: say milliseconds, 1 to 600000");
-            conf.budget_ms = (unsigned)n;
+            else conf.budget_ms = (unsigned)n;
             break;
         default: usage("bad option, or an option without its value");
         }
@@ -70,17 +73,17 @@ static void options(int argc, char **argv)
 int main(int argc, char **argv)
 {
     char why[600];
-    const char *bad;
     struct dns *dns;
-    int i;
     log_program = "smtp-dnscheck";
     if (fcntl(2, F_GETFD) < 0) open("/dev/null", O_WRONLY);
     signal(SIGPIPE, SIG_IGN);
     options(argc, argv);
-    i = statustext_load(dnscheck_texts, T_COUNT, &bad);
-    if (i >= 0) log_fatal(100, "SMTP_TEXT_%s %s", dnscheck_texts[i].name, bad);
+    checkmode_texts(dnscheck_texts, T_COUNT, 0);
     dns = dns_open(servers, nservers, conf.budget_ms < 2000 ? conf.budget_ms : 2000, why, sizeof why);
-    if (!dns) log_fatal(111, "%s", why);
+    if (!dns) checkmode_fatal(111, "%s", why);
+    else if (checkmode_on() && checkdns_ask(dns, deadline_in_ms(conf.budget_ms), why, sizeof why) < 0)
+        checkmode_fatal(111, "%s", why);
+    checkmode_end();
     if (dnscheck_run(&conf, dns, why, sizeof why)) log_fatal(111, "%s", why);
     dns_close(dns);
     return 0;

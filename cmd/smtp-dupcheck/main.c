@@ -4,9 +4,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "checkmode.h"
+#include "deadline.h"
 #include "dupcheck.h"
 #include "log.h"
 #include "scan.h"
+#include "table.h"
 
 #define USAGE "usage: smtp-dupcheck [-n] [-w window-seconds] [-t lock-milliseconds]" \
     " [-s slots] [-c permanent.cdb] store"
@@ -40,25 +43,49 @@ static void options(int argc, char **argv)
         switch (opt) {
         case 'n': cfg.dry_run = 1; break;
         case 'w':
-            if (!scan_ulong(optarg, 366UL * 86400, &v) || !v) log_fatal(100, "bad window: %s", optarg);
-            cfg.window = (int64_t)v;
+            if (!scan_ulong(optarg, 366UL * 86400, &v) || !v) checkmode_fatal(100, "bad window: %s", optarg);
+            else cfg.window = (int64_t)v;
             break;
         case 't':
-            if (!scan_ulong(optarg, 60000, &v) || !v) log_fatal(100, "bad lock wait: %s", optarg);
-            cfg.lock_wait_ms = (int64_t)v;
+            if (!scan_ulong(optarg, 60000, &v) || !v) checkmode_fatal(100, "bad lock wait: %s", optarg);
+            else cfg.lock_wait_ms = (int64_t)v;
             break;
         case 's':
             if (!scan_ulong(optarg, DUPSTORE_SLOTS_MAX, &v) || v < DUPSTORE_SLOTS_MIN)
-                log_fatal(100, "bad number of slots: %s (%lu to %lu)", optarg,
+                checkmode_fatal(100, "bad number of slots: %s (%lu to %lu)", optarg,
                           (unsigned long)DUPSTORE_SLOTS_MIN, (unsigned long)DUPSTORE_SLOTS_MAX);
-            cfg.slots = v;
+            else cfg.slots = v;
             break;
         case 'c': cfg.permanent = optarg; break;
-        default: log_fatal(100, "%s", USAGE);
+        default: checkmode_fatal(100, "bad option -%c, or an option without its value; %s", optopt, USAGE);
         }
     }
-    if (argc - optind != 1 || !argv[optind][0]) log_fatal(100, "%s", USAGE);
+    if (argc - optind != 1 || !argv[optind][0]) {
+        log_fatal(100, "%s%s", checkmode_problems() ? "and no store; " : "", USAGE);
+    }
     cfg.store = argv[optind];
+}
+
+/* Check mode: what the first message would open, the permanent table
+ * and the store (one look-up of a key no message has). */
+static void check(void)
+{
+    static struct store s;
+    static const char *const parts[1] = { "noqueue-check" };
+    struct store_key k;
+    struct table t;
+    int64_t when;
+    if (cfg.permanent) {
+        if (table_open(&t, cfg.permanent) < 0) checkmode_fatal_sys(100, "unable to open %s", cfg.permanent);
+        else table_close(&t);
+    }
+    s.slots = cfg.slots;
+    s.file_version = DUPSTORE_VERSION;
+    if (store_parse(&s, cfg.store) < 0) return;     /* reported by main */
+    store_key(&k, 1, parts);
+    if (store_seen(&s, &k, store_now(), cfg.window, &when, deadline_in_ms(cfg.lock_wait_ms + 4000)) < 0)
+        checkmode_fatal(s.kind == STORE_REDIS ? 111 : 100, "store %s: %s", cfg.store, s.why);
+    store_close(&s);
 }
 
 int main(int argc, char **argv)
@@ -69,7 +96,9 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     options(argc, argv);
     dupcheck_init(&d, &cfg);
-    if (store_parse(&d.store, cfg.store) < 0) log_fatal(100, "store %s: %s", cfg.store, d.store.why);
+    if (store_parse(&d.store, cfg.store) < 0) checkmode_fatal(100, "store %s: %s", cfg.store, d.store.why);
+    else if (checkmode_on()) check();
+    checkmode_end();
     if (filterside_start_version(&fs, 1u << FILTER_EOM | 1u << FILTER_REPORT, 2) < 0)
         log_fatal(111, "no smtp-filter handshake on standard input");
     while ((n = filterside_next(&fs, &r)) > 0)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "checkmode.h"
 #include "envcheck.h"
 #include "log.h"
 #include "smtp_command.h"
@@ -164,6 +165,25 @@ int envcheck_open(struct envcheck *ec, char *why, size_t size)
         return -1;
     }
     return 0;
+}
+
+unsigned envcheck_check(struct envcheck *ec)
+{
+    struct envcheck_table *t[3] = { &ec->clients, &ec->senders, &ec->recipients };
+    static const char *const kind[3] = { "clients", "senders", "recipients" };
+    char why[600];
+    unsigned i, bad = 0;
+    for (i = 0; i < 3; i++) {
+        if (open_table(t[i], kind[i], why, sizeof why) < 0 ||
+            (i == 0 && t[i]->path &&
+             (prefix_list(t[i], PREFIXES4_KEY, 32, ec->prefixes4, &ec->nprefixes4, why, sizeof why) < 0 ||
+              prefix_list(t[i], PREFIXES6_KEY, 128, ec->prefixes6, &ec->nprefixes6, why, sizeof why) < 0))) {
+            checkmode_fatal(100, "%s", why);
+            bad++;
+        }
+        table_close(&t[i]->t);
+    }
+    return bad;
 }
 
 void envcheck_close(struct envcheck *ec)

@@ -63,6 +63,9 @@ struct verdict {
  * 0, or -1 with why (of size) set: "unable to open rcpt.cdb: ...". */
 int envcheck_open(struct envcheck *ec, char *why, size_t size);
 void envcheck_close(struct envcheck *ec);
+/* Check mode: each table opened and checked on its own, every one that
+ * fails reported (checkmode_fatal), then closed; the number that failed. */
+unsigned envcheck_check(struct envcheck *ec);
 /* -H: "syntax,fqdn,self" or "none"; -1 when a word is unknown. */
 int envcheck_helo_checks(const char *list, unsigned *bits);
 

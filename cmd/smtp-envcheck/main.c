@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "checkmode.h"
 #include "envcheck.h"
 #include "log.h"
 #include "smtp_command.h"
@@ -16,8 +17,7 @@ static struct envcheck ec;
 
 static void usage(const char *why)
 {
-    if (why) log_fatal(100, "%s; %s", why, USAGE);
-    log_fatal(100, "%s", USAGE);
+    checkmode_fatal(100, "%s; %s", why, USAGE);
 }
 
 static void options(int argc, char **argv)
@@ -35,12 +35,12 @@ static void options(int argc, char **argv)
             break;
         case 'n':
             if (ec.nnames == OURS_MAX) usage("too many -n");
-            if (!smtp_domain_valid(optarg, strlen(optarg))) usage("bad host name in -n");
-            ec.names[ec.nnames++] = optarg;
+            else if (!smtp_domain_valid(optarg, strlen(optarg))) usage("bad host name in -n");
+            else ec.names[ec.nnames++] = optarg;
             break;
         case 'a':
             if (ec.naddresses == OURS_MAX) usage("too many -a");
-            if (!ipaddr_parse(&ec.addresses[ec.naddresses++], optarg, strlen(optarg)))
+            else if (!ipaddr_parse(&ec.addresses[ec.naddresses++], optarg, strlen(optarg)))
                 usage("bad address in -a");
             break;
         default: usage("bad option, or an option without its value");
@@ -52,14 +52,13 @@ static void options(int argc, char **argv)
 int main(int argc, char **argv)
 {
     char why[600];
-    const char *bad;
-    int i;
     log_program = "smtp-envcheck";
     if (fcntl(2, F_GETFD) < 0) open("/dev/null", O_WRONLY);
     signal(SIGPIPE, SIG_IGN);
     options(argc, argv);
-    i = statustext_load(envcheck_texts, T_COUNT, &bad);
-    if (i >= 0) log_fatal(100, "SMTP_TEXT_%s %s", envcheck_texts[i].name, bad);
+    checkmode_texts(envcheck_texts, T_COUNT, 0);
+    if (checkmode_on()) envcheck_check(&ec);
+    checkmode_end();
     if (envcheck_open(&ec, why, sizeof why) < 0) log_fatal(100, "%s", why);
     if (envcheck_run(&ec, why, sizeof why)) log_fatal(111, "%s", why);
     return 0;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "checkmode.h"
 #include "deadline.h"
 #include "greylist.h"
 #include "io.h"
@@ -34,13 +35,15 @@ static void lower(char *s)
 }
 
 /* Each line of path, without its LF, comments (#) and blank lines
- * skipped, to each(); -1 with why on the first error. */
+ * skipped, to each(); -1 with why on the first error.  Every bad line
+ * is also reported (checkmode_report), not only the first: the caller's
+ * checkmode_end then exits 100. */
 static int read_lines(const char *path, int (*each)(struct greylist_config *, char *, char *, size_t),
                       struct greylist_config *cfg, char *why, size_t size)
 {
-    char buf[4096], line[512];
+    char buf[4096], line[512], reason[200];
     struct io_in in;
-    unsigned lineno = 0;
+    unsigned lineno = 0, bad = 0;
     ssize_t n;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return log_why(why, size, "unable to open %s: %s", path, strerror(errno));
@@ -50,22 +53,22 @@ static int read_lines(const char *path, int (*each)(struct greylist_config *, ch
         lineno++;
         if (n < 0) {
             close(fd);
-            return log_why(why, size, "%s line %u: %s", path, lineno, n == IO_TOOLONG ? "too long" : strerror(errno));
+            log_why(why, size, "%s line %u: %s", path, lineno, n == IO_TOOLONG ? "too long" : strerror(errno));
+            if (bad) checkmode_report(100, "%s", why);
+            return -1;
         }
         for (p = line; *p == ' ' || *p == '\t'; p++) {}
         end = p + strcspn(p, "#\r\n");
         while (end > p && (end[-1] == ' ' || end[-1] == '\t')) end--;
         *end = 0;
         if (!*p) continue;
-        if (each(cfg, p, why, size) < 0) {
-            char reason[200];
-            snprintf(reason, sizeof reason, "%s", why);
-            close(fd);
-            return log_why(why, size, "%s line %u: %s", path, lineno, reason);
+        if (each(cfg, p, reason, sizeof reason) < 0) {
+            checkmode_report(100, "%s line %u: %s", path, lineno, reason);
+            if (!bad++) log_why(why, size, "%s line %u: %s", path, lineno, reason);
         }
     }
     close(fd);
-    return 0;
+    return bad ? -1 : 0;
 }
 
 static int add_client(struct greylist_config *cfg, char *s, char *why, size_t size)

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "checkmode.h"
+#include "deadline.h"
 #include "greylist.h"
 #include "log.h"
 #include "scan.h"
@@ -18,15 +20,19 @@ static struct greylist_config cfg = {
 static struct greylist g;
 static struct filter_side fs;
 
+/* In check mode it returns: every problem is reported. */
 static void usage(const char *why)
 {
-    log_fatal(100, "%s; %s", why, USAGE);
+    checkmode_fatal(100, "%s; %s", why, USAGE);
 }
 
 static int64_t seconds(const char *s, const char *what)
 {
     unsigned long v;
-    if (!scan_ulong(s, 10UL * 366 * 86400, &v)) log_fatal(100, "bad %s: %s", what, s);
+    if (!scan_ulong(s, 10UL * 366 * 86400, &v)) {
+        checkmode_fatal(100, "bad %s: %s", what, s);
+        return 1;
+    }
     return (int64_t)v;
 }
 
@@ -34,19 +40,23 @@ static void score_window(const char *s)
 {
     const char *colon = strchr(s, ':');
     char low[24];
-    if (!colon || (size_t)(colon - s) >= sizeof low) usage("bad -s: say low:high");
+    if (!colon || (size_t)(colon - s) >= sizeof low) {
+        usage("bad -s: say low:high");
+        return;
+    }
     memcpy(low, s, (size_t)(colon - s));
     low[colon - s] = 0;
     if (!scan_long(low, 1000000, &cfg.score_low) || !scan_long(colon + 1, 1000000, &cfg.score_high) ||
         cfg.score_low >= cfg.score_high)
         usage("bad -s: say low:high, two integers, low below high");
-    cfg.score_window = 1;
+    else cfg.score_window = 1;
 }
 
 static void options(int argc, char **argv)
 {
     char why[600];
     unsigned long v;
+    unsigned before;
     int opt;
     opterr = 0;                 /* one line, ours */
     while ((opt = getopt(argc, argv, "+d:r:m:4:6:c:f:s:k:t:")) != -1) {
@@ -60,22 +70,29 @@ static void options(int argc, char **argv)
             break;
         case '4':
             if (!scan_ulong(optarg, 32, &v) || !v) usage("bad -4: 1 to 32");
-            cfg.v4len = (unsigned)v;
+            else cfg.v4len = (unsigned)v;
             break;
         case '6':
             if (!scan_ulong(optarg, 128, &v) || !v) usage("bad -6: 1 to 128");
-            cfg.v6len = (unsigned)v;
+            else cfg.v6len = (unsigned)v;
             break;
         case 'c':
-            if (greylist_load_clients(&cfg, optarg, why, sizeof why) < 0) log_fatal(100, "%s", why);
+            before = checkmode_problems();    /* its bad lines are reported each */
+            if (greylist_load_clients(&cfg, optarg, why, sizeof why) < 0 && checkmode_problems() == before)
+                checkmode_fatal(100, "%s", why);
             break;
         case 'f':
-            if (greylist_load_domains(&cfg, optarg, why, sizeof why) < 0) log_fatal(100, "%s", why);
+            before = checkmode_problems();
+            if (greylist_load_domains(&cfg, optarg, why, sizeof why) < 0 && checkmode_problems() == before)
+                checkmode_fatal(100, "%s", why);
             break;
         case 's': score_window(optarg); break;
         case 'k': {
             char *eq = strchr(optarg, '=');
-            if (cfg.nskip == GREYLIST_FACTS_MAX) usage("too many -k");
+            if (cfg.nskip == GREYLIST_FACTS_MAX) {
+                usage("too many -k");
+                break;
+            }
             if (eq) *eq = 0;
             if (!*optarg) usage("bad -k: no fact name");
             cfg.skip_name[cfg.nskip] = optarg;
@@ -84,28 +101,42 @@ static void options(int argc, char **argv)
         }
         case 't':
             if (!scan_ulong(optarg, 600000, &v) || !v) usage("bad -t: 1 to 600000 milliseconds");
-            cfg.store_ms = (int64_t)v;
+            else cfg.store_ms = (int64_t)v;
             break;
         default: usage("bad option, or an option without its value");
         }
     }
-    if (argc - optind != 1 || !argv[optind][0]) usage("one store is needed");
+    if (argc - optind != 1 || !argv[optind][0])
+        log_fatal(100, "%sone store is needed; %s", checkmode_problems() ? "and " : "", USAGE);
     cfg.store = argv[optind];
+}
+
+/* Check mode: one look-up in the store, of a key no client has. */
+static void check(void)
+{
+    static const char *const parts[1] = { "noqueue-check" };
+    struct store_key k;
+    struct store_value v;
+    store_key(&k, 1, parts);
+    if (store_get(&g.store, &k, store_now(), &v, deadline_in_ms(cfg.store_ms)) < 0)
+        checkmode_fatal(g.store.kind == STORE_REDIS ? 111 : 100, "store %s: %s", cfg.store, g.store.why);
+    store_close(&g.store);
 }
 
 int main(int argc, char **argv)
 {
     struct filter_request r;
     char why[600];
-    const char *bad, *verdict;
+    const char *verdict;
     int n;
     log_program = "smtp-greylist";
     if (fcntl(2, F_GETFD) < 0) open("/dev/null", O_WRONLY);
     signal(SIGPIPE, SIG_IGN);
     options(argc, argv);
-    n = statustext_load(greylist_texts, T_COUNT, &bad);
-    if (n >= 0) log_fatal(100, "SMTP_TEXT_%s %s", greylist_texts[n].name, bad);
-    if (greylist_init(&g, &cfg, why, sizeof why) < 0) log_fatal(100, "%s", why);
+    checkmode_texts(greylist_texts, T_COUNT, 0);
+    if (greylist_init(&g, &cfg, why, sizeof why) < 0) checkmode_fatal(100, "%s", why);
+    else if (checkmode_on()) check();
+    checkmode_end();
     if (filterside_start_version(&fs, 1u << FILTER_CONNECT | 1u << FILTER_MAIL | 1u << FILTER_RCPT, 2) < 0)
         log_fatal(111, "no smtp-filter handshake on standard input");
     while ((n = filterside_next(&fs, &r)) > 0) {

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "checkmode.h"
 #include "endpoint.h"
 #include "hostname.h"
 #include "log.h"
@@ -16,15 +17,19 @@
 
 static struct milter_config cfg;
 
-static void __attribute__((noreturn)) usage(const char *why)
+/* In check mode it returns: every problem is reported. */
+static void usage(const char *why)
 {
-    log_fatal(100, "%s; %s", why, USAGE);
+    checkmode_fatal(100, "%s; %s", why, USAGE);
 }
 
 static unsigned seconds(const char *s)
 {
     unsigned long n;
-    if (!scan_ulong(s, 86400, &n) || !n) usage("bad timeout: say 1 to 86400 seconds");
+    if (!scan_ulong(s, 86400, &n) || !n) {
+        usage("bad timeout: say 1 to 86400 seconds");
+        return 30;
+    }
     return (unsigned)n;
 }
 
@@ -35,9 +40,14 @@ static void macro(char *arg)
     struct milter_macro *m;
     int stage;
     size_t i;
-    if (!colon || (stage = milter_stage_parse(arg, (size_t)(colon - arg))) < 0)
+    if (!colon || (stage = milter_stage_parse(arg, (size_t)(colon - arg))) < 0) {
         usage("bad -m: say STAGE:NAME[=VALUE], STAGE one of connect helo mail rcpt data eoh eom");
-    if (cfg.nmacros == MACRO_EXTRA_MAX) usage("too many -m");
+        return;
+    }
+    if (cfg.nmacros == MACRO_EXTRA_MAX) {
+        usage("too many -m");
+        return;
+    }
     m = &cfg.macros[cfg.nmacros++];
     m->stage = (enum milter_stage)stage;
     m->name = colon + 1;
@@ -45,7 +55,10 @@ static void macro(char *arg)
         *eq = 0;
         m->value = eq + 1;
         for (i = 0; m->value[i]; i++)
-            if (m->value[i] < 32 || m->value[i] > 126) usage("bad -m: the value is not printable");
+            if (m->value[i] < 32 || m->value[i] > 126) {
+                usage("bad -m: the value is not printable");
+                break;
+            }
     }
     if (!*m->name || strlen(m->name) > 60 || strpbrk(m->name, " ,=\t"))
         usage("bad -m: a macro name is 1 to 60 characters, no space, comma or =");
@@ -74,11 +87,15 @@ int main(int argc, char **argv)
         default: usage("bad option, or an option without its value");
         }
     }
-    if (optind + 1 != argc) usage("one milter address is needed");
+    if (optind + 1 != argc) log_fatal(100, "%sone milter address is needed; %s",
+                                      checkmode_problems() ? "and " : "", USAGE);
     cfg.address = argv[optind];
     if (milter_address_normalise(cfg.address, address, sizeof address) < 0 ||
         endpoint_parse(&endpoint, address, why, sizeof why) < 0)
         usage("bad address: say inet:HOST:PORT, inet:PORT@HOST or unix:PATH, HOST numeric");
+    /* The milter itself is checked by milter_run: its option negotiation
+     * comes before the handshake, in check mode as always. */
+    checkmode_end();
     cfg.endpoint = &endpoint;
     if (!cfg.hostname) cfg.hostname = hostname_default();
     if (!cfg.daemon_name) cfg.daemon_name = cfg.hostname;

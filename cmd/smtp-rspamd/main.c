@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "checkmode.h"
 #include "deadline.h"
 #include "header.h"
 #include "log.h"
@@ -27,9 +28,15 @@ static char replybuf[RSPAMD_REPLY_MAX];
 static const char *text(const char *s, const char *what)
 {
     size_t i, n = strlen(s);
-    if (!n || n > FILTERPROTO_TEXT_MAX - 16) log_fatal(100, "bad %s: empty or too long", what);
+    if (!n || n > FILTERPROTO_TEXT_MAX - 16) {
+        checkmode_fatal(100, "bad %s: empty or too long", what);
+        return s;
+    }
     for (i = 0; i < n; i++)
-        if (s[i] < 32 || s[i] > 126) log_fatal(100, "bad %s: not printable ASCII", what);
+        if (s[i] < 32 || s[i] > 126) {
+            checkmode_fatal(100, "bad %s: not printable ASCII", what);
+            break;
+        }
     return s;
 }
 
@@ -44,32 +51,42 @@ static void options(int argc, char **argv)
         switch (opt) {
         case 'g': cfg.greylist_continue = 1; break;
         case 't':
-            if (!scan_ulong(optarg, 3600, &v) || !v) log_fatal(100, "bad timeout: %s", optarg);
-            cfg.timeout = (unsigned)v;
+            if (!scan_ulong(optarg, 3600, &v) || !v) checkmode_fatal(100, "bad timeout: %s", optarg);
+            else cfg.timeout = (unsigned)v;
             break;
         case 'm':
-            if (!scan_size(optarg, 1ULL << 40, &size) || !size) log_fatal(100, "bad size: %s", optarg);
-            cfg.max_size = size;
+            if (!scan_size(optarg, 1ULL << 40, &size) || !size) checkmode_fatal(100, "bad size: %s", optarg);
+            else cfg.max_size = size;
             break;
         case 's': cfg.settings_id = text(optarg, "settings id"); break;
         case 'n': cfg.mta_name = text(optarg, "MTA name"); break;
         case 'H':
-            if (!header_name_valid(optarg, strlen(optarg))) log_fatal(100, "bad header name: %s", optarg);
-            cfg.spam_header = optarg;
+            if (!header_name_valid(optarg, strlen(optarg))) checkmode_fatal(100, "bad header name: %s", optarg);
+            else cfg.spam_header = optarg;
             break;
         case 'P':
-            if (!scan_ulong(optarg, 1000, &v) || !v) log_fatal(100, "bad points: %s", optarg);
-            cfg.points = v;
+            if (!scan_ulong(optarg, 1000, &v) || !v) checkmode_fatal(100, "bad points: %s", optarg);
+            else cfg.points = v;
             break;
         case 'r': cfg.reject_text = text(optarg, "reject text"); break;
         case 'T': cfg.tempfail_text = text(optarg, "tempfail text"); break;
-        default: log_fatal(100, "%s", USAGE);
+        default: checkmode_fatal(100, "bad option -%c, or an option without its value; %s", optopt, USAGE);
         }
     }
     if (argc - optind != 1) log_fatal(100, "%s", USAGE);
     cfg.address = argv[optind];
     if (endpoint_parse(&ep, cfg.address, why, sizeof why) < 0)
-        log_fatal(100, "bad address %s: %s", cfg.address, why);
+        checkmode_fatal(100, "bad address %s: %s", cfg.address, why);
+    else if (checkmode_on()) {
+        /* rspamd's workers answer GET /ping with 200 and "pong" */
+        char status[200];
+        if (checkmode_ask(&ep, "rspamd", "GET /ping HTTP/1.0\r\n\r\n", 22, '\n', status, sizeof status,
+                          deadline_in_ms(1000LL * cfg.timeout), why, sizeof why) < 0)
+            checkmode_fatal(111, "%s", why);
+        else if (strncmp(status, "HTTP/1.", 7) || strncmp(status + 8, " 200", 4))
+            checkmode_fatal(111, "rspamd %s answered GET /ping with %.60s", cfg.address, status);
+    }
+    checkmode_end();
 }
 
 /* Where the message starts on fd 3. */

@@ -6,6 +6,9 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "checkdns.h"
+#include "checkmode.h"
+#include "deadline.h"
 #include "log.h"
 #include "scan.h"
 #include "smtp_command.h"
@@ -19,10 +22,10 @@ static const char *servers[DNS_SERVERS_MAX];
 static unsigned nservers;
 static struct utsname uts;
 
+/* In check mode it returns: every problem is reported. */
 static void usage(const char *why)
 {
-    if (why) log_fatal(100, "%s; %s", why, USAGE);
-    log_fatal(100, "%s", USAGE);
+    checkmode_fatal(100, "%s; %s", why, USAGE);
 }
 
 static void options(int argc, char **argv)
@@ -36,19 +39,19 @@ static void options(int argc, char **argv)
         switch (opt) {
         case 'd':
             if (nservers == DNS_SERVERS_MAX) usage("too many -d");
-            if (!dns_server_valid(optarg)) usage("bad -d: say an address, address:port or [IPv6]:port");
-            servers[nservers++] = optarg;
+            else if (!dns_server_valid(optarg)) usage("bad -d: say an address, address:port or [IPv6]:port");
+            else servers[nservers++] = optarg;
             break;
         case 'r':
             if (spf_action_parse(&conf, optarg, why, sizeof why) < 0) usage(why);
             break;
         case 'h':
             if (!smtp_domain_valid(optarg, strlen(optarg))) usage("bad host name in -h");
-            conf.receiver = optarg;
+            else conf.receiver = optarg;
             break;
         case 't':
             if (!scan_ulong(optarg, 600000, &n) || n == 0) usage("bad -t: say milliseconds, 1 to 600000");
-            conf.timeout_ms = (unsigned)n;
+            else conf.timeout_ms = (unsigned)n;
             break;
         case 'H': conf.header = 0; break;
         default: usage("bad option, or an option without its value");
@@ -65,17 +68,17 @@ static void options(int argc, char **argv)
 int main(int argc, char **argv)
 {
     char why[600];
-    const char *bad;
     struct dns *dns;
-    int i;
     log_program = "smtp-spf";
     if (fcntl(2, F_GETFD) < 0) open("/dev/null", O_WRONLY);
     signal(SIGPIPE, SIG_IGN);
     options(argc, argv);
-    i = statustext_load(spf_texts, T_COUNT, &bad);
-    if (i >= 0) log_fatal(100, "SMTP_TEXT_%s %s", spf_texts[i].name, bad);
+    checkmode_texts(spf_texts, T_COUNT, 0);
     dns = dns_open(servers, nservers, conf.timeout_ms < 2000 ? conf.timeout_ms : 2000, why, sizeof why);
-    if (!dns) log_fatal(111, "%s", why);
+    if (!dns) checkmode_fatal(111, "%s", why);
+    else if (checkmode_on() && checkdns_ask(dns, deadline_in_ms(conf.timeout_ms), why, sizeof why) < 0)
+        checkmode_fatal(111, "%s", why);
+    checkmode_end();
     if (spf_run(&conf, dns, why, sizeof why)) log_fatal(111, "%s", why);
     dns_close(dns);
     return 0;

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "checkmode.h"
+#include "deadline.h"
 #include "log.h"
 #include "scan.h"
 #include "trust.h"
@@ -20,15 +22,19 @@ static struct trust t;
 static struct filter_side fs;
 static int list;
 
+/* In check mode it returns: every problem is reported. */
 static void usage(const char *why)
 {
-    log_fatal(100, "%s; %s", why, USAGE);
+    checkmode_fatal(100, "%s; %s", why, USAGE);
 }
 
 static long number(const char *s, unsigned long max, const char *what)
 {
     unsigned long v;
-    if (!scan_ulong(s, max, &v)) log_fatal(100, "bad %s: %s (0 to %lu)", what, s, max);
+    if (!scan_ulong(s, max, &v)) {
+        checkmode_fatal(100, "bad %s: %s (0 to %lu)", what, s, max);
+        return 1;
+    }
     return (long)v;
 }
 
@@ -52,17 +58,30 @@ static void options(int argc, char **argv)
             if (!(cfg.threshold = number(optarg, 100000, "threshold"))) usage("bad -T: 0");
             break;
         case 'f':
-            if (trust_load_freemail(&cfg, optarg, why, sizeof why) < 0) log_fatal(100, "%s", why);
+            if (trust_load_freemail(&cfg, optarg, why, sizeof why) < 0) checkmode_fatal(100, "%s", why);
             break;
         case 't':
             if (!scan_ulong(optarg, 600000, &v) || !v) usage("bad -t: 1 to 600000 milliseconds");
-            cfg.store_ms = (int64_t)v;
+            else cfg.store_ms = (int64_t)v;
             break;
         default: usage("bad option, or an option without its value");
         }
     }
-    if (argc - optind != 1 || !argv[optind][0]) usage("one store is needed");
+    if (argc - optind != 1 || !argv[optind][0])
+        log_fatal(100, "%sone store is needed; %s", checkmode_problems() ? "and " : "", USAGE);
     cfg.store = argv[optind];
+}
+
+/* Check mode: one look-up in the store, of a key no pair has. */
+static void check(void)
+{
+    static const char *const parts[1] = { "noqueue-check" };
+    struct store_key k;
+    struct store_value v;
+    store_key(&k, 1, parts);
+    if (store_get(&t.store, &k, store_now(), &v, deadline_in_ms(cfg.store_ms)) < 0)
+        checkmode_fatal(t.store.kind == STORE_REDIS ? 111 : 100, "store %s: %s", cfg.store, t.store.why);
+    store_close(&t.store);
 }
 
 int main(int argc, char **argv)
@@ -76,7 +95,9 @@ int main(int argc, char **argv)
     if (fcntl(2, F_GETFD) < 0) open("/dev/null", O_WRONLY);
     signal(SIGPIPE, SIG_IGN);
     options(argc, argv);
-    if (trust_init(&t, &cfg, why, sizeof why) < 0) log_fatal(100, "%s", why);
+    if (trust_init(&t, &cfg, why, sizeof why) < 0) checkmode_fatal(100, "%s", why);
+    else if (checkmode_on() && !list) check();
+    checkmode_end();
     if (list) {
         if (trust_list(&t, store_now()) < 0) log_fatal(111, "store %s: %s", cfg.store, t.store.why);
         return 0;
