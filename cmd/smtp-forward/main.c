@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,12 +30,13 @@
               " [-T off|opportunistic|required|verify] [-a cafile] [-A cadir] [-n name]" \
               " [-L tls-program] [-X auto|off] host port [host port ...]"
 
-enum { T_UNAVAILABLE, T_LOST, T_PROTOCOL, T_NO_MESSAGE, T_COUNT };
+enum { T_UNAVAILABLE, T_LOST, T_PROTOCOL, T_NO_MESSAGE, T_LOST_EXTENSION, T_COUNT };
 static struct statustext texts[T_COUNT] = {
     [T_UNAVAILABLE] = { "UPSTREAM_UNAVAILABLE", "Mail server unavailable, try again later" },
     [T_LOST]        = { "UPSTREAM_LOST", "Connection to the mail server lost, try again later" },
     [T_PROTOCOL]    = { "UPSTREAM_PROTOCOL", "Mail server protocol error, try again later" },
     [T_NO_MESSAGE]  = { "LOCAL_ERROR", "Local error, try again later" },
+    [T_LOST_EXTENSION] = { "UPSTREAM_EXTENSION", "Mail server no longer offers an extension used, try again later" },
 };
 
 enum state { IDLE, TRANSACTION, LOST };
@@ -45,6 +47,7 @@ static int msgfd = 3;
 static struct upstream up;
 static enum state state = IDLE;
 static unsigned rcpt_accepted;
+static int tx_utf8;             /* the transaction's MAIL had SMTPUTF8 */
 static char headers[HEADER_BLOCK_MAX];
 static size_t headers_len;
 static int header_refused;      /* a HEADER (or any line) refused: the
@@ -127,6 +130,17 @@ static void do_mail(const char *arg, size_t n)
         reply_local(451, "4.4.1", texts[T_UNAVAILABLE].text);
         return;
     }
+    if (m.needs & ~up.ehlo.flags) {
+        /* Offered to the client when the smarthost had it (the EHLO
+         * cache); not now: the client tries again later, and its next
+         * EHLO reply no longer offers it. */
+        unsigned lost = m.needs & ~up.ehlo.flags;
+        log_warn("smarthost %s does not offer %s%s%s now: MAIL refused", up.peer,
+                 lost & EHLO_SMTPUTF8 ? "SMTPUTF8" : "", lost == (EHLO_SMTPUTF8 | EHLO_DSN) ? " and " : "",
+                 lost & EHLO_DSN ? "DSN" : "");
+        reply_local(451, "4.3.3", texts[T_LOST_EXTENSION].text);
+        return;
+    }
     if (m.body[0] && strcasecmp(m.body, "7BIT") && !(up.caps & CAP_8BITMIME))
         log_warn("smarthost %s does not announce 8BITMIME: an 8-bit message goes as it is",
                  up.peer);
@@ -137,6 +151,7 @@ static void do_mail(const char *arg, size_t n)
     if (r.code / 100 == 2) {
         state = TRANSACTION;
         rcpt_accepted = 0;
+        tx_utf8 = m.smtputf8;
     }
     reply_upstream(&r);
 }
@@ -146,10 +161,16 @@ static void do_rcpt(const char *arg, size_t n)
     char line[REQUEST_LINE_MAX];
     const struct request_refusal *why;
     struct smtp_reply r;
+    unsigned needs;
 
     if (state == LOST) { lost(); return; }
     if (state == IDLE) { reply_local(503, "5.5.1", "Need MAIL first"); return; }
-    if ((why = request_rcpt(arg, n, line))) { refuse(why); return; }
+    if ((why = request_rcpt_esmtp(arg, n, tx_utf8, &needs, line))) { refuse(why); return; }
+    if (needs & ~up.ehlo.flags) {
+        log_warn("smarthost %s does not offer DSN now: RCPT refused", up.peer);
+        reply_local(451, "4.3.3", texts[T_LOST_EXTENSION].text);
+        return;
+    }
     if (upstream_command(&up, line, &r, reply_deadline()) < 0) { lost(); return; }
     if (r.code / 100 == 3) { protocol_error(&r, "RCPT"); return; }
     if (r.code == 421) state = LOST;
@@ -365,6 +386,49 @@ static void idle(void)
     }
 }
 
+/* Bad usage: one line per problem, naming the option; all of them are
+ * said before the exit (NOQUEUE_CHECK wants every one). */
+static unsigned problems;
+static void problem(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void problem(const char *fmt, ...)
+{
+    char line[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    log_warn("%s", line);
+    problems++;
+}
+
+static unsigned seconds_option(int opt, const char *what, unsigned long max, int zero_ok, unsigned dflt)
+{
+    unsigned long v;
+    if (!scan_ulong(optarg, max, &v) || (!v && !zero_ok)) {
+        problem("-%c: bad %s: %s (%s to %lu)", opt, what, optarg, zero_ok ? "0" : "1", max);
+        return dflt;
+    }
+    return (unsigned)v;
+}
+
+/* NOQUEUE_CHECK: 0, or 1 (check), or 2 (check, and connect). */
+static int checking;
+
+/* Can PROGRAM be run (a path, or a name in PATH)? */
+static int program_found(const char *program)
+{
+    const char *path = getenv("PATH"), *p;
+    char full[4096];
+    if (strchr(program, '/')) return access(program, X_OK) == 0;
+    for (p = path ? path : "/usr/bin:/bin"; ; p += strcspn(p, ":") + 1) {
+        size_t n = strcspn(p, ":");
+        if (snprintf(full, sizeof full, "%.*s/%s", (int)n, n ? p : ".", program) < (int)sizeof full &&
+            access(full, X_OK) == 0)
+            return 1;
+        if (!p[n]) return 0;
+    }
+}
+
 static void options(int argc, char **argv)
 {
     unsigned long v;
@@ -375,20 +439,20 @@ static void options(int argc, char **argv)
     cfg.tls_program = "smtp-tls";
     cfg.tell_client = 1;
     opterr = 0;                 /* one line, ours */
-    while ((opt = getopt(argc, argv, "+h:c:r:d:k:m:T:a:A:n:L:X:")) != -1) {
+    while ((opt = getopt(argc, argv, "+:h:c:r:d:k:m:T:a:A:n:L:X:")) != -1) {
         switch (opt) {
         case 'h': cfg.helo = optarg; break;
-        case 'c': if (!scan_ulong(optarg, 3600, &v) || !v) goto usage; cfg.connect_timeout = (unsigned)v; break;
-        case 'r': if (!scan_ulong(optarg, 3600, &v) || !v) goto usage; cfg.reply_timeout = (unsigned)v; break;
-        case 'd': if (!scan_ulong(optarg, 3600, &v) || !v) goto usage; data_timeout = (unsigned)v; break;
-        case 'k': if (!scan_ulong(optarg, 3600, &v)) goto usage; keepalive = (unsigned)v; break;
-        case 'm': if (!scan_ulong(optarg, 1024, &v)) goto usage; msgfd = (int)v; break;
+        case 'c': cfg.connect_timeout = seconds_option(opt, "connect timeout", 3600, 0, 10); break;
+        case 'r': cfg.reply_timeout = seconds_option(opt, "reply timeout", 3600, 0, 120); break;
+        case 'd': data_timeout = seconds_option(opt, "data timeout", 3600, 0, 480); break;
+        case 'k': keepalive = seconds_option(opt, "keep-alive interval", 3600, 1, 30); break;
+        case 'm': msgfd = (int)seconds_option(opt, "descriptor", 1024, 1, 3); break;
         case 'T':
             if (!strcmp(optarg, "off")) cfg.tls_mode = TLS_OFF;
             else if (!strcmp(optarg, "opportunistic")) cfg.tls_mode = TLS_OPPORTUNISTIC;
             else if (!strcmp(optarg, "required")) cfg.tls_mode = TLS_REQUIRED;
             else if (!strcmp(optarg, "verify")) cfg.tls_mode = TLS_VERIFY;
-            else log_fatal(100, "bad TLS mode: %s", optarg);
+            else problem("-T: bad TLS mode: %s (off, opportunistic, required, verify)", optarg);
             break;
         case 'a': cfg.tls_cafile = optarg; break;
         case 'A': cfg.tls_cadir = optarg; break;
@@ -397,37 +461,92 @@ static void options(int argc, char **argv)
         case 'X':
             if (!strcmp(optarg, "off")) cfg.tell_client = 0;
             else if (!strcmp(optarg, "auto")) cfg.tell_client = 1;
-            else log_fatal(100, "bad -X mode: %s", optarg);
+            else problem("-X: bad mode: %s (auto, off)", optarg);
             break;
-        default: goto usage;
+        case ':': problem("-%c: needs an argument", optopt); break;
+        default: problem("-%c: unknown option", optopt); break;
         }
     }
     argc -= optind;
     argv += optind;
-    if (argc < 2 || argc % 2) goto usage;
-    for (opt = 1; opt < argc; opt += 2)
-        if (!scan_ulong(argv[opt], 65535, &v) || !v) log_fatal(100, "bad port: %s", argv[opt]);
+    if (argc < 2 || argc % 2) problem("want host port [host port ...]; %s", USAGE);
+    for (opt = 0; opt + 1 < argc; opt += 2) {
+        if (!argv[opt][0]) problem("an empty smarthost name");
+        if (!scan_ulong(argv[opt + 1], 65535, &v) || !v)
+            problem("bad port of smarthost %s: %s", argv[opt], argv[opt + 1]);
+    }
     cfg.hosts = argv;
-    cfg.nhosts = argc;
+    cfg.nhosts = argc - argc % 2;
     if (!cfg.helo) cfg.helo = hostname_default();
     client_from_env(&cfg.client);
     if (!smtp_domain_valid(cfg.helo, strlen(cfg.helo)))
-        log_fatal(100, "bad helo name: %s", cfg.helo);
-    return;
-usage:
-    log_fatal(100, "%s", USAGE);
+        problem("-h: bad helo name: %s", cfg.helo);
+    if (checking) {
+        /* What would fail only later, at the first message. */
+        if (cfg.tls_cafile && access(cfg.tls_cafile, R_OK) < 0)
+            problem("-a: unable to read %s: %s", cfg.tls_cafile, strerror(errno));
+        if (cfg.tls_cadir && access(cfg.tls_cadir, R_OK | X_OK) < 0)
+            problem("-A: unable to read %s: %s", cfg.tls_cadir, strerror(errno));
+        /* Opportunistic TLS goes on in plaintext without it: said, not
+         * counted. */
+        if (cfg.tls_mode == TLS_OPPORTUNISTIC && !program_found(cfg.tls_program))
+            log_warn("-L: no program %s%s: STARTTLS will fail, and the mail go in plaintext",
+                     cfg.tls_program, strchr(cfg.tls_program, '/') ? "" : " in PATH");
+        else if (cfg.tls_mode != TLS_OFF && !program_found(cfg.tls_program))
+            problem("-L: no program %s%s", cfg.tls_program,
+                    strchr(cfg.tls_program, '/') ? "" : " in PATH");
+    }
+    cfg.ehlo_cache = getenv("NOQUEUE_EHLO_CACHE");
+    if (cfg.ehlo_cache && !*cfg.ehlo_cache) cfg.ehlo_cache = 0;
+}
+
+/* NOQUEUE_CHECK=connect: each smarthost in turn, its EHLO reply on
+ * stderr as info lines, then QUIT.  111 when one could not be reached. */
+static int check_connect(void)
+{
+    int i, bad = 0;
+    for (i = 0; i + 1 < cfg.nhosts; i += 2) {
+        const char *p, *end;
+        size_t n;
+        if (upstream_connect_one(&up, &cfg, i, reply_deadline()) < 0) {
+            log_warn("smarthost %s %s: not reachable, or it refused us", cfg.hosts[i], cfg.hosts[i + 1]);
+            bad = 1;
+            continue;
+        }
+        p = upstream_ehlo_reply(&up, &n);
+        for (end = p + n; p < end; ) {
+            struct log_line l;
+            const char *lf = memchr(p, '\n', (size_t)(end - p));
+            size_t len = lf ? (size_t)(lf - p) : (size_t)(end - p);
+            log_line_start(&l, "info");
+            log_kv_str(&l, "smarthost", up.peer);
+            log_kv(&l, "ehlo", p, len);
+            log_line_emit(&l);
+            p += len + 1;
+        }
+        upstream_quit(&up);
+    }
+    return bad ? 111 : 0;
 }
 
 int main(int argc, char **argv)
 {
     const char *why;
     int bad, skipping = 0;
+    const char *check = getenv("NOQUEUE_CHECK");
     log_program = "smtp-forward";
     signal(SIGPIPE, SIG_IGN);
+    if (check && *check) {
+        if (!strcmp(check, "1")) checking = 1;
+        else if (!strcmp(check, "connect")) checking = 2;
+        else problem("NOQUEUE_CHECK: bad value: %s (1, connect)", check);
+    }
     options(argc, argv);
     bad = statustext_load(texts, T_COUNT, &why);
-    if (bad >= 0) log_fatal(100, "SMTP_TEXT_%s %s", texts[bad].name, why);
+    if (bad >= 0) problem("SMTP_TEXT_%s %s", texts[bad].name, why);
+    if (problems) _exit(100);
     upstream_init(&up);
+    if (checking) _exit(checking == 2 ? check_connect() : 0);
     /* The message is ours to read (pread), not smtp-tls's to inherit. */
     fcntl(msgfd, F_SETFD, FD_CLOEXEC);
     io_in_init(&cmd_in, 0, cmd_buf, sizeof cmd_buf);

@@ -21,28 +21,37 @@ struct request_refusal {
     const char *status, *text;
 };
 
+/* SMTPUTF8, RET=, ENVID= as given (" KEY=VALUE" each): at most 8 + 4 + 8
+ * + 6 + 100 octets and their spaces. */
+#define REQUEST_MAIL_PARAMS_MAX 160
 struct request_mail {
     char addr[SMTP_ADDRESS_MAX + 1];
     char size[21];                      /* digits, or "" */
     char body[9];                       /* 7BIT or 8BITMIME, or "" */
+    char params[REQUEST_MAIL_PARAMS_MAX];   /* passed on as they are */
+    unsigned needs;                     /* EHLO_ flags (ehlocache.h) they need */
+    int smtputf8;                       /* RFC 6531 addresses in this transaction */
 };
 
-/* Longest command line made here, with its NUL. */
-#define REQUEST_LINE_MAX (sizeof "MAIL FROM:<> SIZE= BODY=" + SMTP_ADDRESS_MAX + \
-                          sizeof ((struct request_mail *)0)->size - 1 + \
-                          sizeof ((struct request_mail *)0)->body - 1)
+/* Longest command line made here, with its NUL: RCPT with NOTIFY and an
+ * ORCPT of 500 octets (RFC 3461 4.2). */
+#define REQUEST_LINE_MAX 1024
 
-/* The argument of MAIL ("FROM:<path> [SIZE=n] [BODY=type]"): 0, or the
- * refusal. */
+/* The argument of MAIL ("FROM:<path> [SIZE=n] [BODY=type] [SMTPUTF8]
+ * [RET=x] [ENVID=x]"): 0, or the refusal. */
 const struct request_refusal *request_mail(const char *arg, size_t n, struct request_mail *m);
 /* MAIL's command line for a smarthost, with SIZE and BODY only if it takes
- * them; its length. */
+ * them, and the other parameters as given; its length. */
 size_t request_mail_line(const struct request_mail *m, int with_size, int with_body,
                          char line[REQUEST_LINE_MAX]);
 
 /* The argument of RCPT ("TO:<path>", nothing after): 0 with the command
  * line for the smarthost, or the refusal. */
 const struct request_refusal *request_rcpt(const char *arg, size_t n, char line[REQUEST_LINE_MAX]);
+/* The same with NOTIFY and ORCPT (passed on as given; *needs gets
+ * EHLO_DSN then), and a UTF-8 address when utf8 (MAIL had SMTPUTF8). */
+const struct request_refusal *request_rcpt_esmtp(const char *arg, size_t n, int utf8,
+                                                 unsigned *needs, char line[REQUEST_LINE_MAX]);
 
 /* HEADER's xtext: the decoded field, a valid one; its length, or -1. */
 #define REQUEST_FIELD_MAX (HEADER_NAME_MAX + 2 + FILTERPROTO_HEADER_VALUE_MAX + 1)

@@ -101,6 +101,11 @@ static void parse_capabilities(struct upstream *u, const struct smtp_reply *r)
 {
     const char *p = r->text, *end = r->text + r->len;
     u->caps = u->xclient = u->xforward = 0;
+    ehlo_caps_parse(&u->ehlo, r->text, r->len);
+    if (r->len < sizeof u->ehlo_reply) {
+        memcpy(u->ehlo_reply, r->text, r->len);
+        u->ehlo_len = r->len;
+    }
     for (; p < end; p = strchr(p, '\n') + 1) {
         const char *kw = p + 4, *eol = strchr(p, '\n');
         size_t n;
@@ -136,6 +141,12 @@ static int hello_as(struct upstream *u, const char *name, int64_t deadline)
         snprintf(line, sizeof line, "HELO %s", name);
         if (upstream_command(u, line, &r, deadline) < 0 || u->fd < 0) return -1;
         u->caps = u->xclient = u->xforward = 0;
+        u->ehlo.flags = 0;
+        u->ehlo.size = 0;
+        if (r.len < sizeof u->ehlo_reply) {
+            memcpy(u->ehlo_reply, r.text, r.len);
+            u->ehlo_len = r.len;
+        }
         if (r.code / 100 == 2) return 0;
     }
     log_warn("smarthost %s refused EHLO and HELO: %.*s", u->peer,
@@ -291,51 +302,75 @@ static int numeric_host(const char *host, const char *port, struct sockaddr_stor
     return 1;
 }
 
+const char *upstream_ehlo_reply(const struct upstream *u, size_t *n)
+{
+    *n = u->ehlo_len;
+    return u->ehlo_reply;
+}
+
+/* What this smarthost offers, for smtp-proxyd's next EHLO reply. */
+static void record_capabilities(const struct upstream *u, const struct upstream_config *cfg)
+{
+    char text[EHLO_CACHE_MAX];
+    size_t n;
+    if (!cfg->ehlo_cache) return;
+    n = ehlo_cache_format(&u->ehlo, u->peer, text, sizeof text);
+    if (ehlo_cache_write(cfg->ehlo_cache, text, n) < 0)
+        log_warn_sys("unable to write the EHLO cache %s", cfg->ehlo_cache);
+}
+
+int upstream_connect_one(struct upstream *u, const struct upstream_config *cfg, int i,
+                         int64_t deadline)
+{
+    struct addrinfo hints, one, *res = 0, *ai;
+    struct sockaddr_storage ss;
+    int e;
+    if (numeric_host(cfg->hosts[i], cfg->hosts[i + 1], &ss, &one)) {
+        ai = &one;
+    } else {
+        memset(&hints, 0, sizeof hints);
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_flags = AI_NUMERICSERV;
+        e = getaddrinfo(cfg->hosts[i], cfg->hosts[i + 1], &hints, &res);
+        if (e) {
+            log_warn("unable to resolve smarthost %s: %s", cfg->hosts[i], gai_strerror(e));
+            return -1;
+        }
+        ai = res;
+    }
+    for (; ai; ai = ai->ai_next) {
+        char host[64] = "?";
+        int tls = 1, g;
+        getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof host, 0, 0, NI_NUMERICHOST);
+        snprintf(u->peer, sizeof u->peer, "%s:%s", host, cfg->hosts[i + 1]);
+        do {
+            u->fd = endpoint_connect_address(ai->ai_addr, ai->ai_addrlen, deadline_min(deadline, deadline_in_seconds(cfg->connect_timeout)));
+            if (u->fd < 0) {
+                log_warn_sys("unable to connect to smarthost %s", u->peer);
+                break;
+            }
+            io_in_init(&u->in, u->fd, u->inbuf, sizeof u->inbuf);
+            io_out_init(&u->out, u->fd, u->outbuf, sizeof u->outbuf);
+            u->in.flush = &u->out;
+            u->last_activity = deadline_now();
+            g = greet(u, cfg, cfg->hosts[i], tls, deadline);
+            if (g == 0) {
+                if (res) freeaddrinfo(res);
+                record_capabilities(u, cfg);
+                return 0;
+            }
+            tls = 0;                /* once, in plaintext, after a failed handshake */
+        } while (g == TLS_RETRY_PLAIN);
+    }
+    if (res) freeaddrinfo(res);
+    return -1;
+}
+
 int upstream_connect(struct upstream *u, const struct upstream_config *cfg, int64_t deadline)
 {
     int i;
-    for (i = 0; i + 1 < cfg->nhosts; i += 2) {
-        struct addrinfo hints, one, *res = 0, *ai;
-        struct sockaddr_storage ss;
-        int e;
-        if (numeric_host(cfg->hosts[i], cfg->hosts[i + 1], &ss, &one)) {
-            ai = &one;
-        } else {
-            memset(&hints, 0, sizeof hints);
-            hints.ai_socktype = SOCK_STREAM;
-            hints.ai_flags = AI_NUMERICSERV;
-            e = getaddrinfo(cfg->hosts[i], cfg->hosts[i + 1], &hints, &res);
-            if (e) {
-                log_warn("unable to resolve smarthost %s: %s", cfg->hosts[i], gai_strerror(e));
-                continue;
-            }
-            ai = res;
-        }
-        for (; ai; ai = ai->ai_next) {
-            char host[64] = "?";
-            int tls = 1, g;
-            getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof host, 0, 0, NI_NUMERICHOST);
-            snprintf(u->peer, sizeof u->peer, "%s:%s", host, cfg->hosts[i + 1]);
-            do {
-                u->fd = endpoint_connect_address(ai->ai_addr, ai->ai_addrlen, deadline_min(deadline, deadline_in_seconds(cfg->connect_timeout)));
-                if (u->fd < 0) {
-                    log_warn_sys("unable to connect to smarthost %s", u->peer);
-                    break;
-                }
-                io_in_init(&u->in, u->fd, u->inbuf, sizeof u->inbuf);
-                io_out_init(&u->out, u->fd, u->outbuf, sizeof u->outbuf);
-                u->in.flush = &u->out;
-                u->last_activity = deadline_now();
-                g = greet(u, cfg, cfg->hosts[i], tls, deadline);
-                if (g == 0) {
-                    if (res) freeaddrinfo(res);
-                    return 0;
-                }
-                tls = 0;                /* once, in plaintext, after a failed handshake */
-            } while (g == TLS_RETRY_PLAIN);
-        }
-        if (res) freeaddrinfo(res);
-    }
+    for (i = 0; i + 1 < cfg->nhosts; i += 2)
+        if (upstream_connect_one(u, cfg, i, deadline) == 0) return 0;
     return -1;
 }
 

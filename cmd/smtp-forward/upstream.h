@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "client.h"
+#include "ehlocache.h"
 #include "io.h"
 #include "smtp_reply.h"
 #include "tlspipe.h"
@@ -23,9 +24,12 @@ struct upstream {
     pid_t tls_pid;              /* smtp-tls, after STARTTLS; fd is then its plaintext */
     struct tls_info tls;
     unsigned caps;
+    struct ehlo_caps ehlo;      /* what the last EHLO reply offered */
     unsigned xclient, xforward; /* the attributes each lists (client.h) */
     int64_t last_activity;      /* for keep-alive */
     char peer[80];              /* "address port", for the log */
+    char ehlo_reply[SMTP_REPLY_MAX + 1];
+    size_t ehlo_len;
     struct io_in in;
     struct io_out out;
     char inbuf[8192];
@@ -44,12 +48,20 @@ struct upstream_config {
     const char *tls_program, *tls_cafile, *tls_cadir, *tls_name;
     int tell_client;            /* XCLIENT or XFORWARD when offered (-X) */
     struct client_info client;
+    const char *ehlo_cache;     /* NOQUEUE_EHLO_CACHE, or 0 */
 };
 
 void upstream_init(struct upstream *u);
 /* Connect and greet, all by the deadline: 0, or -1 after logging why for
- * each smarthost. */
+ * each smarthost.  The EHLO cache (cfg->ehlo_cache) is written then, when
+ * it changed. */
 int upstream_connect(struct upstream *u, const struct upstream_config *cfg, int64_t deadline);
+/* Connect to the smarthost of cfg->hosts[i], cfg->hosts[i + 1] only
+ * (every address of the name): 0, or -1. */
+int upstream_connect_one(struct upstream *u, const struct upstream_config *cfg, int i,
+                         int64_t deadline);
+/* The last EHLO reply, as the smarthost gave it (LF line ends). */
+const char *upstream_ehlo_reply(const struct upstream *u, size_t *n);
 /* Send a command line (CRLF added) and read the reply.  Returns 0, or -1
  * when the connection is no longer usable (it is then closed and why is
  * logged); a 421 reply also closes it, but returns 0. */

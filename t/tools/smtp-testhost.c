@@ -38,6 +38,15 @@
  *   -i MS         idle timeout while waiting for a command: 421 and close
  *   -s BYTES      announce SIZE BYTES and refuse larger messages (552)
  *   -p            do not announce PIPELINING
+ *   -N            do not announce 8BITMIME
+ *   -X LIST       announce the extensions of LIST too (comma-separated):
+ *                 SMTPUTF8 (RFC 6531: MAIL's SMTPUTF8 parameter, then
+ *                 UTF-8 addresses, well-formed only), DSN (RFC 3461: RET
+ *                 and ENVID on MAIL, NOTIFY and ORCPT on RCPT, checked
+ *                 loosely), CHUNKING (RFC 3030: BDAT n [LAST], the chunks
+ *                 stored as they come; with -l, ". SIZE" after the last).
+ *                 Without SMTPUTF8, a non-ASCII address gets 553 5.6.7;
+ *                 the parameters of an extension not announced get 555.
  *   -S CERT,KEY   announce STARTTLS (RFC 3207); on STARTTLS, hand the
  *                 connection to "smtp-tls -s -c CERT -k KEY" (the program
  *                 found in PATH, or -L's) as smtp-proxyd does, and go on
@@ -85,7 +94,8 @@
 
 #define USAGE "usage: smtp-testhost [-d dir [-l]] [-g code] [-e] [-M code]" \
     " [-R addr=code]... [-D code] [-E code] [-x bytes] [-z bytes] [-q verb] [-w ms]" \
-    " [-W ms] [-i ms] [-s bytes] [-p] [-r seed:percent[:late-ms]]" \
+    " [-W ms] [-i ms] [-s bytes] [-p] [-N] [-X SMTPUTF8,DSN,CHUNKING]" \
+    " [-r seed:percent[:late-ms]]" \
     " [-S cert,key [-L smtp-tls]]"
 
 /* Longer than RFC 5321's 512, so that the proxy's own limit is what a
@@ -117,6 +127,8 @@ static struct {
     long idle;                  /* -1: none */
     unsigned long long size_max;            /* 0: no limit (RFC 1870) */
     int no_pipelining;
+    int no_8bitmime;            /* -N */
+    int smtputf8, dsn, chunking;            /* -X */
     int chaos;                  /* -r */
     unsigned long long chaos_seed;
     unsigned chaos_percent;
@@ -130,6 +142,8 @@ static struct {
     int greeted, no_service;
     int tls;                    /* after a STARTTLS handshake */
     int in_mail;                /* a MAIL was accepted */
+    int utf8;                   /* and it had SMTPUTF8 */
+    int bdat;                   /* BDAT chunks have come: the message is open */
     unsigned rcpts;             /* recipients accepted */
     char *env;                  /* the env file's text, built as we go */
     size_t envlen, envcap;
@@ -558,6 +572,9 @@ static int chaos_mail(const char *sender)
 
 static void reset_transaction(void)
 {
+    discard_message();
+    sess.bdat = 0;
+    sess.utf8 = 0;
     sess.in_mail = 0;
     sess.rcpts = 0;
     sess.envlen = 0;
@@ -611,6 +628,54 @@ static int all_digits(const char *p, size_t n)
     return 1;
 }
 
+/* RFC 3629, written here again (no lib/): 1 when well-formed. */
+static int utf8_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned long cp;
+        int more, i;
+        if (*p < 0x80) { p++; continue; }
+        if (*p >= 0xc2 && *p <= 0xdf) { more = 1; cp = *p & 0x1f; }
+        else if (*p >= 0xe0 && *p <= 0xef) { more = 2; cp = *p & 0x0f; }
+        else if (*p >= 0xf0 && *p <= 0xf4) { more = 3; cp = *p & 0x07; }
+        else return 0;
+        for (i = 1; i <= more; i++) {
+            if ((p[i] & 0xc0) != 0x80) return 0;
+            cp = cp << 6 | (p[i] & 0x3f);
+        }
+        if ((more == 2 && cp < 0x800) || (more == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        p += more + 1;
+    }
+    return 1;
+}
+
+/* An address with a byte above 127 needs SMTPUTF8 in this transaction,
+ * and must be UTF-8: NULL if fine, else the reply. */
+static const char *address_check(const char *addr, int utf8)
+{
+    const char *p;
+    for (p = addr; *p && (unsigned char)*p < 128; p++) ;
+    if (!*p) return NULL;
+    if (!utf8) return "553 5.6.7 non-ASCII address without SMTPUTF8";
+    if (!utf8_valid(addr)) return "553 5.6.7 address not UTF-8";
+    return NULL;
+}
+
+/* Has the parameter list p the parameter KEY (alone, or KEY=...)? */
+static int has_param(const char *p, const char *key)
+{
+    size_t k = strlen(key);
+    while (p) {
+        if (!strncasecmp(p, key, k) && (!p[k] || p[k] == ' ' || p[k] == '=')) return 1;
+        p = strchr(p, ' ');
+        if (p) p++;
+    }
+    return 0;
+}
+
 /* MAIL parameters, one space apart: SIZE (RFC 1870) and BODY (RFC 6152),
  * the extensions announced.  NULL if they are fine, else the reply. */
 static const char *mail_params(const char *p)
@@ -629,9 +694,32 @@ static const char *mail_params(const char *p)
                 return "501 5.5.4 bad BODY";
         } else if (!n) {
             return "501 5.5.4 syntax";
+        } else if (opt.smtputf8 && n == 8 && !strncasecmp(p, "SMTPUTF8", 8)) {
+            ;
+        } else if (opt.dsn && n > 4 && !strncasecmp(p, "RET=", 4)) {
+            if (!(n == 8 && !strncasecmp(p + 4, "FULL", 4)) && !(n == 8 && !strncasecmp(p + 4, "HDRS", 4)))
+                return "501 5.5.4 bad RET";
+        } else if (opt.dsn && n > 6 && !strncasecmp(p, "ENVID=", 6)) {
+            if (n - 6 > 100) return "501 5.5.4 bad ENVID";
         } else {
             return "555 5.5.4 unsupported parameter";
         }
+        p = end ? end + 1 : NULL;
+    }
+    return NULL;
+}
+
+/* RCPT parameters: NOTIFY and ORCPT with DSN. */
+static const char *rcpt_params(const char *p)
+{
+    while (p) {
+        const char *end = strchr(p, ' ');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (opt.dsn && n > 7 && !strncasecmp(p, "NOTIFY=", 7)) ;
+        else if (opt.dsn && n > 6 && !strncasecmp(p, "ORCPT=", 6)) {
+            if (!memchr(p + 6, ';', n - 6)) return "501 5.5.4 bad ORCPT";
+        } else if (!n) return "501 5.5.4 syntax";
+        else return "555 5.5.4 unsupported parameter";
         p = end ? end + 1 : NULL;
     }
     return NULL;
@@ -666,7 +754,10 @@ static void cmd_ehlo(const char *arg)
     before_reply();
     put("250-testhost\r\n");
     if (!opt.no_pipelining) put("250-PIPELINING\r\n");
-    put("250-8BITMIME\r\n");
+    if (!opt.no_8bitmime) put("250-8BITMIME\r\n");
+    if (opt.smtputf8) put("250-SMTPUTF8\r\n");
+    if (opt.dsn) put("250-DSN\r\n");
+    if (opt.chunking) put("250-CHUNKING\r\n");
     if (opt.tls_cert && !sess.tls) put("250-STARTTLS\r\n");
     snprintf(size, sizeof size, "250-SIZE %llu\r\n", opt.size_max);
     put(size);
@@ -693,10 +784,12 @@ static void cmd_mail(const char *arg)
     else if (sess.in_mail) reply("503 5.5.1 nested MAIL");
     else if (!parse_path(arg, "FROM:", addr, &params)) reply("501 5.5.4 syntax: MAIL FROM:<address>");
     else if ((bad = mail_params(params))) reply("%s", bad);
+    else if ((bad = address_check(addr, params && has_param(params, "SMTPUTF8")))) reply("%s", bad);
     else if (opt.chaos && chaos_mail(addr)) return;
     else if (opt.mail_code && opt.mail_code / 100 != 2) scripted(opt.mail_code, "0.0", "mail refused");
     else {
         sess.in_mail = 1;
+        sess.utf8 = params && has_param(params, "SMTPUTF8");
         env_add("MAIL FROM:", addr);
         if (opt.mail_code) scripted(opt.mail_code, "1.0", "Ok");
         else reply("250 2.1.0 Ok");
@@ -706,7 +799,7 @@ static void cmd_mail(const char *arg)
 static void cmd_rcpt(const char *arg)
 {
     char addr[LINE_MAX_LEN + 1];
-    const char *params;
+    const char *params, *bad;
     int code;
 
     if (!sess.in_mail) {
@@ -717,8 +810,8 @@ static void cmd_rcpt(const char *arg)
         reply("501 5.5.4 syntax: RCPT TO:<address>");
         return;
     }
-    if (params) {
-        reply("555 5.5.4 unsupported parameter");
+    if ((bad = rcpt_params(params)) || (bad = address_check(addr, sess.utf8))) {
+        reply("%s", bad);
         return;
     }
     if (sess.rcpts == RCPT_MAX) {
@@ -804,6 +897,61 @@ static void cmd_data(const char *arg)
         if (!receive_body()) leave(NULL);
         end_of_data();
     }
+}
+
+/* BDAT n [LAST] (RFC 3030): n octets follow the line, taken as they are.
+ * Refused chunks are read all the same, so that the session stays in
+ * step. */
+static void cmd_bdat(const char *arg)
+{
+    char *end;
+    unsigned long long n;
+    int last;
+    const char *refusal = NULL;
+
+    if (!opt.chunking) {
+        reply("500 5.5.2 unknown");
+        return;
+    }
+    if (!arg || *arg < '0' || *arg > '9') {
+        reply("501 5.5.4 syntax: BDAT size [LAST]");
+        return;
+    }
+    errno = 0;
+    n = strtoull(arg, &end, 10);
+    last = !strcasecmp(end, " LAST");
+    if (errno || (*end && !last)) {
+        reply("501 5.5.4 syntax: BDAT size [LAST]");
+        return;
+    }
+    if (!sess.in_mail) refusal = "503 5.5.1 MAIL first";
+    else if (!sess.rcpts) refusal = "503 5.5.1 no valid recipients";
+    if (!refusal && !sess.bdat) {
+        start_message();
+        body.size = 0;
+        sess.bdat = 1;
+    }
+    while (n) {
+        size_t k;
+        if (inpos == inlen && !fill(-1)) leave(NULL);
+        k = inlen - inpos < n ? inlen - inpos : (size_t)n;
+        if (!refusal) {
+            size_t i;
+            for (i = 0; i < k; i++) emit(inbuf[inpos + i]);
+        }
+        inpos += k;
+        n -= k;
+    }
+    if (refusal) {
+        reply("%s", refusal);
+        return;
+    }
+    if (!last) {
+        reply("250 2.0.0 %llu octets so far", body.size);
+        return;
+    }
+    sess.bdat = 0;
+    end_of_data();
 }
 
 static void cmd_rset(const char *arg)
@@ -912,6 +1060,7 @@ static const struct verb {
     { "EHLO", cmd_ehlo }, { "HELO", cmd_helo }, { "MAIL", cmd_mail },
     { "RCPT", cmd_rcpt }, { "DATA", cmd_data }, { "RSET", cmd_rset },
     { "NOOP", cmd_noop }, { "QUIT", cmd_quit }, { "STARTTLS", cmd_starttls },
+    { "BDAT", cmd_bdat },
 };
 
 static const struct verb *find_verb(const char *name, size_t n)
@@ -1012,7 +1161,7 @@ static void options(int argc, char **argv)
     int c;
 
     opterr = 0;                 /* one line of our own instead */
-    while ((c = getopt(argc, argv, ":d:lg:eM:R:D:E:x:z:q:J:w:W:i:s:pr:S:L:")) != -1) {
+    while ((c = getopt(argc, argv, ":d:lg:eM:R:D:E:x:z:q:J:w:W:i:s:pNX:r:S:L:")) != -1) {
         switch (c) {
         case 'd': opt.dir = optarg; break;
         case 'l': opt.transcript = 1; break;
@@ -1040,6 +1189,17 @@ static void options(int argc, char **argv)
         case 'i': opt.idle = (long)number(optarg, MS_MAX, "milliseconds"); break;
         case 's': opt.size_max = number(optarg, ULLONG_MAX, "size"); break;
         case 'p': opt.no_pipelining = 1; break;
+        case 'N': opt.no_8bitmime = 1; break;
+        case 'X': {
+            char *w;
+            for (w = strtok(optarg, ","); w; w = strtok(NULL, ",")) {
+                if (!strcasecmp(w, "SMTPUTF8")) opt.smtputf8 = 1;
+                else if (!strcasecmp(w, "DSN")) opt.dsn = 1;
+                else if (!strcasecmp(w, "CHUNKING")) opt.chunking = 1;
+                else fatal(100, "bad -X extension: %s (SMTPUTF8, DSN, CHUNKING)", w);
+            }
+            break;
+        }
         case 'r': chaos_option(optarg); break;
         case 'S': {
             char *comma = strchr(optarg, ',');

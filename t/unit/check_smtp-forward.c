@@ -6,7 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdio.h>
+#include <unistd.h>
+
 #include "client.h"
+#include "ehlocache.h"
+#include "request.h"
 
 static const unsigned all = CLIENT_ADDR | CLIENT_PORT | CLIENT_NAME | CLIENT_HELO | CLIENT_PROTO;
 
@@ -151,6 +156,89 @@ START_TEST(test_from_environment)
 }
 END_TEST
 
+/* MAIL's SMTPUTF8, RET and ENVID go on as given; what they need is said. */
+START_TEST(test_mail_parameters_passed_as_given)
+{
+    struct request_mail m;
+    char line[REQUEST_LINE_MAX];
+    const char *a = "FROM:<j\303\266rg@b\303\274cher.example> SIZE=12 SMTPUTF8 ret=hdrs ENVID=QQ+2B1";
+    ck_assert_ptr_null(request_mail(a, strlen(a), &m));
+    ck_assert_uint_eq(m.needs, EHLO_SMTPUTF8 | EHLO_DSN);
+    ck_assert_int_eq(m.smtputf8, 1);
+    request_mail_line(&m, 1, 1, line);
+    ck_assert_str_eq(line, "MAIL FROM:<j\303\266rg@b\303\274cher.example> SIZE=12 SMTPUTF8 ret=hdrs ENVID=QQ+2B1");
+    a = "FROM:<j\303\266rg@example.org>";
+    ck_assert_int_eq(request_mail(a, strlen(a), &m)->code, 553);
+    a = "FROM:<a@b.example> SMTPUTF8 SMTPUTF8";
+    ck_assert_int_eq(request_mail(a, strlen(a), &m)->code, 501);
+    a = "FROM:<a@b.example> RET=ALL";
+    ck_assert_int_eq(request_mail(a, strlen(a), &m)->code, 501);
+    a = "FROM:<a@b.example> BODY=BINARYMIME";
+    ck_assert_int_eq(request_mail(a, strlen(a), &m)->code, 555);
+    a = "FROM:<a@b.example> XFOO=1";
+    ck_assert_int_eq(request_mail(a, strlen(a), &m)->code, 555);
+    a = "FROM:<a@b.example>";
+    ck_assert_ptr_null(request_mail(a, strlen(a), &m));
+    ck_assert_uint_eq(m.needs, 0);
+}
+END_TEST
+
+START_TEST(test_rcpt_parameters_passed_as_given)
+{
+    char line[REQUEST_LINE_MAX];
+    unsigned needs;
+    const char *a = "TO:<\303\244@example.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;a+40example.org";
+    ck_assert_ptr_null(request_rcpt_esmtp(a, strlen(a), 1, &needs, line));
+    ck_assert_str_eq(line, "RCPT TO:<\303\244@example.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;a+40example.org");
+    ck_assert_uint_eq(needs, EHLO_DSN);
+    ck_assert_int_eq(request_rcpt_esmtp(a, strlen(a), 0, &needs, line)->code, 553);
+    a = "TO:<a@example.org> NOTIFY=NEVER,DELAY";
+    ck_assert_int_eq(request_rcpt_esmtp(a, strlen(a), 1, &needs, line)->code, 501);
+    a = "TO:<a@example.org> SIZE=1";
+    ck_assert_int_eq(request_rcpt_esmtp(a, strlen(a), 1, &needs, line)->code, 555);
+    a = "TO:<a@example.org>";
+    ck_assert_ptr_null(request_rcpt_esmtp(a, strlen(a), 0, &needs, line));
+    ck_assert_uint_eq(needs, 0);
+}
+END_TEST
+
+START_TEST(test_ehlo_cache)
+{
+    const char *reply = "250-mx.example.org hello\n250-PIPELINING\n250-SIZE 10240000\n250-dsn\n"
+                        "250-SMTPUTF8\n250-CHUNKING\n250 8BITMIME\n";
+    struct ehlo_caps c, r;
+    char text[EHLO_CACHE_MAX], path[] = "/tmp/check-ehlocache-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    unlink(path);
+    ehlo_caps_parse(&c, reply, strlen(reply));
+    ck_assert_uint_eq(c.flags, EHLO_PIPELINING | EHLO_SIZE | EHLO_DSN | EHLO_SMTPUTF8 |
+                               EHLO_CHUNKING | EHLO_8BITMIME);
+    ck_assert(c.size == 10240000);
+    ehlo_cache_format(&c, "192.0.2.1:25", text, sizeof text);
+    ck_assert_str_eq(text, "smarthost 192.0.2.1:25\nPIPELINING\nSIZE 10240000\n8BITMIME\n"
+                           "SMTPUTF8\nDSN\nCHUNKING\n");
+    ck_assert_int_eq(ehlo_cache_read(path, &r), 0);      /* none yet: the default */
+    ck_assert_uint_eq(r.flags, EHLO_PIPELINING | EHLO_8BITMIME);
+    ck_assert_int_eq(ehlo_cache_write(path, text, strlen(text)), 1);
+    ck_assert_int_eq(ehlo_cache_write(path, text, strlen(text)), 0);   /* unchanged */
+    ck_assert_int_eq(ehlo_cache_read(path, &r), 1);
+    ck_assert_uint_eq(r.flags, c.flags);
+    ck_assert(r.size == c.size);
+    /* the name line alone: nothing offered */
+    ck_assert_int_eq(ehlo_cache_write(path, "smarthost x\n", 12), 1);
+    ck_assert_int_eq(ehlo_cache_read(path, &r), 1);
+    ck_assert_uint_eq(r.flags, 0);
+    unlink(path);
+    /* SIZE without a number: no limit given */
+    reply = "250-x\n250 SIZE\n";
+    ehlo_caps_parse(&c, reply, strlen(reply));
+    ck_assert_uint_eq(c.flags, EHLO_SIZE);
+    ck_assert(c.size == 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("smtp-forward");
@@ -164,6 +252,9 @@ static Suite *suite(void)
     tcase_add_test(tc, test_values_in_xtext);
     tcase_add_test(tc, test_too_long_helo_unavailable);
     tcase_add_test(tc, test_from_environment);
+    tcase_add_test(tc, test_mail_parameters_passed_as_given);
+    tcase_add_test(tc, test_rcpt_parameters_passed_as_given);
+    tcase_add_test(tc, test_ehlo_cache);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,5 +1,6 @@
 /* SMTP command lines: line checks, verbs, paths, parameters, domains. */
 #include <check.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "smtp_command.h"
@@ -517,7 +518,7 @@ END_TEST
 
 START_TEST(test_param_key_and_value_limits)
 {
-    char buf[300];
+    char buf[600];
     const char *s;
     struct smtp_param p;
     memset(buf, 'K', 31);
@@ -530,14 +531,15 @@ START_TEST(test_param_key_and_value_limits)
     s = buf;
     ck_assert_int_eq(smtp_param_next(&s, buf + strlen(buf), &p), -1);
 
+    /* ORCPT's 500 octets fit (RFC 3461 4.2). */
     strcpy(buf, "K=");
-    memset(buf + 2, 'v', 127);
-    buf[129] = 0;
+    memset(buf + 2, 'v', 511);
+    buf[513] = 0;
     s = buf;
     ck_assert_int_eq(smtp_param_next(&s, buf + strlen(buf), &p), 1);
-    ck_assert_uint_eq(strlen(p.value), 127);
-    memset(buf + 2, 'v', 128);
-    buf[130] = 0;
+    ck_assert_uint_eq(strlen(p.value), 511);
+    memset(buf + 2, 'v', 512);
+    buf[514] = 0;
     s = buf;
     ck_assert_int_eq(smtp_param_next(&s, buf + strlen(buf), &p), -1);
 }
@@ -577,6 +579,114 @@ START_TEST(test_domain_valid_literals)
     ck_assert(!smtp_domain_valid("[300.0.0.1]", 11));
     ck_assert(!smtp_domain_valid("[]", 2));
     ck_assert(!smtp_domain_valid("[x-tag:a]b]", 11));
+}
+END_TEST
+
+/* RFC 6531: UTF-8 mailboxes only when asked, well-formed only. */
+START_TEST(test_path_utf8)
+{
+    char a[SMTP_ADDRESS_MAX + 1];
+    size_t used;
+    const char *ok = "<j\303\266rg@b\303\274cher.example>";
+    ck_assert_int_eq(smtp_path_parse(ok, strlen(ok), 0, a, &used), SMTP_PATH_SYNTAX);
+    ck_assert_int_eq(smtp_path_parse_utf8(ok, strlen(ok), 0, 0, a, &used), SMTP_PATH_NOT_ASCII);
+    ck_assert_int_eq(smtp_path_parse_utf8(ok, strlen(ok), 0, 1, a, &used), SMTP_PATH_OK);
+    ck_assert_str_eq(a, "j\303\266rg@b\303\274cher.example");
+    ck_assert_uint_eq(used, strlen(ok));
+    /* quoted local part with UTF-8 */
+    ok = "<\"\344\270\255 \346\226\207\"@example.org>";
+    ck_assert_int_eq(smtp_path_parse_utf8(ok, strlen(ok), 0, 1, a, &used), SMTP_PATH_OK);
+    {
+        static const char *const bad[] = {
+            "<a\377@b.example>",           /* never in UTF-8 */
+            "<a\303@b.example>",           /* cut short */
+            "<a\300\200@b.example>",       /* overlong NUL */
+            "<a\355\240\200@b.example>",   /* a surrogate */
+            "<a\364\220\200\200@b.example>", /* above U+10FFFF */
+            "<a@\200.example>",            /* a lone continuation */
+        };
+        size_t i;
+        for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+            ck_assert_msg(smtp_path_parse_utf8(bad[i], strlen(bad[i]), 0, 1, a, &used) == SMTP_PATH_NOT_ASCII,
+                          "bad[%zu] accepted", i);
+    }
+    /* ASCII still as before */
+    ck_assert_int_eq(smtp_path_parse_utf8("<a@b.c>", 7, 0, 1, a, &used), SMTP_PATH_OK);
+    ck_assert_int_eq(smtp_path_parse_utf8("<a b@c>", 7, 0, 1, a, &used), SMTP_PATH_SYNTAX);
+}
+END_TEST
+
+START_TEST(test_line_check8)
+{
+    char buf[64];
+    size_t n;
+    int e8;
+    strcpy(buf, "MAIL FROM:<\303\244@b>\r\n");
+    n = strlen(buf);
+    ck_assert_int_eq(smtp_line_check8(buf, &n, &e8), SMTP_LINE_OK);
+    ck_assert_int_eq(e8, 1);
+    strcpy(buf, "MAIL FROM:<a@b>\r\n");
+    n = strlen(buf);
+    ck_assert_int_eq(smtp_line_check8(buf, &n, &e8), SMTP_LINE_OK);
+    ck_assert_int_eq(e8, 0);
+    strcpy(buf, "A\001B\r\n");
+    n = strlen(buf);
+    ck_assert_int_eq(smtp_line_check8(buf, &n, &e8), SMTP_LINE_BAD_BYTE);
+    strcpy(buf, "A\rB\r\n");
+    n = strlen(buf);
+    ck_assert_int_eq(smtp_line_check8(buf, &n, &e8), SMTP_LINE_BARE_CR);
+}
+END_TEST
+
+static int kind_of(const char *key, const char *value, int rcpt, int *valid)
+{
+    struct smtp_param p;
+    size_t n = strlen(value);
+    snprintf(p.key, sizeof p.key, "%s", key);
+    ck_assert_uint_lt(n, sizeof p.value);
+    memcpy(p.value, value, n + 1);
+    return smtp_param_kind(&p, rcpt, valid);
+}
+
+/* RFC 3461's parameters, and the others noqueue knows. */
+START_TEST(test_param_kind)
+{
+    int v;
+    char orcpt[520];
+    ck_assert_int_eq(kind_of("RET", "HDRS", 0, &v), SMTP_PARAM_RET); ck_assert(v);
+    ck_assert_int_eq(kind_of("ret", "full", 0, &v), SMTP_PARAM_RET); ck_assert(v);
+    ck_assert_int_eq(kind_of("RET", "ALL", 0, &v), SMTP_PARAM_RET); ck_assert(!v);
+    ck_assert_int_eq(kind_of("RET", "HDRS", 1, &v), SMTP_PARAM_UNKNOWN);
+    ck_assert_int_eq(kind_of("ENVID", "QQ314159+2Bx", 0, &v), SMTP_PARAM_ENVID); ck_assert(v);
+    ck_assert_int_eq(kind_of("ENVID", "a+2bx", 0, &v), SMTP_PARAM_ENVID); ck_assert(!v);
+    ck_assert_int_eq(kind_of("ENVID", "a+4", 0, &v), SMTP_PARAM_ENVID); ck_assert(!v);
+    memset(orcpt, 'x', 101); orcpt[101] = 0;
+    ck_assert_int_eq(kind_of("ENVID", orcpt, 0, &v), SMTP_PARAM_ENVID); ck_assert(!v);
+    orcpt[100] = 0;
+    ck_assert_int_eq(kind_of("ENVID", orcpt, 0, &v), SMTP_PARAM_ENVID); ck_assert(v);
+    ck_assert_int_eq(kind_of("NOTIFY", "NEVER", 1, &v), SMTP_PARAM_NOTIFY); ck_assert(v);
+    ck_assert_int_eq(kind_of("NOTIFY", "SUCCESS,FAILURE,DELAY", 1, &v), SMTP_PARAM_NOTIFY); ck_assert(v);
+    ck_assert_int_eq(kind_of("NOTIFY", "delay", 1, &v), SMTP_PARAM_NOTIFY); ck_assert(v);
+    ck_assert_int_eq(kind_of("NOTIFY", "NEVER,DELAY", 1, &v), SMTP_PARAM_NOTIFY); ck_assert(!v);
+    ck_assert_int_eq(kind_of("NOTIFY", "SUCCESS,SUCCESS", 1, &v), SMTP_PARAM_NOTIFY); ck_assert(!v);
+    ck_assert_int_eq(kind_of("NOTIFY", "SUCCESS,", 1, &v), SMTP_PARAM_NOTIFY); ck_assert(!v);
+    ck_assert_int_eq(kind_of("NOTIFY", "", 1, &v), SMTP_PARAM_NOTIFY); ck_assert(!v);
+    ck_assert_int_eq(kind_of("NOTIFY", "NEVER", 0, &v), SMTP_PARAM_UNKNOWN);
+    ck_assert_int_eq(kind_of("ORCPT", "rfc822;a+40b.example", 1, &v), SMTP_PARAM_ORCPT); ck_assert(v);
+    ck_assert_int_eq(kind_of("ORCPT", "utf-8;a\\x{E4}@b", 1, &v), SMTP_PARAM_ORCPT); ck_assert(v);
+    ck_assert_int_eq(kind_of("ORCPT", "rfc822", 1, &v), SMTP_PARAM_ORCPT); ck_assert(!v);
+    ck_assert_int_eq(kind_of("ORCPT", ";a@b", 1, &v), SMTP_PARAM_ORCPT); ck_assert(!v);
+    ck_assert_int_eq(kind_of("ORCPT", "rfc822;", 1, &v), SMTP_PARAM_ORCPT); ck_assert(!v);
+    memcpy(orcpt, "rfc822;", 7); memset(orcpt + 7, 'a', 494); orcpt[501] = 0;
+    ck_assert_int_eq(kind_of("ORCPT", orcpt, 1, &v), SMTP_PARAM_ORCPT); ck_assert(!v);
+    orcpt[500] = 0;
+    ck_assert_int_eq(kind_of("ORCPT", orcpt, 1, &v), SMTP_PARAM_ORCPT); ck_assert(v);
+    ck_assert_int_eq(kind_of("SMTPUTF8", "", 0, &v), SMTP_PARAM_SMTPUTF8); ck_assert(v);
+    ck_assert_int_eq(kind_of("SMTPUTF8", "yes", 0, &v), SMTP_PARAM_SMTPUTF8); ck_assert(!v);
+    ck_assert_int_eq(kind_of("BODY", "BINARYMIME", 0, &v), SMTP_PARAM_BODY); ck_assert(v);
+    ck_assert_int_eq(kind_of("SIZE", "123", 0, &v), SMTP_PARAM_SIZE); ck_assert(v);
+    ck_assert_int_eq(kind_of("SIZE", "123456789012345678901", 0, &v), SMTP_PARAM_SIZE); ck_assert(!v);
+    ck_assert_int_eq(kind_of("XFOO", "1", 0, &v), SMTP_PARAM_UNKNOWN);
 }
 END_TEST
 
@@ -644,6 +754,9 @@ static Suite *command_suite(void)
     tc = tcase_create("domain");
     tcase_add_test(tc, test_domain_valid_names);
     tcase_add_test(tc, test_domain_valid_literals);
+    tcase_add_test(tc, test_path_utf8);
+    tcase_add_test(tc, test_line_check8);
+    tcase_add_test(tc, test_param_kind);
     suite_add_tcase(s, tc);
     return s;
 }
