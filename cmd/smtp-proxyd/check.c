@@ -1,6 +1,7 @@
 /* smtp-proxyd -C: the whole command line checked, no client served.  Each
  * problem is one warning line, and all are reported, not the first only:
- * the spool directory, the status texts, STARTTLS's files and program,
+ * the spool directory, the status texts, STARTTLS's files and program
+ * (the certificate and key matched by smtp-tls -s -x),
  * every filter started with NOQUEUE_CHECK=1 and greeted, the forwarder
  * run in its own check mode (with -CC: connecting to each smarthost). */
 #include <errno.h>
@@ -72,7 +73,7 @@ static void check_filter(struct filter *f, const struct spool *sp)
     if (n == IO_ERROR && errno == ETIMEDOUT) {
         problem(1, "%s: no greeting within %u seconds", what, f->timeout);
         child_kill(f->proc.pid);
-    } else if (n < 0) {
+    } else if (n <= 0) {
         /* It said why on its standard error, ours: its status. */
         judge(what, child_reap(f->proc.pid, f->proc.from, deadline));
     } else if (filterproto_parse_hello(line, (size_t)n - 1, &events, &version) < 0) {
@@ -83,6 +84,33 @@ static void check_filter(struct filter *f, const struct spool *sp)
     }
     close(f->proc.from);
     f->proc.pid = -1;
+}
+
+/* The certificate and the key loaded, and matched, by smtp-tls itself. */
+static void check_tls(void)
+{
+    char *argv[10];
+    int n = 0;
+    struct child c;
+    argv[n++] = (char *)cfg.tls_program;
+    argv[n++] = "-s";
+    argv[n++] = "-x";
+    argv[n++] = "-c";
+    argv[n++] = (char *)cfg.tls_cert;
+    argv[n++] = "-k";
+    argv[n++] = (char *)cfg.tls_key;
+    if (cfg.tls_ca) {
+        argv[n++] = "-a";
+        argv[n++] = (char *)cfg.tls_ca;
+    }
+    argv[n] = 0;
+    if (child_spawn(&c, argv, 0, -1, -1) < 0) {
+        problem(0, "STARTTLS: unable to start %s: %s", cfg.tls_program, strerror(errno));
+        return;
+    }
+    close(c.to);
+    judge("STARTTLS: the certificate and the key", child_reap(c.pid, c.from, deadline_in_seconds(30)));
+    close(c.from);
 }
 
 static void check_forwarder(int connect)
@@ -101,14 +129,17 @@ static void check_forwarder(int connect)
     close(c.from);
 }
 
-int check_run(int level, const char *tls_problem, const char *texts_problem)
+int check_run(int level, unsigned earlier, const char *tls_problem, const char *texts_problem)
 {
     struct spool sp;
     unsigned i;
     char **env;
     extern char **environ;
 
+    problems = earlier;
+    if (earlier) temporary_only = 0;
     if (tls_problem) problem(0, "%s", tls_problem);
+    else if (cfg.tls_cert) check_tls();
     if (texts_problem) problem(0, "%s", texts_problem);
     for (env = environ; (env = statustext_unknown(env)); env++)
         problem(0, "%.*s: no noqueue program takes this status text", (int)strcspn(*env, "="), *env);

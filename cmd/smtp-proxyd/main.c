@@ -30,6 +30,7 @@ struct config cfg;
 static int option;                      /* the one being read, for errors */
 static int check;                       /* -C: 1, -CC: 2 */
 static char tls_problem[512];
+static unsigned tls_problems;           /* reported before the last */
 
 static void usage(const char *why)
 {
@@ -151,7 +152,10 @@ static void tls_wrong(const char *fmt, const char *arg, int err)
         if (err) log_fatal_sys(100, "%s", line);
         log_fatal(100, "%s", line);
     }
-    if (n) log_warn("check: %s", tls_problem);  /* all but the last: the caller has it */
+    if (n) {                            /* all but the last: check_run has it */
+        log_warn("check: %s", tls_problem);
+        tls_problems++;
+    }
     snprintf(tls_problem, sizeof tls_problem, "%s%s%s", line, err ? ": " : "", err ? strerror(err) : "");
 }
 
@@ -314,7 +318,7 @@ int main(int argc, char **argv)
     if (check) {
         char text_problem[128];
         if (bad >= 0) snprintf(text_problem, sizeof text_problem, "SMTP_TEXT_%s %s", texts[bad].name, why);
-        return check_run(check, tls_problem[0] ? tls_problem : 0, bad >= 0 ? text_problem : 0);
+        return check_run(check, tls_problems, tls_problem[0] ? tls_problem : 0, bad >= 0 ? text_problem : 0);
     }
     if (bad >= 0) log_fatal(100, "SMTP_TEXT_%s %s", texts[bad].name, why);
     for (env = environ; (env = statustext_unknown(env)); env++)

@@ -163,9 +163,10 @@ void filters_stop(int64_t deadline);
  * (which 1), then zeroed: the length written, "" when none was asked. */
 size_t filters_times(char *buf, size_t size, int which);
 
-/* check.c: smtp-proxyd -C (level 2: -CC, the smarthosts too); the
- * problems of the options found before, or NULL; the exit status. */
-int check_run(int level, const char *tls_problem, const char *texts_problem);
+/* check.c: smtp-proxyd -C (level 2: -CC, the smarthosts too); earlier:
+ * the problems of the options already reported, then the last of the TLS
+ * options and of the status texts, or NULL; the exit status. */
+int check_run(int level, unsigned earlier, const char *tls_problem, const char *texts_problem);
 
 /* forwarder.c: requests may be sent in a row (one write), their replies
  * then read in the same order. */
