@@ -18,13 +18,16 @@ for k in senders recipients; do
   smtp-table $k "$EX/$k" "$T/$k.cdb" || fail "smtp-table $k"
 done
 
+# A new rule, run dry (-d): it would refuse "Subject: dry-run".
+printf 'header Subject /dry-run/ reject 550 5.7.1 The dry-run rule\n' > "$T/dry.conf"
 # The smarthost refuses gone@example.org (550) and busy@example.org (451)
 # at RCPT; smtp-envcheck passes both (*@example.org is listed); it waits
 # 20 ms before its reply to a message (upstream_ms).
 serve_host -w 20 -R gone@example.org=550 -R busy@example.org=451
 serve_proxy { -p required smtp-envcheck -s "$T/senders.cdb" -r "$T/recipients.cdb" } \
   { -p required smtp-bodycheck -f "$TOP/examples/bodycheck.conf" } \
-  { -p required smtp-dupcheck -w 3600 "$T/store" } --
+  { -p required smtp-dupcheck -w 3600 "$T/store" } \
+  { -d -n dryrun smtp-bodycheck -f "$T/dry.conf" } --
 
 # msg ID FROM TO [swaks options]: one message with Message-ID <ID@test>
 msg() {
@@ -41,6 +44,7 @@ msg d2 alice@example.org bob@example.net;        code 250 "delivered 2"
 msg track-me tracker@example.org carol@example.net; code 250 "delivered 3"
 msg d3 alice@example.org bob@example.net,nobody@example.net; code 250 "delivered 4, one recipient refused"
 msg d1 alice@example.org bob@example.net;        code 250 "discarded (a duplicate)"
+msg d4 alice@example.org bob@example.net --header "Subject: dry-run"; code 250 "delivered 5, the dry-run rule would reject"
 msg r1 spammer@example.com bob@example.net;      saw '5[0-9][0-9]'
 msg r2 alice@example.org nobody@example.net;     saw '550'
 msg r3 alice@example.org bob@example.net --header "Subject: cheap viagra"; code 550 "rejected 2"
@@ -48,9 +52,9 @@ msg r4 alice@example.org bob@example.net --header "Subject: Cialis here"; code 5
 msg t1 alice@example.org bob@example.net --header "Received: from host.invalid (x)"; code 451 "tempfailed"
 msg r5 alice@example.org gone@example.org;       saw '550'
 msg r6 alice@example.org busy@example.org;       saw '451'
-[ "$(stored)" = 4 ] || fail "$(stored) messages stored, not 4"
-wait_for "[ \$(grep -c ' end conn=' '$T/PROXY.log') = 12 ]" 10 || { cat "$T/PROXY.log"; fail "not 12 end lines"; }
-ok "a day of mail: 4 delivered (one with a recipient refused), 1 discarded, 3 rejected, 1 tempfailed, 3 with every recipient refused"
+[ "$(stored)" = 5 ] || fail "$(stored) messages stored, not 5"
+wait_for "[ \$(grep -c ' end conn=' '$T/PROXY.log') = 13 ]" 10 || { cat "$T/PROXY.log"; fail "not 13 end lines"; }
+ok "a day of mail: 5 delivered (one with a recipient refused, one that a dry-run rule would reject), 1 discarded, 3 rejected, 1 tempfailed, 3 with every recipient refused"
 
 # The log as s6-log writes it: stamped, rotated at 4096 octets.
 s6-log -b t s4096 n50 "$T/logdir" < "$T/PROXY.log" || fail "s6-log"
@@ -74,20 +78,20 @@ is() {   # is WHAT GOT WANT
   [ "$2" = "$3" ] || { cat "$T/sum"; fail "$1: $2, not $3"; }
 }
 is lines "$(val lines)" "$lines"
-is connections "$(val connections)" 12
-is transactions "$(val transactions)" 12
+is connections "$(val connections)" 13
+is transactions "$(val transactions)" 13
 is "refused recipients" "$(val refused-recipients)" 4
 is tls "$(grep '^tls ' "$T/sum")" "tls 0 (0.0%)"
-for r in delivered:4 rejected:3 tempfailed:1 discarded:1 quarantined:0 aborted:0 norecipient:3 unavailable:0 other:0; do
+for r in delivered:5 rejected:3 tempfailed:1 discarded:1 quarantined:0 aborted:0 norecipient:3 unavailable:0 other:0; do
   is "result ${r%:*}" "$(row results "${r%:*}")" "${r#*:}"
 done
 grep -q '^lines .*without a time 0' "$T/sum" || { cat "$T/sum"; fail "stamped lines read as without a time"; }
-ok "from the rotated s6-log directory: every line, 12 connections, 12 transactions, the count of each result, 4 refused recipients, no TLS"
+ok "from the rotated s6-log directory: every line, 13 connections, 13 transactions, the count of each result, 4 refused recipients, no TLS"
 
-is "hours: transactions" "$(awk '/^per hour/ { on = 1; next } on && /^$/ { exit } on { t += $3 } END { print t }' "$T/sum")" 12
+is "hours: transactions" "$(awk '/^per hour/ { on = 1; next } on && /^$/ { exit } on { t += $3 } END { print t }' "$T/sum")" 13
 is "hours: refused" "$(awk '/^per hour/ { on = 1; next } on && /^$/ { exit } on { t += $5 } END { print t }' "$T/sum")" 7
-is "hours: the log's hour" "$(awk -v h="$(sed -n 's/^period [^ ]* \([0-9][0-9]\).*/\1/p' "$T/sum")" '/^per hour/ { on = 1; next } on && $1 == h { print $2 }' "$T/sum")" 12
-ok "per hour (TZ=UTC): the 12 connections and transactions in this hour, 7 of them refused"
+is "hours: the log's hour" "$(awk -v h="$(sed -n 's/^period [^ ]* \([0-9][0-9]\).*/\1/p' "$T/sum")" '/^per hour/ { on = 1; next } on && $1 == h { print $2 }' "$T/sum")" 13
+ok "per hour (TZ=UTC): the 13 connections and transactions in this hour, 7 of them refused"
 
 V="verdicts by filter"
 is "bodycheck reject" "$(row "$V" 'smtp-bodycheck:eom:reject 550')" 2
@@ -97,20 +101,22 @@ is "envcheck mail" "$(row "$V" 'smtp-envcheck:mail:reject 550')" 1
 is "dupcheck discard" "$(row "$V" 'smtp-dupcheck:eom:discard 250')" 1
 is "smarthost 550" "$(row "$V" '(no filter):rcpt:refused 550')" 1
 is "smarthost 451" "$(row "$V" '(no filter):rcpt:refused 451')" 1
+is "dry run" "$(row "$V" 'dryrun:eom:would-reject -')" 1
 F="refusals in the filters' lines"
 is "envcheck lines" "$(row "$F" 'smtp-envcheck refused 550 reason=unknown recipient')" 2
 is "envcheck sender" "$(row "$F" 'smtp-envcheck refused 550 reason=sender table')" 1
 is "bodycheck lines" "$(grep -c 'smtp-bodycheck reject found=header=Subject:[0-9]* *2$' "$T/sum")" 1
 is "bodycheck tempfail line" "$(grep -c 'smtp-bodycheck tempfail found=header=Received:[0-9]* *1$' "$T/sum")" 1
 is "dupcheck line" "$(row "$F" 'smtp-dupcheck duplicate action=discard')" 1
-ok "refusals by filter, event, verdict and code from the transaction lines, and the filters' own lines with their reasons"
+is "would-reject line" "$(row "$F" 'smtp-proxyd would-reject dryrun:eom 550')" 1
+ok "refusals by filter, event, verdict and code from the transaction lines (a dry run's would-reject too), and the filters' own lines with their reasons"
 
 is "refused client" "$(row 'refused clients' 127.0.0.1)" 7
 is "refused sender alice" "$(row 'refused senders' '<alice@example.org>')" 6
 is "refused sender spammer" "$(row 'refused senders' '<spammer@example.com>')" 1
 is "refused domain example.net" "$(row 'refused recipient domains' example.net)" 2
 is "refused domain example.org" "$(row 'refused recipient domains' example.org)" 2
-is "end reasons" "$(row 'connections by end reason' quit)" 12
+is "end reasons" "$(row 'connections by end reason' quit)" 13
 ok "top refused clients, senders and recipient domains; connections by end reason"
 
 # Times: the median, 95th and 99th percentile (nearest rank) of the
@@ -122,19 +128,16 @@ timing() {   # timing NAME: "count median p95 p99 max" of smtp-logstat
   awk -v k="$1" '/^times/ { on = 1; next } on && $1 == k { print $2, $3, $4, $5, $6 }' "$T/sum"
 }
 want() { echo "$(wc -l < "$1") $(pct "$1" 50) $(pct "$1" 95) $(pct "$1" 99) $(pct "$1" 100)"; }
-if grep -q 'upstream_ms=' "$T/PROXY.log"; then
-  grep -o 'upstream_ms=[0-9]*' "$T/PROXY.log" | cut -d= -f2 > "$T/ums"
-  is "smarthost times" "$(timing smarthost)" "$(want "$T/ums")"
-  for f in smtp-envcheck smtp-bodycheck smtp-dupcheck; do
-    grep -o 'filter_ms=[^ ]*' "$T/PROXY.log" | tr ',' '\n' | sed -n "s/.*$f:\([0-9]*\)\$/\1/p" > "$T/fms"
-    [ -s "$T/fms" ] || fail "no filter_ms for $f"
-    is "$f times" "$(timing $f)" "$(want "$T/fms")"
-  done
-  is "smarthost count" "$(timing smarthost | cut -d' ' -f1)" 4
-  ok "the smarthost's reply times (4) and each filter's: count, median, 95th, 99th percentile and maximum as the log's figures give them"
-else
-  echo "note: this smtp-proxyd logs no upstream_ms= or filter_ms=: times not checked end to end"
-fi
+grep -q 'upstream_ms=' "$T/PROXY.log" || fail "the log has no upstream_ms="
+grep -o 'upstream_ms=[0-9]*' "$T/PROXY.log" | cut -d= -f2 > "$T/ums"
+is "smarthost times" "$(timing smarthost)" "$(want "$T/ums")"
+for f in smtp-envcheck smtp-bodycheck smtp-dupcheck dryrun; do
+  grep -o 'filter_ms=[^ ]*' "$T/PROXY.log" | tr ',' '\n' | sed -n "s/.*$f:\([0-9]*\)\$/\1/p" > "$T/fms"
+  [ -s "$T/fms" ] || fail "no filter_ms for $f"
+  is "$f times" "$(timing $f)" "$(want "$T/fms")"
+done
+is "smarthost count" "$(timing smarthost | cut -d' ' -f1)" 5
+ok "the smarthost's reply times (5) and each filter's: count, median, 95th, 99th percentile and maximum as the log's figures give them"
 
 # -m: exactly one message's lines, by each of its names.
 ID=$(grep 'msgid=<track-me@test>' "$T/PROXY.log" | grep ' transaction ' | sed 's/.* conn=\([^ ]*\) .*/\1/')
@@ -158,7 +161,7 @@ ok "-m by Message-ID (with or without <>), sender, recipient (any case), conn id
 "$LS" -f "$(date -u -d '+1 day' +%Y-%m-%d)" "$T/logdir" > "$T/sum2" || fail "-f"
 is "-f tomorrow" "$(val transactions "$T/sum2")" 0
 "$LS" -f "$(date -u -d '-1 hour' '+%Y-%m-%d %H:%M')" -t "$(date -u -d '+1 hour' '+%Y-%m-%dT%H:%M:%S')" "$T/logdir" > "$T/sum2" || fail "-f -t"
-is "-f -t around now" "$(val transactions "$T/sum2")" 12
+is "-f -t around now" "$(val transactions "$T/sum2")" 13
 "$LS" -t "@$(date -u -d '-1 hour' +%s)" "$T/logdir" > "$T/sum2" || fail "-t"
 is "-t an hour ago" "$(val connections "$T/sum2")" 0
 "$LS" -m "$ID" -f "$(date -u -d '+1 day' +%Y-%m-%d)" "$T/logdir" > "$T/got" || fail "-m -f"
@@ -167,10 +170,10 @@ ok "-f and -t select by time (a date, a date and time, @seconds), for the summar
 
 # Without stamps (the log on standard input as the programs write it).
 "$LS" < "$T/PROXY.log" > "$T/sum2" || fail "standard input"
-is "unstamped transactions" "$(val transactions "$T/sum2")" 12
+is "unstamped transactions" "$(val transactions "$T/sum2")" 13
 grep -q "^lines $lines (of the programs $lines, other 0, without a time $lines, too long 0)" "$T/sum2" ||
   { cat "$T/sum2"; fail "unstamped lines"; }
-is "unstamped delivered" "$(row results delivered "$T/sum2")" 4
+is "unstamped delivered" "$(row results delivered "$T/sum2")" 5
 ok "lines without a stamp, on standard input: the same counts"
 
 # -H: one self-contained page, rendered by a real browser.
@@ -180,7 +183,7 @@ H=$T/out/logstat.html
 [ "$(grep -c '<svg ' "$H")" = 2 ] || fail "-H: not two SVG charts"
 grep -Eiq '<script|<link|<img|<iframe|<object|src=|href=|url\(|@import' "$H" && fail "-H: the page refers to something outside it or has a script"
 [ "$(grep -o 'http[s]*://[^"]*' "$H" | sort -u)" = "http://www.w3.org/2000/svg" ] || fail "-H: an address other than SVG's namespace"
-grep -q '<tr><td>delivered</td><td class="n">4</td></tr>' "$H" || fail "-H: no delivered 4"
+grep -q '<tr><td>delivered</td><td class="n">5</td></tr>' "$H" || fail "-H: no delivered 5"
 grep -q '<tr><td>norecipient</td><td class="n">3</td></tr>' "$H" || fail "-H: no norecipient 3"
 grep -q '<tr><td>&lt;spammer@example.com&gt;</td><td class="n">1</td></tr>' "$H" || fail "-H: the sender not escaped"
 ok "-H: one page, two inline SVG charts, no script, nothing fetched, the same counts, HTML escaped"

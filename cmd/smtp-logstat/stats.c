@@ -228,7 +228,8 @@ static int take_rcpt(struct rcpts *r, int c)
 
 static int refusing(const char *verdict)
 {
-    return strcmp(verdict, "accept") && strcmp(verdict, "continue") && strcmp(verdict, "failed-accept");
+    return strcmp(verdict, "accept") && strcmp(verdict, "continue") && strcmp(verdict, "failed-accept") &&
+           strcmp(verdict, "would-accept") && strcmp(verdict, "would-continue");
 }
 
 /* filters=NAME:EVENT:VERDICT,...: the refusals into the table; returns
@@ -359,7 +360,7 @@ static void end_line(struct stats *st, const struct logline *l, int h)
     add_filter_ms(st, fms);
 }
 
-/* smtp-proxyd: info: would-reject conn=ID [n=K] filter=NAME event=EVENT verdict=V code=C */
+/* smtp-proxyd: info: would-VERDICT conn=ID [n=K] filter=NAME event=EVENT verdict=V [code=C text=T] */
 static void would_line(struct stats *st, const struct logline *l)
 {
     char name[KEY_MAX], event[32], verdict[32], code[16], key[KEY_MAX * 2];
@@ -434,7 +435,8 @@ void stats_line(struct stats *st, const char *s, size_t n)
         if (word_is(&l, "transaction")) transaction(st, &l, h);
         else if (word_is(&l, "end")) end_line(st, &l, h);
         else if (word_is(&l, "early-talker")) st->early_talkers++;
-        else if (word_is(&l, "would-reject")) would_line(st, &l);
+        else if (l.word_len > 6 && !memcmp(l.word, "would-", 6) && !word_is(&l, "would-accept"))
+            would_line(st, &l);
     } else
         filter_line(st, &l);
 }

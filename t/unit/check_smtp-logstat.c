@@ -195,8 +195,10 @@ START_TEST(test_new_log)
          "@4000000069c1a2b30c5d8e51 smtp-proxyd: info: early-talker conn=69c1a2b30c5d8e51-1 ip=198.51.100.1 octets=6 said=EHLO\\x0D\n"
          "@4000000069c1a2b30c5d8e51 smtp-proxyd: info: end conn=69c1a2b30c5d8e51-1 ip=198.51.100.1 transactions=0 filters=early-talker reason=\"disconnected before the greeting\" ms=1\n"
          "@4000000069c1a2b30c5d8e52 smtp-proxyd: info: end conn=69c1a2b30c5d8e51-2 ip=198.51.100.2 transactions=0 filters=envcheck:connect:tempfail reason=\"refused by filter\" ms=1\n"
+         "@4000000069c1a2b30c5d8e52 smtp-proxyd: info: would-accept conn=69c1a2b30c5d8e51-2 filter=trust event=connect verdict=accept\n"
+         "@4000000069c1a2b30c5d8e52 smtp-proxyd: info: would-tempfail conn=69c1a2b30c5d8e51-2 filter=grey event=rcpt verdict=tempfail code=451 text=\"4.7.1 later\"\n"
          "@4000000069c1a2b30c5d8e52 smtp-proxyd: info: end conn=69c1a2b30c5d8e50-48214 ip=192.0.2.8 transactions=3 reason=\"timeout in data\" ms=1\n");
-    ck_assert_uint_eq(st.lines, 11);
+    ck_assert_uint_eq(st.lines, 13);
     ck_assert_uint_eq(st.unstamped, 0);
     ck_assert_uint_eq(st.transactions, 5);
     ck_assert_uint_eq(st.results[R_DELIVERED], 1);
@@ -219,6 +221,8 @@ START_TEST(test_new_log)
     ck_assert_uint_eq(count(&st.refusals, "envcheck:connect:tempfail -"), 1);
     ck_assert_uint_eq(count(&st.refusals, "bodycheck:eom:accept 250"), 0);
     ck_assert_uint_eq(count(&st.filter_lines, "smtp-proxyd would-reject spf:mail 550"), 1);
+    ck_assert_uint_eq(count(&st.filter_lines, "smtp-proxyd would-tempfail grey:rcpt 451"), 1);
+    ck_assert_uint_eq(st.filter_lines.n, 2);     /* would-accept is no refusal */
     ck_assert_uint_eq(count(&st.domains, "example.net"), 3);
     /* refused transactions (norecipient, rejected) and refused connections */
     ck_assert_uint_eq(count(&st.clients, "192.0.2.7"), 1);
