@@ -108,6 +108,17 @@ mail "$T/clean.eml"
 [ "$(final_code)" = 250 ] || fail "clamd resumed: the client got $(final_code)"
 ok "clamd stopped (SIGSTOP) past -t 2: 451 under -p required; resumed, it delivers again"
 
+# Check mode (NOQUEUE_CHECK=1): clamd answers PING; every problem at once.
+. "$TOP/t/lib-checkmode.sh"
+check_passes "clamd up" "$CLAMD" -t 5 "inet:127.0.0.1:$CLAMD_PORT"
+check_passes "clamd up, its socket" "$CLAMD" "unix:$T/clamd/sock"
+man_examples_run "$TOP/man/smtp-clamd.8" "$T" NOQUEUE_CHECK "s/127.0.0.1:3310/127.0.0.1:$CLAMD_PORT/"
+check_fails 100 3 "bad configuration" "$CLAMD" -t 0 -a continue -H Bad:Name "inet:127.0.0.1:$CLAMD_PORT"
+check_said '^smtp-clamd: fatal: option -t: bad number of seconds: 0$'
+check_said '^smtp-clamd: fatal: option -a: neither reject, tempfail nor discard: continue$'
+check_said '^smtp-clamd: fatal: option -H: bad header field name: Bad:Name$'
+ok "check mode: clamd answers PING (TCP, Unix socket, and smtp-clamd(8)'s command): the handshake, exit 0; bad options: all at once, exit 100"
+
 # clamd gone.
 kill "$CLAMD_PID"
 wait_for "! port_open $CLAMD_PORT" 10 || fail "clamd did not stop"
@@ -130,3 +141,9 @@ done
 SMTP_TEXT_MALWARE_FOUND="$(printf 'Virus \303\251')" "$CLAMD" inet:127.0.0.1:1 < /dev/null 2> "$T/usage"
 [ $? = 100 ] && grep -q 'SMTP_TEXT_MALWARE_FOUND' "$T/usage" || fail "a non-ASCII status text is taken"
 ok "bad options, addresses and status texts: exit 100 with one line"
+
+# Check mode, clamd gone: 111 before any handshake, one line naming it.
+check_fails 111 1 "clamd down" "$CLAMD" "inet:127.0.0.1:$CLAMD_PORT"
+check_said "^smtp-clamd: fatal: unable to connect to clamd inet:127.0.0.1:$CLAMD_PORT: Connection refused\$"
+check_fails 100 2 "clamd down and a bad option" "$CLAMD" -m 0 "inet:127.0.0.1:$CLAMD_PORT"
+ok "check mode, clamd down: exit 111, one line; with a bad option too: both said, exit 100"

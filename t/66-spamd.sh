@@ -72,6 +72,17 @@ has report '^X-Spam-Report: Content analysis details:'
 has report '^	pts rule name'
 ok "-M report: X-Spam-Report with spamd's table, folded"
 
+# Check mode (NOQUEUE_CHECK=1): spamd answers PING; every problem at once.
+. "$TOP/t/lib-checkmode.sh"
+check_passes "spamd up" "$SPAMD" "inet:127.0.0.1:$SPAMD_PORT"
+man_examples_run "$TOP/man/smtp-spamd.8" "$T" NOQUEUE_CHECK "s/127.0.0.1:783/127.0.0.1:$SPAMD_PORT/"
+check_fails 100 3 "bad configuration" env SMTP_TEXT_SPAM="$(printf 'Spam\001')" "$SPAMD" -M check -u a:b \
+  "inet:127.0.0.1:$SPAMD_PORT"
+check_said '^smtp-spamd: fatal: option -M: neither symbols nor report: check$'
+check_said '^smtp-spamd: fatal: option -u: bad user name: a:b$'
+check_said '^smtp-spamd: fatal: SMTP_TEXT_SPAM has a control character$'
+ok "check mode: spamd answers PING (and smtp-spamd(8)'s command): the handshake, exit 0; bad options and text: all at once, exit 100"
+
 kill "$SPAMD_PID"
 wait_for "! port_open $SPAMD_PORT" 10 || fail "spamd did not stop"
 proxy tempfail --
@@ -97,3 +108,8 @@ done
 SMTP_TEXT_SPAM="$(printf 'Spam\001')" "$SPAMD" inet:127.0.0.1:1 < /dev/null 2> "$T/usage"
 [ $? = 100 ] && grep -q 'SMTP_TEXT_SPAM' "$T/usage" || fail "a status text with a control byte is taken"
 ok "bad options, addresses and status texts: exit 100 with one line"
+
+# Check mode, spamd gone: 111 before any handshake, one line naming it.
+check_fails 111 1 "spamd down" "$SPAMD" "inet:127.0.0.1:$SPAMD_PORT"
+check_said "^smtp-spamd: fatal: unable to connect to spamd inet:127.0.0.1:$SPAMD_PORT: Connection refused\$"
+ok "check mode, spamd down: exit 111, one line"

@@ -41,7 +41,7 @@ delivered() {   # delivered WHAT: 250 after the data, stored once
   [ "$(final_code)" = 250 ] || { cat "$T/swaks.out" "$T/PROXY.log"; fail "$1: the client got $(final_code)"; }
   [ "$(stored)" = 1 ] || fail "$1: not stored once"
 }
-adapter_logged() { logged "smtp-rspamd: info: scan conn=[0-9a-f]+-[0-9]+ id=[0-9.]+ $1"; }
+adapter_logged() { logged "smtp-rspamd: info: scan conn=[0-9a-f]+-[0-9]+ id=[0-9a-f.-]+ $1"; }
 # without_added FILE: the stored message without the proxy's Received
 # field and rspamd's result fields (folded lines included).
 without_added() {
@@ -213,6 +213,15 @@ adapter_logged 'action=unscanned size=[0-9]+'
 grep -q '^fact rspamd[.]action unscanned$' "$RECORD" || fail "over -m: no fact for the next filter"
 ok "a message larger than -m: relayed unscanned, the fact rspamd.action unscanned, one log line"
 
+# Check mode (NOQUEUE_CHECK=1): rspamd answers GET /ping; every problem at once.
+. "$TOP/t/lib-checkmode.sh"
+check_passes "rspamd up" "$RSPAMD" "inet:127.0.0.1:$RSPAMD_PORT"
+man_examples_run "$TOP/man/smtp-rspamd.8" "$T" NOQUEUE_CHECK "s/127.0.0.1:11333/127.0.0.1:$RSPAMD_PORT/"
+check_fails 100 2 "bad configuration" "$RSPAMD" -t 0 -H Bad:Name "inet:127.0.0.1:$RSPAMD_PORT"
+check_said '^smtp-rspamd: fatal: bad timeout: 0$'
+check_said '^smtp-rspamd: fatal: bad header name: Bad:Name$'
+ok "check mode: rspamd answers GET /ping (and smtp-rspamd(8)'s command): the handshake, exit 0; bad options: all at once, exit 100"
+
 stop_rspamd
 proxy tempfail
 mail "$T/clean.eml"
@@ -226,3 +235,8 @@ mail "$T/clean.eml"
 delivered "rspamd down, -p accept"
 grep -q '^X-Spamd-Result' "$T"/host/msg.* && fail "rspamd down: a result field"
 ok "rspamd down, -p accept: delivered unchecked"
+
+# Check mode, rspamd gone: 111 before any handshake, one line naming it.
+check_fails 111 1 "rspamd down" "$RSPAMD" "inet:127.0.0.1:$RSPAMD_PORT"
+check_said "^smtp-rspamd: fatal: unable to connect to rspamd inet:127.0.0.1:$RSPAMD_PORT: Connection refused\$"
+ok "check mode, rspamd down: exit 111, one line"
