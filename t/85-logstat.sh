@@ -291,7 +291,9 @@ err 100 '-m reads its input more than once' -m x - "$T/stamped"
 err 111 "unable to open $T/none: No such file or directory" "$T/none"
 mkdir "$T/locked"; : > "$T/locked/current"; chmod 000 "$T/locked/current"
 if [ "$(id -u)" != 0 ]; then err 111 "unable to open $T/locked/current" "$T/locked"; fi
+"$LS" "$T/stamped" > /dev/full 2> "$T/err"; rc=$?
+[ $rc = 111 ] && grep -q '^smtp-logstat: fatal: unable to write to standard output' "$T/err" || fail "/dev/full: exit $rc"
 "$LS" -V | grep -Eq '^smtp-logstat [^ ]+$' || fail "-V"
 "$LS" -n 1 "$T/logdir" > "$T/sum2" || fail "-n 1"
 grep -q '^  (1 more)$' "$T/sum2" || { cat "$T/sum2"; fail "-n 1: no (1 more)"; }
-ok "errors: an unknown option, a missing value, a bad time or -n, -m with -H or with standard input among files (100), a file that cannot be opened (111), each one line; -V; -n"
+ok "errors: an unknown option, a missing value, a bad time or -n, -m with -H or with standard input among files (100), a file that cannot be opened or a full standard output (111), each one line; -V; -n"

@@ -28,8 +28,11 @@ static void text_table(FILE *f, const struct table *t, unsigned top)
     for (i = 0; i < n && i < top; i++)
         fprintf(f, "  %-60s %10llu\n", t->e[idx[i]].key, (unsigned long long)t->e[idx[i]].count);
     if (n > top) fprintf(f, "  (%u more)\n", n - top);
-    if (t->over)
-        fprintf(f, "  (past the table's %u keys) %10llu\n", TABLE_CAP, (unsigned long long)t->over);
+    if (t->over) {
+        char label[64];
+        snprintf(label, sizeof label, "(past the table's %u keys)", TABLE_CAP);
+        fprintf(f, "  %-60s %10llu\n", label, (unsigned long long)t->over);
+    }
 }
 
 static void text_series(FILE *f, const struct series *s)

@@ -394,6 +394,25 @@ START_TEST(test_reports)
     buf[n] = 0;
     ck_assert_ptr_nonnull(strstr(buf, "\ntransactions 1\n"));
     ck_assert_ptr_nonnull(strstr(buf, "  t:rcpt:reject 550 "));
+    /* past a table's cap, and a line without a time in an hour of its own */
+    {
+        unsigned i;
+        char key[32];
+        for (i = 0; i < TABLE_CAP + 3; i++) {
+            snprintf(key, sizeof key, "192.0.2.%u", i);
+            table_add(&st.clients, key, 1);
+        }
+    }
+    feed("smtp-proxyd: info: transaction conn=2 n=1 ip=192.0.2.9 helo=h from=<a@b> accepted=0 result=aborted ms=4\n");
+    rewind(f);
+    ck_assert_int_eq(ftruncate(fileno(f), 0), 0);
+    ck_assert_int_eq(report_text(f, &st, 2), 0);
+    rewind(f);
+    n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    ck_assert_ptr_nonnull(strstr(buf, "\n  (past the table's 4096 keys)                                          3\n"));
+    ck_assert_ptr_nonnull(strstr(buf, "\n  (4094 more)\n"));
+    ck_assert_ptr_nonnull(strstr(buf, "\n  --                 0            1          0          0\n"));
     fclose(f);
 }
 END_TEST
