@@ -45,6 +45,19 @@ static void text_series(FILE *f, const struct series *s)
 
 static unsigned long long U(uint64_t v) { return (unsigned long long)v; }
 
+static void html_table(FILE *f, const struct table *t, unsigned top);
+
+/* The tables after the hours, in the order of both reports. */
+static void each_table(FILE *f, const struct stats *st, unsigned top,
+                       void (*show)(FILE *, const struct table *, unsigned))
+{
+    const struct table *const tables[] = {
+        &st->end_reasons, &st->refusals, &st->filter_lines, &st->clients, &st->senders, &st->domains,
+    };
+    unsigned i;
+    for (i = 0; i < sizeof tables / sizeof *tables; i++) show(f, tables[i], top);
+}
+
 int report_text(FILE *f, const struct stats *st, unsigned top)
 {
     char a[32], b[32];
@@ -70,12 +83,7 @@ int report_text(FILE *f, const struct stats *st, unsigned top)
         fprintf(f, "       %11llu %12llu %10llu %10llu\n", U(h->connections), U(h->transactions),
                 U(h->delivered), U(h->refused));
     }
-    text_table(f, &st->end_reasons, top);
-    text_table(f, &st->refusals, top);
-    text_table(f, &st->filter_lines, top);
-    text_table(f, &st->clients, top);
-    text_table(f, &st->senders, top);
-    text_table(f, &st->domains, top);
+    each_table(f, st, top, text_table);
     fprintf(f, "\ntimes (ms)                         count   median      p95      p99      max\n");
     text_series(f, &st->upstream);
     for (i = 0; i < st->nfilters; i++) text_series(f, &st->filters[i]);
@@ -227,12 +235,7 @@ int report_html(FILE *f, const struct stats *st, unsigned top)
                 U(h->connections), U(h->transactions), U(h->delivered), U(h->refused));
     }
     fprintf(f, "</table>\n");
-    html_table(f, &st->end_reasons, top);
-    html_table(f, &st->refusals, top);
-    html_table(f, &st->filter_lines, top);
-    html_table(f, &st->clients, top);
-    html_table(f, &st->senders, top);
-    html_table(f, &st->domains, top);
+    each_table(f, st, top, html_table);
     fprintf(f, "<h2>times (milliseconds)</h2>\n<table>\n<tr><th></th><th>count</th><th>median</th>"
                "<th>95th</th><th>99th</th><th>max</th></tr>\n");
     html_series(f, &st->upstream);

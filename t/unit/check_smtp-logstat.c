@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "logstat.h"
 
@@ -372,48 +371,41 @@ START_TEST(test_follow_cap)
 }
 END_TEST
 
+/* A report of st, as a string. */
+static const char *render(int html, unsigned top)
+{
+    static char buf[65536];
+    FILE *f = tmpfile();
+    size_t n;
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(html ? report_html(f, &st, top) : report_text(f, &st, top), 0);
+    rewind(f);
+    n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
 START_TEST(test_reports)
 {
-    FILE *f = tmpfile();
-    char buf[65536];
-    size_t n;
+    unsigned i;
+    char key[32];
     stats_init(&st);
     feed("@4000000069c1a2b30c5d8e50 smtp-proxyd: info: transaction conn=1 n=1 ip=192.0.2.8 helo=h from=<x<y>\"&@z> rcpt=<b@example.net>:550 accepted=0 filters=t:rcpt:reject result=norecipient ms=4\n");
-    ck_assert_int_eq(report_html(f, &st, 10), 0);
-    rewind(f);
-    n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = 0;
-    ck_assert_ptr_nonnull(strstr(buf, "<td>&lt;x&lt;y&gt;&quot;&amp;@z&gt;</td>"));
-    ck_assert_ptr_null(strstr(buf, "<script"));
-    ck_assert_ptr_nonnull(strstr(buf, "</html>"));
-    rewind(f);
-    ck_assert_int_eq(ftruncate(fileno(f), 0), 0);
-    ck_assert_int_eq(report_text(f, &st, 10), 0);
-    rewind(f);
-    n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = 0;
-    ck_assert_ptr_nonnull(strstr(buf, "\ntransactions 1\n"));
-    ck_assert_ptr_nonnull(strstr(buf, "  t:rcpt:reject 550 "));
+    ck_assert_ptr_nonnull(strstr(render(1, 10), "<td>&lt;x&lt;y&gt;&quot;&amp;@z&gt;</td>"));
+    ck_assert_ptr_null(strstr(render(1, 10), "<script"));
+    ck_assert_ptr_nonnull(strstr(render(1, 10), "</html>"));
+    ck_assert_ptr_nonnull(strstr(render(0, 10), "\ntransactions 1\n"));
+    ck_assert_ptr_nonnull(strstr(render(0, 10), "  t:rcpt:reject 550 "));
     /* past a table's cap, and a line without a time in an hour of its own */
-    {
-        unsigned i;
-        char key[32];
-        for (i = 0; i < TABLE_CAP + 3; i++) {
-            snprintf(key, sizeof key, "192.0.2.%u", i);
-            table_add(&st.clients, key, 1);
-        }
+    for (i = 0; i < TABLE_CAP + 3; i++) {
+        snprintf(key, sizeof key, "192.0.2.%u", i);
+        table_add(&st.clients, key, 1);
     }
     feed("smtp-proxyd: info: transaction conn=2 n=1 ip=192.0.2.9 helo=h from=<a@b> accepted=0 result=aborted ms=4\n");
-    rewind(f);
-    ck_assert_int_eq(ftruncate(fileno(f), 0), 0);
-    ck_assert_int_eq(report_text(f, &st, 2), 0);
-    rewind(f);
-    n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = 0;
-    ck_assert_ptr_nonnull(strstr(buf, "\n  (past the table's 4096 keys)                                          3\n"));
-    ck_assert_ptr_nonnull(strstr(buf, "\n  (4094 more)\n"));
-    ck_assert_ptr_nonnull(strstr(buf, "\n  --                 0            1          0          0\n"));
-    fclose(f);
+    ck_assert_ptr_nonnull(strstr(render(0, 2), "\n  (past the table's 4096 keys)                                          3\n"));
+    ck_assert_ptr_nonnull(strstr(render(0, 2), "\n  (4094 more)\n"));
+    ck_assert_ptr_nonnull(strstr(render(0, 2), "\n  --                 0            1          0          0\n"));
 }
 END_TEST
 
