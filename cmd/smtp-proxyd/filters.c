@@ -133,27 +133,53 @@ static void start_one(struct filter *f)
         fail(f, FILTER_CONNECT, "exited", 1);
 }
 
+/* Its greeting: the events it takes (with -e, those it was told, no more),
+ * and its version. */
+static void greeting(struct filter *f, enum filter_event ev, int64_t deadline)
+{
+    char line[FILTERPROTO_LINE_MAX + 1];
+    ssize_t n;
+    if (f->failed || f->oneshot) return;
+    n = io_getline(&f->in, line, sizeof line, deadline_min(deadline, deadline_in_seconds(f->timeout)));
+    if (n == IO_EOF) fail(f, ev, "exited", 1);
+    else if (n == IO_ERROR) fail(f, ev, errno == ETIMEDOUT ? "timeout" : "read error", 0);
+    else if (n == IO_TOOLONG || filterproto_parse_hello(line, (size_t)n - 1, &f->events, &f->version) < 0 ||
+             io_buffered(&f->in))
+        fail(f, ev, "bad greeting", 0);
+    else if (f->declared)
+        f->events &= f->declared;
+}
+
 /* Every filter is started and greeted first, then all greetings are read,
- * so start-up costs one round trip, not one per filter. */
+ * so start-up costs one round trip, not one per filter.  A filter whose
+ * events are given (-e) waits for the first of them: a client refused at
+ * RCPT never starts the filters of the message. */
 void filters_start(int spool_fd, int scratch_fd, int64_t deadline)
 {
     unsigned i;
     spool = spool_fd;
     scratch = scratch_fd;
-    for (i = 0; i < cfg.nfilters; i++) start_one(&cfg.filters[i]);
     for (i = 0; i < cfg.nfilters; i++) {
         struct filter *f = &cfg.filters[i];
-        char line[FILTERPROTO_LINE_MAX + 1];
-        ssize_t n;
-        if (f->failed || f->oneshot) continue;
-        n = io_getline(&f->in, line, sizeof line,
-                       deadline_min(deadline, deadline_in_seconds(f->timeout)));
-        if (n == IO_EOF) fail(f, FILTER_CONNECT, "exited", 1);
-        else if (n == IO_ERROR) fail(f, FILTER_CONNECT, errno == ETIMEDOUT ? "timeout" : "read error", 0);
-        else if (n == IO_TOOLONG || filterproto_parse_hello(line, (size_t)n - 1, &f->events, &f->version) < 0 ||
-                 io_buffered(&f->in))
-            fail(f, FILTER_CONNECT, "bad greeting", 0);
+        if (f->declared && !f->oneshot) {
+            f->proc.pid = -1;
+            f->proc.to = f->proc.from = -1;
+            f->events = f->declared;
+            f->lazy = 1;
+            continue;
+        }
+        start_one(f);
     }
+    for (i = 0; i < cfg.nfilters; i++)
+        if (!cfg.filters[i].lazy) greeting(&cfg.filters[i], FILTER_CONNECT, deadline);
+}
+
+/* A filter of -e, at the first of its events. */
+static void start_late(struct filter *f, enum filter_event ev, int64_t deadline)
+{
+    f->lazy = 0;
+    start_one(f);
+    greeting(f, ev, deadline);
 }
 
 int filters_want(enum filter_event ev)
@@ -473,6 +499,11 @@ void filters_event(enum filter_event ev, const struct event *e, int64_t deadline
         /* "accept" skips the rest of the chain, but not a required filter. */
         if (accepted && f->policy != POLICY_REQUIRED) continue;
         began = now_us();
+        if (f->lazy) {
+            start_late(f, ev, deadline);
+            /* It said it does not take this one after all. */
+            if (!f->failed && !(f->events & (1u << ev))) continue;
+        }
         asked = !f->failed;
         if (f->failed) {
             failed = 1;

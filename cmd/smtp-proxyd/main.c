@@ -23,7 +23,7 @@
     " [-D bytes-per-second] [-w end-of-data-seconds] [-s size] [-r max-recipients] [-E max-errors]" \
     " [-m first|split] [-S [class=]points] [-t filter-seconds] [-p accept|tempfail]" \
     " [-d spool-dir] [-R] [-Q mailbox] [-g greet-milliseconds] [-y errors] [-P balancers] [-c cert] [-k key] [-a cafile] [-V] [-T] [-L tls-program]" \
-    " [{ [-t seconds] [-p accept|tempfail|required] [-1] [-d] [-n name]" \
+    " [{ [-t seconds] [-p accept|tempfail|required] [-1] [-d] [-e events] [-n name]" \
     " program [args...] }]... -- forwarder [args...]"
 
 struct config cfg;
@@ -102,10 +102,25 @@ static void quarantine(const char *arg)
     cfg.quarantine = addr;
 }
 
-/* { [-t seconds] [-p policy] [-1] [-d] [-n name] program args... } */
+/* -e: the events a filter takes, comma-separated, as its greeting names
+ * them. */
+static unsigned events(const char *arg)
+{
+    char line[256];
+    unsigned e;
+    int version, n = snprintf(line, sizeof line, "filter 1 %s", arg), k;
+    if (n < 0 || (size_t)n >= sizeof line || strchr(arg, ' ')) usage("bad list of events");
+    for (k = 9; k < n; k++)
+        if (line[k] == ',') line[k] = ' ';
+    if (filterproto_parse_hello(line, (size_t)n, &e, &version) < 0 || !e) usage("bad list of events");
+    return e;
+}
+
+/* { [-t seconds] [-p policy] [-1] [-d] [-e events] [-n name] program args... } */
 static int filter_block(char **argv, int i, int argc, struct filter *f)
 {
     char why[64];
+    int known;
     /* Not started yet: nothing of it to close or reap. */
     f->proc.pid = -1;
     f->proc.to = f->proc.from = -1;
@@ -116,12 +131,13 @@ static int filter_block(char **argv, int i, int argc, struct filter *f)
         option = 0;
         if (!strcmp(o, "-1")) { f->oneshot = 1; continue; }
         if (!strcmp(o, "-d")) { f->dry = 1; continue; }
-        snprintf(why, sizeof why, "filter option %.20s %s", o,
-                 strcmp(o, "-t") && strcmp(o, "-p") && strcmp(o, "-n") ? "unknown" : "without its value");
-        if (i + 1 >= argc || (strcmp(o, "-t") && strcmp(o, "-p") && strcmp(o, "-n"))) usage(why);
+        known = !strcmp(o, "-t") || !strcmp(o, "-p") || !strcmp(o, "-n") || !strcmp(o, "-e");
+        snprintf(why, sizeof why, "filter option %.20s %s", o, known ? "without its value" : "unknown");
+        if (i + 1 >= argc || !known) usage(why);
         option = o[1];
         if (!strcmp(o, "-t")) f->timeout = seconds(argv[++i], 86400);
         else if (!strcmp(o, "-p")) f->policy = policy(argv[++i], 1);
+        else if (!strcmp(o, "-e")) f->declared = events(argv[++i]);
         else f->name = argv[++i];
         option = 0;
     }

@@ -35,6 +35,8 @@ struct filter {
     int policy_given;
     int oneshot;
     int dry;                    /* -d: its verdicts are logged, not applied */
+    unsigned declared;          /* -e: its events, given: started at the first */
+    int lazy;                   /* not started yet, for that reason */
     int64_t us[2];              /* time waited for it: connection, transaction */
     unsigned asked[2];          /* events it was asked: connection, transaction */
     unsigned events;            /* 1 << FILTER_x */
