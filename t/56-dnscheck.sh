@@ -194,3 +194,17 @@ grep -q '^smtp-dnscheck: fatal: not a DNS zone in bad zone; usage' "$T/err" || {
 smtp-dnscheck -l 'bl.example=127.0.0' 2> /dev/null < /dev/null; [ $? = 100 ] || fail "bad filter not 100"
 smtp-dnscheck -d 'nameserver' 2> /dev/null < /dev/null; [ $? = 100 ] || fail "bad -d not 100"
 ok "bad -l, filter, -d: exit 100 with one line"
+
+# Check mode (NOQUEUE_CHECK=1): one query to the name server before the
+# handshake; every bad option at once; no name server: 111.
+. "$TOP/t/lib-checkmode.sh"
+check_passes "the name server up" smtp-dnscheck $D -l bl.example
+man_examples_run "$TOP/man/smtp-dnscheck.8" "$T" NOQUEUE_CHECK "s/127.0.0.1:5353/127.0.0.1:$DNS_PORT/"
+check_fails 100 3 "bad configuration" smtp-dnscheck -d nameserver -l 'bad zone' -t 0 $D
+check_said '^smtp-dnscheck: fatal: bad -d: '
+check_said '^smtp-dnscheck: fatal: not a DNS zone in bad zone; usage'
+check_said '^smtp-dnscheck: fatal: bad -t: '
+down=$(free_port)
+check_fails 111 1 "no name server" smtp-dnscheck -d "127.0.0.1:$down" -t 600 -l bl.example
+check_said '^smtp-dnscheck: fatal: the name servers do not answer '
+ok "check mode: the name server answers, the handshake, exit 0 (and smtp-dnscheck(8)'s command); bad options all at once: 100; no name server: 111"

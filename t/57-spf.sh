@@ -198,3 +198,16 @@ smtp-spf -r none=reject 2> "$T/err" < /dev/null; [ $? = 100 ] || fail "none=reje
 grep -q '^smtp-spf: fatal: -r none=reject: a sender without SPF is never refused; usage' "$T/err" || { cat "$T/err"; fail "message"; }
 smtp-spf -r fail=maybe 2> /dev/null < /dev/null; [ $? = 100 ] || fail "bad action taken"
 ok "-r none=reject and an unknown action: exit 100"
+
+# Check mode (NOQUEUE_CHECK=1): one query to the name server before the
+# handshake; every bad option at once; no name server: 111.
+. "$TOP/t/lib-checkmode.sh"
+check_passes "the name server up" smtp-spf -d "127.0.0.1:$DNS_PORT"
+man_examples_run "$TOP/man/smtp-spf.8" "$T" NOQUEUE_CHECK "s/127.0.0.1:5353/127.0.0.1:$DNS_PORT/"
+check_fails 100 2 "bad configuration" smtp-spf -r fail=maybe -h 'bad name' -d "127.0.0.1:$DNS_PORT"
+check_said '^smtp-spf: fatal: .*fail=maybe'
+check_said '^smtp-spf: fatal: bad host name in -h; usage'
+down=$(free_port)
+check_fails 111 1 "no name server" smtp-spf -d "127.0.0.1:$down" -t 600
+check_said '^smtp-spf: fatal: the name servers do not answer '
+ok "check mode: the name server answers, the handshake, exit 0 (and smtp-spf(8)'s command); bad options all at once: 100; no name server: 111"

@@ -104,6 +104,22 @@ grep -aq '^<\*\* *4[0-9][0-9] ' "$T/swaks.out" || { cat "$T/swaks.out"; fail "st
 [ "$(stored)" = 0 ] || fail "stalled redis: stored"
 logged 'smtp-greylist: fatal: conn=[0-9a-f]+-[0-9]+: store redis://.*: timed out'
 ok "redis stalled: the filter fails after its 500 ms, policy tempfail: 4xx, in $((end - start)) s"
+# Check mode (NOQUEUE_CHECK=1): one look-up in the store before the
+# handshake; every bad line of the lists, every bad option at once.
+. "$TOP/t/lib-checkmode.sh"
+check_passes "Redis up" "$GL" "$REDIS"
+check_passes "a file store" "$GL" "$T/check.store"
+[ -s "$T/check.store" ] || fail "check mode: the file store not made"
+printf '192.0.2.0/24\nnot-an-address\n# fine\n10.0.0.0/33\n' > "$T/bad-clients"
+printf 'example.org\nuser@example.net\n' > "$T/bad-domains"
+check_fails 100 5 "bad configuration" "$GL" -4 0 -c "$T/bad-clients" -f "$T/bad-domains" -s 5:1 "$REDIS"
+check_said "^smtp-greylist: fatal: $T/bad-clients line 2: not an address or prefix: not-an-address\$"
+check_said "^smtp-greylist: fatal: $T/bad-clients line 4: not an address or prefix: 10.0.0.0/33\$"
+check_said "^smtp-greylist: fatal: $T/bad-domains line 2: not a domain: user@example.net\$"
+check_said '^smtp-greylist: fatal: bad -4: 1 to 32; usage'
+check_said '^smtp-greylist: fatal: bad -s: say low:high, two integers, low below high; usage'
+ok "check mode: Redis and a file store answer, the handshake, exit 0; every bad line of -c and -f and every bad option at once: 100"
+
 stop_redis
 setup "" "{ -p accept $GL $REDIS }"
 msg stopped@x.example bob@example.net
@@ -113,3 +129,8 @@ setup "" "{ -p tempfail $GL $REDIS }"
 msg stopped@x.example bob@example.net
 grep -aq '^<\*\* *4[0-9][0-9] ' "$T/swaks.out" || { cat "$T/swaks.out"; fail "stopped redis, policy tempfail: no 4xx"; }
 ok "redis stopped: policy accept delivers, policy tempfail gives 4xx"
+
+# Check mode, Redis stopped: 111 before any handshake, one line naming it.
+check_fails 111 1 "Redis down" "$GL" "$REDIS"
+check_said "^smtp-greylist: fatal: store $REDIS: .*Connection refused"
+ok "check mode, Redis down: exit 111, one line"

@@ -82,6 +82,17 @@ suite() {       # suite NAME STORE GREYLIST-STORE PARALLEL-STORE
 suite file "$T/trust.store" "$T/grey.store" "$T/parallel.store"
 suite redis "$REDIS" "redis://127.0.0.1:$REDIS_PORT/6" "redis://127.0.0.1:$REDIS_PORT/7"
 
+# Check mode (NOQUEUE_CHECK=1): one look-up in the store before the
+# handshake; every bad option at once.
+. "$TOP/t/lib-checkmode.sh"
+check_passes "Redis up" "$TR" "$REDIS"
+check_passes "a file store, outbound" "$TR" -o "$T/check.store"
+check_fails 100 3 "bad configuration" "$TR" -p x -T 0 -f "$T/no-freemail" "$REDIS"
+check_said '^smtp-trust: fatal: bad pair points: x '
+check_said '^smtp-trust: fatal: bad -T: 0; usage'
+check_said "^smtp-trust: fatal: unable to open $T/no-freemail: No such file or directory\$"
+ok "check mode: Redis and a file store answer, the handshake, exit 0; every bad option at once: 100"
+
 # Redis stopped: the outbound filter fails, its policy (accept) delivers.
 stop_redis
 setup "" "{ -p accept $TR -o $REDIS }"
@@ -89,3 +100,8 @@ msg alice@example.org bob@partner.example
 delivered "redis stopped, policy accept" 1
 logged 'smtp-trust: fatal: conn=[0-9a-f]+-[0-9]+: store redis://.*Connection refused'
 ok "redis stopped: smtp-trust fails, its policy applies (accept: delivered)"
+
+# Check mode, Redis stopped: 111 before any handshake, one line naming it.
+check_fails 111 1 "Redis down" "$TR" "$REDIS"
+check_said "^smtp-trust: fatal: store $REDIS: .*Connection refused"
+ok "check mode, Redis down: exit 111, one line"

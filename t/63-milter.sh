@@ -268,3 +268,16 @@ session alice@example.org bob@example.net
 through { -p required -t 20 $M } { -p required -t 20 $L } --
 grep -q "^header 'X-First' ' from the first'" "$T/LEAD.events" || { cat "$T/LEAD.events"; fail "chain: the second milter did not see the first one's field"; }
 ok "two milters in a chain: the second sees the field the first added"
+
+# Check mode (NOQUEUE_CHECK=1): the option negotiation with the milter
+# before the handshake; every bad option at once; a milter down: 111.
+. "$TOP/t/lib-checkmode.sh"
+check_passes "the milter up" smtp-milter -h mx.test "inet:127.0.0.1:$ACT_PORT"
+check_fails 100 3 "bad configuration" smtp-milter -c 0 -m nowhere:x -m 'eom:{a}=b	c' "inet:127.0.0.1:$ACT_PORT"
+check_said '^smtp-milter: fatal: bad timeout: say 1 to 86400 seconds; usage'
+check_said '^smtp-milter: fatal: bad -m: say STAGE:NAME\[=VALUE\]'
+check_said '^smtp-milter: fatal: bad -m: the value is not printable; usage'
+down=$(free_port)
+check_fails 111 1 "the milter down" smtp-milter "inet:127.0.0.1:$down"
+check_said "^smtp-milter: fatal: milter inet:127.0.0.1:$down: unable to connect: Connection refused\$"
+ok "check mode: the milter's negotiation, the handshake, exit 0; bad options all at once: 100; the milter down: 111"

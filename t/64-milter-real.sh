@@ -210,6 +210,14 @@ grep -q '^A plain message for SpamAssassin' "$MSG" || fail "spamass-milter: the 
 grep -c "$CR\$" "$MSG" | grep -q "^$(wc -l < "$MSG")\$" || fail "spamass-milter: a line without CRLF"
 ok "spamass-milter: a message tagged as spam below -r: its headers, and the body replaced by SpamAssassin's report (REPLBODY)"
 
+# Check mode (NOQUEUE_CHECK=1) against real milters: the negotiation with
+# OpenDKIM, clamav-milter and spamass-milter, then the handshake.
+. "$TOP/t/lib-checkmode.sh"
+for port in "$DKIMV_PORT" "$CLAMM_PORT" "$SPAMM_PORT"; do
+  check_passes "the milter on $port" smtp-milter -h mx.test "inet:$port@127.0.0.1"
+done
+ok "check mode: OpenDKIM, clamav-milter and spamass-milter negotiate, the handshake, exit 0"
+
 # --- OpenDMARC after OpenDKIM -----------------------------------------------------
 # OpenDMARC has no name server option: t/milter/dmarc.sh runs in a network
 # namespace of its own, where the test's dnsmasq is on port 53.
