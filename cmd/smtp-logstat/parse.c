@@ -234,6 +234,11 @@ int logline_parse(const char *s, size_t n, struct logline *l)
             }
         }
     }
-    if (l->conn_len >= 64) l->conn = 0, l->conn_len = 0;
+    /* an id is lower-case hexadecimal digits, a dash and digits, or digits */
+    for (k = 0; k < l->conn_len && k < 64; k++)
+        if (!((l->conn[k] >= '0' && l->conn[k] <= '9') || (l->conn[k] >= 'a' && l->conn[k] <= 'f') ||
+              l->conn[k] == '-'))
+            break;
+    if (!l->conn_len || l->conn_len >= 64 || k < l->conn_len) l->conn = 0, l->conn_len = 0;
     return 1;
 }
