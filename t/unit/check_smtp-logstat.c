@@ -106,6 +106,15 @@ START_TEST(test_logline)
     s = "smtp-proxyd: fatal: unable to bind";
     ck_assert(logline_parse(s, strlen(s), &l));
     ck_assert_ptr_null(l.conn);
+    s = "smtp-proxyd: info: end conn= ip=1.2.3.4";
+    ck_assert(logline_parse(s, strlen(s), &l));
+    ck_assert_ptr_null(l.conn);
+    s = "smtp-proxyd: info: end conn=\"4 2\" ip=1.2.3.4";
+    ck_assert(logline_parse(s, strlen(s), &l));
+    ck_assert_ptr_null(l.conn);
+    s = "smtp-proxyd: info: end conn=ABC ip=1.2.3.4";
+    ck_assert(logline_parse(s, strlen(s), &l));
+    ck_assert_ptr_null(l.conn);
     ck_assert(!logline_parse("random text", 11, &l));
     ck_assert(!logline_parse("x: y", 4, &l));
     ck_assert(!logline_parse("", 0, &l));
