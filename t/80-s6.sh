@@ -140,7 +140,6 @@ cp "$TOP"/examples/tables/clients "$TOP"/examples/tables/senders \
 PORT=$(free_port)
 PROXY_PORT=$PORT             # for send
 setting PATH "$T/bin:/usr/local/bin:/usr/bin:/bin"
-setting SUPERSERVER tcpserver
 setting IP 127.0.0.1
 setting PORT "$PORT"
 setting HOSTNAME proxy.test
@@ -192,7 +191,9 @@ server=$(svpid)
 log_has '^@4000[0-9a-f]{20} store=.*/dup/store slots=65536 used=0 '
 [ "$(stat -c '%U %a' "$T/dup/store")" = "$RUNAS 600" ] ||
   fail "the store is $(stat -c '%U %a' "$T/dup/store"), not $RUNAS 600"
-ok "up under s6-svscan: tcpserver as $RUNAS, open files limited, ready; the store made by run, $RUNAS 0600"
+log_has "^@4000[0-9a-f]{20} noqueue/run: info: smtp-proxyd [0-9][0-9a-z.-]* on 127\\.0\\.0\\.1:$PORT as $RUNAS: smtp-proxyd -h proxy\\.test -d $T/spool .* \\{ -p required smtp-envcheck .* \\} .* -- smtp-forward -h proxy\\.test .* 127\\.0\\.0\\.1 $HOST_PORT\$"
+log_has '^@4000[0-9a-f]{20} smtp-proxyd: .*check ok'
+ok "up under s6-svscan (tcpserver, the shipped default): as $RUNAS, open files limited, ready; the store made by run, $RUNAS 0600; the version and the whole command line logged, smtp-proxyd -C passed"
 
 # The s6-tcpserver form, as far as it can be checked without s6-networking
 # (not packaged in Debian 12): the same run script with SUPERSERVER
@@ -206,7 +207,8 @@ cat > "$T/stub/s6-tcpserver" <<'EOT'
 #!/bin/sh
 { echo "uid=$(id -u) UID=${UID-} GID=${GID-} GIDLIST=${GIDLIST-unset}"; printf '%s\n' "$@"; } > "$STUB_OUT"
 EOT
-chmod 755 "$T/stub/s6-tcpserver"
+printf '#!/bin/sh\nexit 111\n' > "$T/stub/s6-tcpserver-access"     # looked for, never run
+chmod 755 "$T/stub/s6-tcpserver" "$T/stub/s6-tcpserver-access"
 printf '%s\n' s6-tcpserver > "$T/sv6/env/SUPERSERVER"
 printf '%s\n' "$T/stub:$T/bin:/usr/local/bin:/usr/bin:/bin" > "$T/sv6/env/PATH"
 "$T/sv6/data/compile" > "$T/compile.out" 2>&1 || { cat "$T/compile.out"; fail "data/compile, s6-tcpserver form"; }
@@ -279,7 +281,7 @@ case $(cat "$T/restart.out") in
 esac
 grep -q '^final 250' "$T/restart.out" || fail "tcpserver's session did not complete: $(cat "$T/restart.out")"
 [ "$(stored)" = $((before + 2)) ] || fail "after the restart: $(stored) stored, not $((before + 2))"
-log_has "transaction conn=$proxy .*result=delivered"
+log_has "transaction conn=[0-9a-f]+-$proxy .*result=delivered"
 ok "s6-svc -t in the middle of a body: tcpserver restarts at once, new clients are served, the session in flight completes (250, stored, logged)"
 
 # A kill of the whole process group (tcpserver and every session): the
@@ -319,20 +321,72 @@ greeting 220" ] || { cat "$T/probe.out"; fail "the fifth client"; }
 ok "CONCURRENCY=4 (tcpserver -c 4): a fifth client waits, silent, and is greeted when one of the four ends"
 
 # --- configuration errors stop the service at its start -------------------------
-# A table the service's user cannot read: the run script's check fails,
-# says why in the log, and s6-supervise tries again each second; once
-# the mode is right, the service comes up by itself.
+# A broken configuration: a table the user cannot read, two typos in
+# bodycheck.conf, the spool directory gone, the access rules not
+# compiled.  One run says every problem (its checks, then smtp-proxyd -C
+# with each filter in its check mode), the service stays down, and
+# ./finish waits longer after each failed start (1, 2, 4 ... s) instead
+# of a restart every second.  Fixed, the service comes up by itself.
 if [ "$(id -u)" = 0 ]; then
   chmod 600 "$T/etc/recipients.cdb"
+  cp "$T/etc/bodycheck.conf" "$T/bodycheck.good"
+  printf 'sizee 10M\nextension exe frobnicate\n' >> "$T/etc/bodycheck.conf"
+  lines=$(wc -l < "$T/etc/bodycheck.conf")
+  mv "$T/spool" "$T/spool.away"
+  mv "$T/sv/data/tcp.cdb" "$T/tcp.cdb.away"
+  s6-svc -a "$SVC/log"; sleep 0.2
   s6-svc -t "$SVC"
-  log_has 'noqueue/run: fatal: the configuration does not work' 10
-  log_has 'smtp-envcheck: fatal: conn=[0-9a-f]+-[0-9]+: unable to open .*recipients.cdb: Permission denied'
-  ready && fail "up with a table it cannot read"
+  log_has 'noqueue/finish: run ended with status 100, failure 3 in a row: the next start in 4 s' 15
+  ready && fail "up with a broken configuration"
+  # The first failed start (the log was rotated just before): every
+  # problem in it, up to its "not started".
+  sed '/not started/q' "$T/log/current" > "$T/broken.log"
+  for want in "noqueue/run: fatal: data/tcp.cdb: no such file \\(data/compile\\)" \
+      "smtp-envcheck: fatal: unable to open $T/etc/recipients.cdb: Permission denied" \
+      "smtp-bodycheck: fatal: $T/etc/bodycheck.conf:$((lines - 1)): unknown keyword sizee" \
+      "smtp-bodycheck: fatal: $T/etc/bodycheck.conf:$lines: unknown action frobnicate" \
+      "smtp-proxyd: .*$T/spool" \
+      "noqueue/run: fatal: [0-9]+ problems: not started"; do
+    grep -Eq "$want" "$T/broken.log" || { s6-tai64nlocal < "$T/broken.log"; fail "the first failed start did not say: $want"; }
+  done
+  for n in 1 2 3; do
+    grep -Eq "failure $n in a row: the next start in $((1 << (n - 1))) s\$" "$T/log/current" ||
+      { s6-tai64nlocal < "$T/log/current" | tail -n 20; fail "no back-off after failure $n"; }
+  done
+  # The starts, from their info lines: 1, then 2, then 4 s apart or more.
+  grep 'noqueue/run: info: ' "$T/log/current" | cut -c2-17 | while read -r tai; do
+    echo $((0x${tai#40000000}))
+  done > "$T/starts"
+  awk 'NR > 1 { gap = $1 - last; if (gap < want - 1) bad = 1; want *= 2 } { last = $1 } NR == 1 { want = 1 }
+       END { exit bad }' "$T/starts" || { cat "$T/starts"; fail "the starts are not farther apart each time"; }
+  # "run check", by hand from elsewhere: the same problems, nothing started.
+  (cd / && "$T/sv/run" check) > "$T/check.out" 2>&1 && fail "run check: exit 0 with a broken configuration"
+  grep -q "smtp-bodycheck: fatal: $T/etc/bodycheck.conf:$lines: unknown action frobnicate" "$T/check.out" &&
+    grep -q 'noqueue/run: fatal: data/tcp.cdb: no such file' "$T/check.out" || { cat "$T/check.out"; fail "run check"; }
   chmod 644 "$T/etc/recipients.cdb"
-  wait_for ready 10 || fail "not up again once the table is readable"
+  cp "$T/bodycheck.good" "$T/etc/bodycheck.conf"
+  mv "$T/spool.away" "$T/spool"
+  mv "$T/tcp.cdb.away" "$T/sv/data/tcp.cdb"
+  (cd / && "$T/sv/run" check) > "$T/check.out" 2>&1 || { cat "$T/check.out"; fail "run check, fixed"; }
+  tail -n 1 "$T/check.out" | grep -q '^noqueue/run: info: check ok$' || { cat "$T/check.out"; fail "run check: no check ok"; }
+  wait_for ready 20 || fail "not up again once fixed"
   send --from alice@example.org --to bob@example.net
   [ "$(final_code)" = 250 ] || fail "after the fix: $(final_code)"
-  ok "a table $RUNAS cannot read: the service stays down, the log says why; fixed, it comes up by itself"
+  # No user, no directory for the store, no super-server, no HOSTNAME: all
+  # four said by one run check, exit 100.
+  cp -R "$T/sv" "$T/svx" && rm -rf "$T/svx/supervise" "$T/svx/event"
+  printf 'no-such-user-here\n' > "$T/svx/env/USER"
+  printf '%s\n' "$T/none/store" > "$T/svx/env/DUPSTORE"
+  printf 's6-tcpserver\n' > "$T/svx/env/SUPERSERVER"
+  : > "$T/svx/env/HOSTNAME"
+  (cd / && "$T/svx/run" check) > "$T/check.out" 2>&1
+  [ $? = 100 ] || { cat "$T/check.out"; fail "run check, no user: not 100"; }
+  for want in 'env/USER: no user no-such-user-here' "$T/none \\(env/DUPSTORE\\): no such directory" \
+      's6-tcpserver: not found in PATH' 'env/HOSTNAME is missing or empty' 'data/rules.cdb: no such file' \
+      '[0-9]+ problems: not started'; do
+    grep -Eq "^noqueue/run: fatal: $want" "$T/check.out" || { cat "$T/check.out"; fail "run check did not say: $want"; }
+  done
+  ok "a broken configuration (a table $RUNAS cannot read, two typos, no spool, no rules): every problem said by one start and by run check, the service stays down, starts 1, 2, 4 s apart; fixed, run check says check ok and it comes up by itself; no user, no directory, no program, no setting: all said by one run check"
 fi
 
 # --- the log -------------------------------------------------------------------
@@ -341,8 +395,8 @@ wait_for "ls '$T/log' | grep -q '^@4000[0-9a-f]*\.s\$'" 10 || fail "s6-svc -a: n
 [ "$(stat -c %U "$T/log/current")" = "$RUNAS" ] || fail "current is not $RUNAS's"
 cat "$T"/log/@*.s "$T/log/current" > "$T/all.log"
 grep -Ev '^@4000[0-9a-f]{20} ' "$T/all.log" && fail "a log line without a TAI64N timestamp"
-for want in 'smtp-proxyd: info: transaction conn=[0-9a-f]+-[0-9]+ n=1 ip=127\.0\.0\.1 helo=client\.test from=<alice@example\.org> rcpt=<bob@example\.net>:250 accepted=1 class=sales size=[0-9]+ upstream=250 reply=250 result=delivered ms=[0-9]+$' \
-    'smtp-proxyd: info: end conn=[0-9a-f]+-[0-9]+ ip=127\.0\.0\.1 helo=client\.test transactions=1 reason=quit ms=[0-9]+$' \
+for want in 'smtp-proxyd: info: transaction conn=[0-9a-f]+-[0-9]+ n=1 ip=127\.0\.0\.1 helo=client\.test from=<alice@example\.org> rcpt=<bob@example\.net>:250 accepted=1 class=sales size=[0-9]+ .*upstream=250 reply=250 .*result=delivered ms=[0-9]+$' \
+    'smtp-proxyd: info: end conn=[0-9a-f]+-[0-9]+ ip=127\.0\.0\.1 helo=client\.test transactions=1 .*reason=quit ms=[0-9]+$' \
     'smtp-envcheck: info: refused conn=[0-9a-f]+-[0-9]+ ip=127\.0\.0\.1 event=rcpt address=nobody@example\.net code=550 reason="unknown recipient" entry=@example\.net$' \
     'smtp-dupcheck: info: recorded conn=[0-9a-f]+-[0-9]+ fp=[0-9a-f]{64} msgid=<first@test>$' \
     'smtp-dupcheck: info: duplicate conn=[0-9a-f]+-[0-9]+ fp=[0-9a-f]{64} msgid=<first@test> from=alice@example\.org rcpts=1 source=store age=[0-9]+ action=discard$' \
@@ -380,7 +434,7 @@ grep -q '^final 250' "$T/shutdown.out" || { cat "$T/shutdown.out"; fail "the ses
 wait_for "! alive $SVSCAN" 15 || fail "s6-svscan did not end after the last session"
 wait "$SVSCAN"; SVSCAN=
 teardown || fail "processes left after s6-svscanctl -t"
-grep -q "transaction conn=$proxy .*result=delivered" "$T/log/current" ||
+grep -Eq "transaction conn=[0-9a-f]+-$proxy .*result=delivered" "$T/log/current" ||
   fail "the last session's transaction is not in the log"
 [ -x "$T/log/current" ] || fail "s6-log did not finish current (it was killed, or lost lines)"
 ok "s6-svscanctl -t with a session in flight: it completes (250, logged), then the tree ends, s6-log last and cleanly; no process left"
