@@ -53,17 +53,21 @@ int field_get(const struct logline *l, const char *key, char *val, size_t vsize)
 
 struct table_entry {
     char key[KEY_MAX];
-    uint64_t count;
+    uint64_t count;             /* at most this many */
+    uint64_t err;               /* and at least count - err */
 };
 struct table {
     const char *title;
     unsigned n;
-    uint64_t over;              /* counts of keys past TABLE_CAP */
+    uint64_t evicted;           /* keys that gave their place to another */
     uint16_t slot[2 * TABLE_CAP];   /* index + 1 into e, 0 free */
     struct table_entry e[TABLE_CAP];
 };
-/* Count KEY once more; past TABLE_CAP distinct keys a new key is counted
- * in over, and the keys already there go on counting exactly. */
+/* Count KEY COUNT times more.  Exact up to TABLE_CAP distinct keys; past
+ * that, a new key takes the place of the key with the smallest count and
+ * starts from that count (its err): the Space-Saving algorithm of
+ * Metwally et al., so a key counted more often than the smallest kept
+ * count is always in the table. */
 void table_add(struct table *t, const char *key, uint64_t count);
 /* The entries sorted by count (most first, then key), into idx[0..n-1]. */
 unsigned table_sorted(const struct table *t, unsigned *idx);

@@ -7,6 +7,8 @@
 
 static unsigned idx[TABLE_CAP];
 
+static unsigned long long U(uint64_t v) { return (unsigned long long)v; }
+
 static const char *when(int64_t t, char *buf, size_t size)
 {
     struct tm tm;
@@ -25,14 +27,15 @@ static void text_table(FILE *f, const struct table *t, unsigned top)
 {
     unsigned n = table_sorted(t, idx), i;
     fprintf(f, "\n%s\n", t->title);
-    for (i = 0; i < n && i < top; i++)
-        fprintf(f, "  %-60s %10llu\n", t->e[idx[i]].key, (unsigned long long)t->e[idx[i]].count);
-    if (n > top) fprintf(f, "  (%u more)\n", n - top);
-    if (t->over) {
-        char label[64];
-        snprintf(label, sizeof label, "(past the table's %u keys)", TABLE_CAP);
-        fprintf(f, "  %-60s %10llu\n", label, (unsigned long long)t->over);
+    for (i = 0; i < n && i < top; i++) {
+        const struct table_entry *e = &t->e[idx[i]];
+        fprintf(f, "  %-60s %10llu", e->key, U(e->count - e->err));
+        if (e->err) fprintf(f, " (up to %llu more)", U(e->err));
+        fputc('\n', f);
     }
+    if (n > top) fprintf(f, "  (%u more)\n", n - top);
+    if (t->evicted)
+        fprintf(f, "  (more than %u keys: %llu gave their place to others)\n", TABLE_CAP, U(t->evicted));
 }
 
 static void text_series(FILE *f, const struct series *s)
@@ -42,8 +45,6 @@ static void text_series(FILE *f, const struct series *s)
             (unsigned long long)series_percentile(s, 50), (unsigned long long)series_percentile(s, 95),
             (unsigned long long)series_percentile(s, 99), (unsigned long long)s->max);
 }
-
-static unsigned long long U(uint64_t v) { return (unsigned long long)v; }
 
 static void html_table(FILE *f, const struct table *t, unsigned top);
 
@@ -115,14 +116,17 @@ static void html_table(FILE *f, const struct table *t, unsigned top)
     fprintf(f, "</h2>\n<table>\n");
     if (!n) fprintf(f, "<tr><td>none</td></tr>\n");
     for (i = 0; i < n && i < top; i++) {
+        const struct table_entry *e = &t->e[idx[i]];
         fprintf(f, "<tr><td>");
-        esc(f, t->e[idx[i]].key);
-        fprintf(f, "</td><td class=\"n\">%llu</td></tr>\n", U(t->e[idx[i]].count));
+        esc(f, e->key);
+        fprintf(f, "</td><td class=\"n\">%llu", U(e->count - e->err));
+        if (e->err) fprintf(f, " (up to %llu more)", U(e->err));
+        fprintf(f, "</td></tr>\n");
     }
     if (n > top) fprintf(f, "<tr><td>(%u more)</td><td></td></tr>\n", n - top);
-    if (t->over)
-        fprintf(f, "<tr><td>(past the table's %u keys)</td><td class=\"n\">%llu</td></tr>\n", TABLE_CAP,
-                U(t->over));
+    if (t->evicted)
+        fprintf(f, "<tr><td>(more than %u keys: %llu gave their place to others)</td><td></td></tr>\n",
+                TABLE_CAP, U(t->evicted));
     fprintf(f, "</table>\n");
 }
 

@@ -19,24 +19,62 @@ static uint32_t hash(const char *s)
     return h;
 }
 
+#define SLOTS (2 * TABLE_CAP)
+
+/* The slot of key, or of the free slot where it would go. */
+static uint32_t slot_of(const struct table *t, const char *k)
+{
+    uint32_t i = hash(k) % SLOTS;
+    while (t->slot[i] && strcmp(t->e[t->slot[i] - 1].key, k)) i = (i + 1) % SLOTS;
+    return i;
+}
+
+/* Free slot i, moving back the keys after it that would no longer be
+ * found (linear probing's deletion, without tombstones). */
+static void slot_free(struct table *t, uint32_t i)
+{
+    uint32_t j = i;
+    for (;;) {
+        uint32_t home;
+        j = (j + 1) % SLOTS;
+        if (!t->slot[j]) break;
+        home = hash(t->e[t->slot[j] - 1].key) % SLOTS;
+        /* may the key at j move to i: is i between its home and j? */
+        if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) {
+            t->slot[i] = t->slot[j];
+            i = j;
+        }
+    }
+    t->slot[i] = 0;
+}
+
 void table_add(struct table *t, const char *key, uint64_t count)
 {
     uint32_t i;
-    char k[KEY_MAX];
+    unsigned m, k;
+    char key_cut[KEY_MAX];
     size_t n = strlen(key);
     if (n >= KEY_MAX) n = KEY_MAX - 1;
-    memcpy(k, key, n);
-    k[n] = 0;
-    i = hash(k) % (2 * TABLE_CAP);
-    while (t->slot[i]) {
-        struct table_entry *e = &t->e[t->slot[i] - 1];
-        if (!strcmp(e->key, k)) { e->count += count; return; }
-        i = (i + 1) % (2 * TABLE_CAP);
+    memcpy(key_cut, key, n);
+    key_cut[n] = 0;
+    i = slot_of(t, key_cut);
+    if (t->slot[i]) { t->e[t->slot[i] - 1].count += count; return; }
+    if (t->n < TABLE_CAP) {
+        memcpy(t->e[t->n].key, key_cut, n + 1);
+        t->e[t->n].count = count;
+        t->e[t->n].err = 0;
+        t->slot[i] = (uint16_t)++t->n;
+        return;
     }
-    if (t->n >= TABLE_CAP) { t->over += count; return; }
-    memcpy(t->e[t->n].key, k, n + 1);
-    t->e[t->n].count = count;
-    t->slot[i] = (uint16_t)++t->n;
+    /* Full: the key with the smallest count gives its place. */
+    for (m = 0, k = 1; k < TABLE_CAP; k++)
+        if (t->e[k].count < t->e[m].count) m = k;
+    slot_free(t, slot_of(t, t->e[m].key));
+    t->evicted++;
+    memcpy(t->e[m].key, key_cut, n + 1);
+    t->e[m].err = t->e[m].count;
+    t->e[m].count += count;
+    t->slot[slot_of(t, key_cut)] = (uint16_t)(m + 1);
 }
 
 static const struct table *sort_table;

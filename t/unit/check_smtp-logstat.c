@@ -126,21 +126,55 @@ static struct table tab;
 START_TEST(test_table_cap)
 {
     char key[32];
-    unsigned i, idx[TABLE_CAP];
+    unsigned i, j, idx[TABLE_CAP];
+    uint64_t total = 0, sum = 0;
     memset(&tab, 0, sizeof tab);
     for (i = 0; i < TABLE_CAP + 10; i++) {
         snprintf(key, sizeof key, "k%u", i);
         table_add(&tab, key, i < 3 ? 5 - i : 1);
+        total += i < 3 ? 5 - i : 1;
     }
-    table_add(&tab, "k0", 1);               /* a key in the table still counts */
-    table_add(&tab, "k99999", 1);           /* a new one past the cap does not get in */
+    /* full: each new key took the place of one counted once */
     ck_assert_uint_eq(tab.n, TABLE_CAP);
-    ck_assert_uint_eq(tab.over, 11);
+    ck_assert_uint_eq(tab.evicted, 10);
+    ck_assert_uint_eq(count(&tab, "k4105"), 2);
+    table_add(&tab, "k0", 1);               /* a key kept counts on exactly */
     ck_assert_uint_eq(count(&tab, "k0"), 6);
+    /* a key seen often, late, still gets in, counted within its err */
+    for (i = 0; i < 100; i++) table_add(&tab, "late", 1);
+    total += 101;
+    ck_assert_uint_eq(tab.evicted, 11);
     ck_assert_uint_eq(table_sorted(&tab, idx), TABLE_CAP);
-    ck_assert_str_eq(tab.e[idx[0]].key, "k0");
-    ck_assert_str_eq(tab.e[idx[1]].key, "k1");
-    ck_assert_str_eq(tab.e[idx[2]].key, "k2");
+    ck_assert_str_eq(tab.e[idx[0]].key, "late");
+    ck_assert_uint_eq(tab.e[idx[0]].count - tab.e[idx[0]].err, 100);
+    ck_assert_str_eq(tab.e[idx[1]].key, "k0");
+    ck_assert_uint_eq(tab.e[idx[1]].err, 0);
+    /* the counts add up to all that was counted; every key kept is found
+     * again after the deletions from the hash (no second entry made) */
+    for (i = 0; i < TABLE_CAP; i++) sum += tab.e[i].count;
+    ck_assert_uint_eq(sum, total);
+    for (i = 0; i < TABLE_CAP; i++) {
+        char k[KEY_MAX];
+        memcpy(k, tab.e[i].key, sizeof k);
+        table_add(&tab, k, 1);
+    }
+    ck_assert_uint_eq(tab.evicted, 11);
+    for (i = 0; i < 2000; i++) {            /* and so on, churning */
+        snprintf(key, sizeof key, "churn%u", i % 300);
+        table_add(&tab, key, 1 + i % 7);
+    }
+    for (i = 0; i < TABLE_CAP; i++)
+        for (j = i + 1; j < TABLE_CAP; j += 97)
+            ck_assert_str_ne(tab.e[i].key, tab.e[j].key);
+    {
+        uint64_t before = tab.evicted;
+        for (i = 0; i < TABLE_CAP; i++) {
+            char k[KEY_MAX];
+            memcpy(k, tab.e[i].key, sizeof k);
+            table_add(&tab, k, 1);
+        }
+        ck_assert_uint_eq(tab.evicted, before);
+    }
     /* a key past KEY_MAX - 1 octets is cut, and counted as its cut */
     memset(&tab, 0, sizeof tab);
     {
@@ -412,7 +446,9 @@ START_TEST(test_reports)
         table_add(&st.clients, key, 1);
     }
     feed("smtp-proxyd: info: transaction conn=2 n=1 ip=192.0.2.9 helo=h from=<a@b> accepted=0 result=aborted ms=4\n");
-    ck_assert_ptr_nonnull(strstr(render(0, 2), "\n  (past the table's 4096 keys)                                          3\n"));
+    ck_assert_ptr_nonnull(strstr(render(0, 2), "\n  (more than 4096 keys: 3 gave their place to others)\n"));
+    ck_assert_ptr_nonnull(strstr(render(0, 2), "\n  192.0.2.4096                                                          1 (up to 1 more)\n"));
+    ck_assert_ptr_nonnull(strstr(render(1, 2), "<tr><td>192.0.2.4096</td><td class=\"n\">1 (up to 1 more)</td></tr>"));
     ck_assert_ptr_nonnull(strstr(render(0, 2), "\n  (4094 more)\n"));
     ck_assert_ptr_nonnull(strstr(render(0, 2), "\n  --                 0            1          0          0\n"));
 }
