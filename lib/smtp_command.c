@@ -16,7 +16,7 @@ static int line_check(char *line, size_t *n, int *eightbit)
         unsigned char c = (unsigned char)line[i];
         if (c == '\r') return SMTP_LINE_BARE_CR;
         if (c == '\n') return SMTP_LINE_BARE_LF;
-        if (c > 126 && eightbit) *eightbit = 1;
+        if (c > 127 && eightbit) *eightbit = 1;
         else if ((c < 32 && c != '\t') || c > 126) return SMTP_LINE_BAD_BYTE;
     }
     return SMTP_LINE_OK;

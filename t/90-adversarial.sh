@@ -256,7 +256,7 @@ addr mail 501 'MAIL FROM:a@example.org'
 addr mail 500 'MAIL FROM:<a\001@example.org>'
 addr mail 500 'MAIL FROM:<a\033[31m@example.org>'
 addr mail 500 'MAIL FROM:<a\177@example.org>'
-addr mail 500 'MAIL FROM:<\303\251@example.org>'
+addr mail 553 'MAIL FROM:<\303\251@example.org>'   # RFC 6531: no SMTPUTF8 (t/19)
 addr mail 500 'MAIL FROM:<"a\rb"@example.org>'
 addr mail 555 'MAIL FROM:<a@example.org> X-EVIL=1'
 addr rcpt 250 'RCPT TO:<"bob rcpt evil"@example.net>'

@@ -386,8 +386,11 @@ static void idle(void)
     }
 }
 
-/* Bad usage: one line per problem, naming the option; all of them are
- * said before the exit (NOQUEUE_CHECK wants every one). */
+/* NOQUEUE_CHECK: 0, or 1 (check), or 2 (check, and connect). */
+static int checking;
+
+/* Bad usage: one line naming the option, and exit 100; when checking,
+ * every problem is said (a line each) before the exit. */
 static unsigned problems;
 static void problem(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void problem(const char *fmt, ...)
@@ -397,6 +400,7 @@ static void problem(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    if (!checking) log_fatal(100, "%s", line);
     log_warn("%s", line);
     problems++;
 }
@@ -410,9 +414,6 @@ static unsigned seconds_option(int opt, const char *what, unsigned long max, int
     }
     return (unsigned)v;
 }
-
-/* NOQUEUE_CHECK: 0, or 1 (check), or 2 (check, and connect). */
-static int checking;
 
 /* Can PROGRAM be run (a path, or a name in PATH)? */
 static int program_found(const char *program)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "deadline.h"
+#include "ehlocache.h"
 #include "header.h"
 #include "log.h"
 #include "proxyd.h"
@@ -85,6 +86,10 @@ static struct {
     int refusal_pending;
 
     struct spool scratch;               /* fd 4 of version 2 filters */
+    /* What the last EHLO reply offered, from the smarthost's (the EHLO
+     * cache smtp-forward writes; see smtp-proxyd(8)) */
+    struct ehlo_caps offered;
+    unsigned long long size_offered;
 
     char inbuf[65536];
     char outbuf[8192];
@@ -98,6 +103,7 @@ static void report(const char *outcome, int code);
 static void eom_line(struct event *e);
 static char **oneshot_environment(void);
 static struct event *eom_event;         /* while the eom chain runs */
+static char ehlo_cache[4096];           /* NOQUEUE_EHLO_CACHE: ehlo_cache_path */
 
 /* --- replies ------------------------------------------------------------ */
 
@@ -320,7 +326,7 @@ int session_context(struct io_out *out, enum filter_event ev, const struct verdi
                                      &tx.tx_mods.facts, &v->facts };
     struct event e;
     unsigned i, k;
-    char params[64];
+    char params[TX_PARAMS_MAX];
     for (i = 0; i < 4; i++)
         for (k = 0; k < scope[i]->n; k++) {
             context_start(&e, CONTEXT_FACT);
@@ -346,7 +352,7 @@ int session_context(struct io_out *out, enum filter_event ev, const struct verdi
     if (context_put(out, &e, deadline) < 0) return -1;
     context_start(&e, CONTEXT_SENDER);
     event_field(&e, tx.sender);
-    event_field(&e, transaction_params(params));
+    event_field(&e, transaction_params_all(params));
     event_field(&e, transaction_id());
     if (context_put(out, &e, deadline) < 0) return -1;
     for (i = 0; i < tx.nrcpts; i++) {
@@ -577,14 +583,25 @@ static void do_helo(const struct smtp_command *c, int esmtp)
      * smarthost who the client is (XCLIENT): see smtp-forward(8). */
     if (setenv("NOQUEUE_HELO", s.helo, 1) < 0 || setenv("NOQUEUE_PROTO", esmtp ? "ESMTP" : "SMTP", 1) < 0)
         log_warn_sys("unable to set NOQUEUE_HELO");
+    s.offered.flags = 0;
+    s.size_offered = cfg.size_limit;
     if (!esmtp) {
         snprintf(line, sizeof line, "250 %s\r\n", cfg.hostname);
         put(line, strlen(line));
         return;
     }
+    /* What the smarthost can honour (SMTPUTF8, DSN, 8BITMIME, a smaller
+     * SIZE), as smtp-forward last found it; PIPELINING and CHUNKING are
+     * ours (the body is spooled however it comes). */
+    ehlo_cache_read(ehlo_cache[0] ? ehlo_cache : 0, &s.offered);
+    if (s.offered.flags & EHLO_SIZE && s.offered.size && s.offered.size < s.size_offered)
+        s.size_offered = s.offered.size;
     snprintf(line, sizeof line,
-             "250-%s\r\n250-PIPELINING\r\n250-SIZE %llu\r\n250-8BITMIME\r\n%s"
-             "250 ENHANCEDSTATUSCODES\r\n", cfg.hostname, cfg.size_limit,
+             "250-%s\r\n250-PIPELINING\r\n250-SIZE %llu\r\n%s%s%s250-CHUNKING\r\n%s"
+             "250 ENHANCEDSTATUSCODES\r\n", cfg.hostname, s.size_offered,
+             s.offered.flags & EHLO_8BITMIME ? "250-8BITMIME\r\n" : "",
+             s.offered.flags & EHLO_SMTPUTF8 ? "250-SMTPUTF8\r\n" : "",
+             s.offered.flags & EHLO_DSN ? "250-DSN\r\n" : "",
              cfg.tls_cert && !s.tls ? "250-STARTTLS\r\n" : "");
     put(line, strlen(line));
 }
@@ -658,32 +675,49 @@ static void do_starttls(const struct smtp_command *c)
     modifiers_add(&s.connect_mods, &v);
 }
 
-/* MAIL's parameters: 0, or -1 after the reply. */
+/* MAIL's parameters: 0, or -1 after the reply.  SIZE and BODY as
+ * always; SMTPUTF8, RET and ENVID only when offered (the smarthost has
+ * them), kept as given for the smarthost. */
 static int mail_parameters(const char *p, const char *end)
 {
     struct smtp_param prm;
-    int r;
-    tx.size_param[0] = tx.body_param[0] = 0;
+    unsigned seen = 0;
+    int r, valid;
+    tx.size_param[0] = tx.body_param[0] = tx.mail_params[0] = 0;
+    tx.smtputf8 = 0;
     while ((r = smtp_param_next(&p, end, &prm)) > 0) {
-        unsigned long size;
-        if (!strcasecmp(prm.key, "SIZE") && !tx.size_param[0]) {
+        enum smtp_param_kind k = smtp_param_kind(&prm, 0, &valid);
+        unsigned needs = k == SMTP_PARAM_SMTPUTF8 ? EHLO_SMTPUTF8 :
+                         k == SMTP_PARAM_RET || k == SMTP_PARAM_ENVID ? EHLO_DSN : 0;
+        size_t len;
+        if (k == SMTP_PARAM_UNKNOWN || (needs && !(s.offered.flags & needs)) ||
+            (k == SMTP_PARAM_BODY && !strcasecmp(prm.value, "BINARYMIME"))) {
+            reply(555, "5.5.4", T_BAD_PARAMETER);
+            protocol_error();
+            return -1;
+        }
+        if (!valid || seen & (1u << k)) break;      /* bad, or given twice */
+        seen |= 1u << k;
+        if (k == SMTP_PARAM_SIZE) {
+            unsigned long size;
             /* At most 20 digits, as smtp-forward takes it. */
-            if (strlen(prm.value) >= sizeof tx.size_param || !scan_ulong(prm.value, ~0UL, &size)) break;
-            if (size > cfg.size_limit) {
+            if (!scan_ulong(prm.value, ~0UL, &size)) break;
+            if (size > s.size_offered) {
                 reply(552, "5.3.4", T_TOO_BIG);
                 return -1;
             }
             strcpy(tx.size_param, prm.value);
-        } else if (!strcasecmp(prm.key, "BODY") && !tx.body_param[0]) {
-            if (strcasecmp(prm.value, "7BIT") && strcasecmp(prm.value, "8BITMIME")) break;
-            strcpy(tx.body_param, prm.value);
-        } else if (strcasecmp(prm.key, "SIZE") && strcasecmp(prm.key, "BODY")) {
-            reply(555, "5.5.4", T_BAD_PARAMETER);
-            protocol_error();
-            return -1;
-        } else {
-            break;                      /* given twice */
+            continue;
         }
+        if (k == SMTP_PARAM_BODY) {
+            strcpy(tx.body_param, prm.value);
+            continue;
+        }
+        /* SMTPUTF8, RET, ENVID: passed on byte for byte. */
+        len = strlen(tx.mail_params);
+        snprintf(tx.mail_params + len, sizeof tx.mail_params - len, "%s%s%s%s", len ? " " : "",
+                 prm.key, prm.value[0] ? "=" : "", prm.value);
+        if (k == SMTP_PARAM_SMTPUTF8) tx.smtputf8 = 1;
     }
     if (r == 0) return 0;
     reply(501, "5.5.4", T_BAD_SYNTAX);
@@ -691,11 +725,23 @@ static int mail_parameters(const char *p, const char *end)
     return -1;
 }
 
+/* Where the parameters start: after the path, whatever it holds (a
+ * quoted local part may hold spaces); SMTPUTF8 among them says how the
+ * path is read. */
+static const char *path_end(const char *p, const char *end)
+{
+    for (; p < end && *p != ' '; p++)
+        if (*p == '"')
+            while (++p < end && *p != '"') p += *p == '\\';
+    return p < end ? p : end;
+}
+
 static void do_mail(const struct smtp_command *c)
 {
-    char params[64];
+    char params[TX_PARAMS_MAX];
     char addr[SMTP_ADDRESS_MAX + 1];
     size_t k, used;
+    int path;
     struct event e;
     struct verdict v;
 
@@ -711,20 +757,41 @@ static void do_mail(const struct smtp_command *c)
     }
     k = smtp_path_prefix(c->arg, c->arglen, "FROM:");
     if (!k) { reply(501, "5.5.4", T_BAD_SYNTAX); protocol_error(); return; }
-    if (smtp_path_parse(c->arg + k, c->arglen - k, 1, addr, &used) != SMTP_PATH_OK) {
+    /* A path that is none, whatever SMTPUTF8 says, is a bad sender. */
+    path = smtp_path_parse_utf8(c->arg + k, c->arglen - k, 1, 1, addr, &used);
+    if (path != SMTP_PATH_OK && path != SMTP_PATH_NOT_ASCII) {
         reply(501, "5.1.7", T_BAD_SENDER);
         protocol_error();
         return;
     }
     transaction_clear();                /* no transaction is open: nothing lost */
-    if (mail_parameters(c->arg + k + used, c->arg + c->arglen) < 0) return;
+    if (mail_parameters(path_end(c->arg + k, c->arg + c->arglen), c->arg + c->arglen) < 0) {
+        transaction_clear();
+        return;
+    }
+    switch (smtp_path_parse_utf8(c->arg + k, c->arglen - k, 1, tx.smtputf8, addr, &used)) {
+    case SMTP_PATH_OK:
+        if (c->arg + k + used == path_end(c->arg + k, c->arg + c->arglen)) break;
+        /* fall through */
+    default:
+        transaction_clear();
+        reply(501, "5.1.7", T_BAD_SENDER);
+        protocol_error();
+        return;
+    case SMTP_PATH_NOT_ASCII:
+        /* RFC 6531 3.7.4.1: without SMTPUTF8, or not UTF-8 */
+        transaction_clear();
+        reply(553, "5.6.7", T_BAD_SENDER);
+        protocol_error();
+        return;
+    }
     strcpy(tx.sender, addr);
     tx.tx_start = deadline_now();
     s.transactions++;
     event_start(&e, FILTER_MAIL);
     event_field(&e, addr[0] ? addr : 0);
     event_v2(&e);
-    event_field(&e, transaction_params(params));
+    event_field(&e, transaction_params_all(params));
     run_filters(FILTER_MAIL, &e, &v);
     if (!passes(&tx.tx_mods, &v)) {
         int code = v.outcome == O_REJECT || v.outcome == O_TEMPFAIL ? v.code : 451;
@@ -756,11 +823,10 @@ static void reply_checked(struct smtp_reply *r)
  * one write; the reply to MAIL is read here, the RCPT's by the caller. */
 static void upstream_mail(const char *rcpt_line)
 {
-    char line[SMTP_ADDRESS_MAX + 80];
+    char line[SMTP_ADDRESS_MAX + TX_PARAMS_MAX + 16], params[TX_PARAMS_MAX];
     struct smtp_reply r;
-    int n = snprintf(line, sizeof line, "MAIL FROM:<%s>", tx.sender);
-    if (tx.size_param[0]) n += snprintf(line + n, sizeof line - (size_t)n, " SIZE=%s", tx.size_param);
-    if (tx.body_param[0]) snprintf(line + n, sizeof line - (size_t)n, " BODY=%s", tx.body_param);
+    const char *p = transaction_params_all(params);
+    snprintf(line, sizeof line, "MAIL FROM:<%s>%s%s", tx.sender, p ? " " : "", p ? p : "");
     if (forwarder_send(line, forward_deadline()) < 0 ||
         forwarder_send(rcpt_line, forward_deadline()) < 0 ||
         forwarder_reply(&r, forward_deadline()) < 0)
@@ -777,10 +843,13 @@ static void upstream_mail(const char *rcpt_line)
 
 static void do_rcpt(const struct smtp_command *c)
 {
-    char addr[SMTP_ADDRESS_MAX + 1], line[SMTP_ADDRESS_MAX + 16];
+    char addr[SMTP_ADDRESS_MAX + 1], line[SMTP_ADDRESS_MAX + TX_RCPT_PARAMS_MAX + 16];
+    char params[TX_RCPT_PARAMS_MAX];
     const char *class, *p;
-    size_t k, used;
+    size_t k, used, len;
     struct smtp_param prm;
+    unsigned seen = 0;
+    int e_, valid;
     struct event e;
     struct verdict v;
     struct smtp_reply r;
@@ -788,35 +857,53 @@ static void do_rcpt(const struct smtp_command *c)
     if (!tx.in_mail) { reply(503, "5.5.1", T_BAD_SEQUENCE); protocol_error(); return; }
     k = smtp_path_prefix(c->arg, c->arglen, "TO:");
     if (!k) { reply(501, "5.5.4", T_BAD_SYNTAX); protocol_error(); return; }
-    if (smtp_path_parse(c->arg + k, c->arglen - k, 0, addr, &used) != SMTP_PATH_OK) {
+    switch (smtp_path_parse_utf8(c->arg + k, c->arglen - k, 0, tx.smtputf8, addr, &used)) {
+    case SMTP_PATH_OK: break;
+    case SMTP_PATH_NOT_ASCII:
+        reply(553, "5.6.7", T_BAD_RECIPIENT);
+        protocol_error();
+        return;
+    default:
         reply(501, "5.1.3", T_BAD_RECIPIENT);
         protocol_error();
         return;
     }
+    /* NOTIFY and ORCPT (RFC 3461) when DSN is offered, kept as given. */
     p = c->arg + k + used;
-    switch (smtp_param_next(&p, c->arg + c->arglen, &prm)) {
-    case 0: break;
-    case 1: reply(555, "5.5.4", T_BAD_PARAMETER); protocol_error(); return;
-    default: reply(501, "5.5.4", T_BAD_SYNTAX); protocol_error(); return;
-    }
+    params[0] = 0;
+    if (p < c->arg + c->arglen && *p != ' ') e_ = -1;
+    else
+        while ((e_ = smtp_param_next(&p, c->arg + c->arglen, &prm)) > 0) {
+            enum smtp_param_kind kind = smtp_param_kind(&prm, 1, &valid);
+            if (kind == SMTP_PARAM_UNKNOWN || !(s.offered.flags & EHLO_DSN)) {
+                reply(555, "5.5.4", T_BAD_PARAMETER);
+                protocol_error();
+                return;
+            }
+            if (!valid || seen & (1u << kind)) { e_ = -1; break; }
+            seen |= 1u << kind;
+            len = strlen(params);
+            snprintf(params + len, sizeof params - len, "%s%s=%s", len ? " " : "", prm.key, prm.value);
+        }
+    if (e_ < 0) { reply(501, "5.5.4", T_BAD_SYNTAX); protocol_error(); return; }
     if (tx.accepted >= cfg.max_rcpt) {
         reply(452, "4.5.3", T_TOO_MANY_RECIPIENTS);
-        transaction_record(addr, 452);
+        transaction_record_params(addr, params, 452);
         protocol_error();
         return;
     }
     event_start(&e, FILTER_RCPT);
     event_field(&e, addr);
     event_v2(&e);
-    event_field(&e, 0);                 /* parameters: none are taken yet */
+    event_field(&e, params);
     run_filters(FILTER_RCPT, &e, &v);
     if (refused(&v)) {
-        transaction_record(addr, v.code);
+        transaction_record_params(addr, params, v.code);
         return;
     }
     /* Checked before the smarthost hears of the recipient, never after. */
     if (!modifiers_fit(&tx.tx_mods, &v)) {
-        transaction_record(addr, 451);
+        transaction_record_params(addr, params, 451);
         return;
     }
     /* Multi-recipient policy: one rule class per transaction. */
@@ -824,12 +911,12 @@ static void do_rcpt(const struct smtp_command *c)
     if (tx.class_set && strcmp(class, tx.class)) {
         if (!cfg.first) {
             reply(452, "4.5.3", T_TOO_MANY_RECIPIENTS);
-            transaction_record(addr, 452);
+            transaction_record_params(addr, params, 452);
             return;
         }
         class = tx.class;
     }
-    snprintf(line, sizeof line, "RCPT TO:<%s>", addr);
+    snprintf(line, sizeof line, "RCPT TO:<%s>%s%s", addr, params[0] ? " " : "", params);
     if (tx.upstream == 0) {
         upstream_mail(line);
         /* The RCPT went with MAIL: its reply (a 503 after a refused MAIL)
@@ -851,7 +938,7 @@ static void do_rcpt(const struct smtp_command *c)
         }
     }
     reply_upstream(&r);
-    transaction_record(addr, r.code);
+    transaction_record_params(addr, params, r.code);
     if (r.code / 100 == 5) protocol_error();
 }
 
@@ -1271,10 +1358,11 @@ static void data_relay(const struct verdict *v)
     }
 }
 
-static void do_data(const struct smtp_command *c)
+/* The message is whole and spooled (DATA or BDAT LAST): the filters'
+ * verdict, the envelope changes, the relay. */
+static void message_end(void)
 {
     struct verdict v;
-    if (data_start(c) < 0 || data_receive() < 0) return;
     data_verdict(&v);
     switch (v.outcome) {
     case O_REJECT:
@@ -1292,6 +1380,154 @@ static void do_data(const struct smtp_command *c)
     }
 }
 
+static void do_data(const struct smtp_command *c)
+{
+    /* RFC 3030 3: no DATA in a transaction that has had BDAT. */
+    if (tx.bdat) { reply(503, "5.5.1", T_BAD_SEQUENCE); protocol_error(); return; }
+    if (data_start(c) < 0 || data_receive() < 0) return;
+    message_end();
+}
+
+/* BDAT's argument: the chunk's size, and LAST.  0, or -1. */
+static int bdat_arg(const struct smtp_command *c, unsigned long long *n, int *last)
+{
+    size_t i = 0;
+    *n = 0;
+    while (i < c->arglen && c->arg[i] >= '0' && c->arg[i] <= '9') {
+        if (*n > (~0ULL - 9) / 10) return -1;
+        *n = *n * 10 + (unsigned long long)(c->arg[i++] - '0');
+    }
+    if (!i || i > 20) return -1;
+    *last = 0;
+    if (i == c->arglen) return 0;
+    if (c->arglen - i == 5 && !strncasecmp(c->arg + i, " LAST", 5)) {
+        *last = 1;
+        return 0;
+    }
+    return -1;
+}
+
+/* The chunk's n octets, to the spool when keep (as DATA's body: no bare
+ * CR or LF, at most -s octets in all, the same minimum data rate), else
+ * read and dropped.  Returns only when they are all read. */
+static void bdat_read(unsigned long long n, int keep)
+{
+    int64_t base = (int64_t)cfg.body_timeout * 1000;
+    if (!tx.bdat_start) tx.bdat_start = deadline_now();
+    while (n) {
+        size_t take, i;
+        const char *p;
+        if (!io_buffered(&s.in)) {
+            ssize_t r;
+            s.deadline = tx.bdat_start + base +
+                         (cfg.min_data_rate ? (int64_t)(tx.bdat_got * 1000 / cfg.min_data_rate) : 0);
+            r = io_fill(&s.in, s.deadline);
+            if (r == 0) session_end("disconnected in data");
+            if (r < 0 && errno == EINTR) terminated(" in data");
+            if (r < 0 && errno == ETIMEDOUT) {
+                reply(421, "4.4.2", T_TIMEOUT);
+                session_end("timeout in data");
+            }
+            if (r < 0) session_end("read error in data");
+        }
+        take = io_buffered(&s.in) < n ? io_buffered(&s.in) : (size_t)n;
+        p = io_peek(&s.in);
+        if (keep) {
+            for (i = 0; i < take; i++) {
+                /* a CR must be followed by LF, an LF preceded by CR, even
+                 * across chunks */
+                if (tx.bdat_cr != (p[i] == '\n')) tx.bdat_bare_eol = 1;
+                tx.bdat_cr = p[i] == '\r';
+            }
+            if (tx.size + take > cfg.size_limit) {
+                keep = 0;               /* too big: the rest is only read */
+                tx.size = cfg.size_limit + 1;
+            } else {
+                tx.size += take;
+                tx.bdat_got += take;
+                if (!tx.bdat_spool_errno && io_write_all(s.spool.fd_rw, p, take, DEADLINE_NONE) < 0)
+                    tx.bdat_spool_errno = errno;
+            }
+        }
+        io_consume(&s.in, take);
+        n -= take;
+    }
+}
+
+/* BDAT n [LAST] (RFC 3030): chunks of the message, n octets each right
+ * after the command line, spooled as DATA's body is; a refusal comes
+ * after the chunk is read, so the session stays in step. */
+static void do_bdat(const struct smtp_command *c)
+{
+    unsigned long long n;
+    int last, ok;
+    if (bdat_arg(c, &n, &last) < 0) {
+        /* The chunk's end is unknown: nothing after can be trusted. */
+        reply(501, "5.5.4", T_BAD_SYNTAX);
+        session_end("bad BDAT");
+    }
+    ok = !s.refused && tx.in_mail && tx.accepted && tx.bdat >= 0;
+    if (ok && !tx.bdat) {
+        struct event e;
+        struct verdict v;
+        /* The first chunk: as DATA up to its 354. */
+        if (upstream_gone()) {
+            tx.bdat = -1;
+            bdat_read(n, 0);
+            return;
+        }
+        event_start(&e, FILTER_DATA);
+        event_number(&e, tx.accepted);
+        run_filters(FILTER_DATA, &e, &v);
+        if (!passes(&tx.tx_mods, &v)) {
+            tx.bdat = -1;
+            bdat_read(n, 0);
+            return;
+        }
+        tx.bdat = 1;
+        tx.size = 0;
+        tx.bdat_cr = tx.bdat_bare_eol = 0;
+        tx.bdat_spool_errno = spool_reset(&s.spool) < 0 ? errno : 0;
+    }
+    bdat_read(n, ok);
+    if (!ok) {
+        if (s.refused && s.refusal_pending) reply_verdict(&s.refusal);
+        else if (s.refused) reply(503, "5.5.1", T_NO_SERVICE);
+        else if (tx.in_mail && !tx.accepted) reply(554, "5.5.1", T_NO_RECIPIENTS);
+        else reply(503, "5.5.1", T_BAD_SEQUENCE);
+        s.refusal_pending = 0;
+        protocol_error();
+        return;
+    }
+    if (tx.size > cfg.size_limit) {
+        /* Said at once; what follows of this message gets 503. */
+        s.deadline = deadline_in_seconds(cfg.eom_timeout);
+        reply(552, "5.3.4", T_TOO_BIG);
+        message_refused("rejected", 552);
+        return;
+    }
+    if (!last) {
+        reply(250, "2.0.0", T_OK);
+        return;
+    }
+    /* From here to the final reply: one budget for filters and smarthost. */
+    s.deadline = deadline_in_seconds(cfg.eom_timeout);
+    if (tx.bdat_bare_eol || tx.bdat_cr) {
+        reply(554, "5.6.0", T_BARE_EOL);
+        message_refused("rejected", 554);
+        return;
+    }
+    if (tx.bdat_spool_errno) {
+        errno = tx.bdat_spool_errno;
+        log_warn_sys("unable to spool the message");
+        reply(452, "4.3.1", T_STORAGE);
+        message_refused("tempfailed", 452);
+        return;
+    }
+    if (upstream_gone()) return;
+    message_end();
+}
+
 static void do_rset(const struct smtp_command *c)
 {
     if (c->arglen) { reply(501, "5.5.4", T_BAD_SYNTAX); protocol_error(); return; }
@@ -1299,10 +1535,21 @@ static void do_rset(const struct smtp_command *c)
     reply(250, "2.0.0", T_OK);
 }
 
-static void command(char *line, size_t n)
+static void command(char *line, size_t n, int eightbit)
 {
     struct smtp_command c;
     smtp_command_split(line, n, &c);
+    /* A chunk follows BDAT whatever the reply: read before anything. */
+    if (c.verb == SMTP_BDAT) {
+        do_bdat(&c);
+        return;
+    }
+    /* Octets above 126 only in the paths of MAIL and RCPT (RFC 6531). */
+    if (eightbit && c.verb != SMTP_MAIL && c.verb != SMTP_RCPT) {
+        reply(500, "5.5.2", T_BAD_COMMAND);
+        protocol_error();
+        return;
+    }
     if (s.refused && c.verb != SMTP_QUIT) {
         if (s.refusal_pending) reply_verdict(&s.refusal);
         else reply(503, "5.5.1", T_NO_SERVICE);
@@ -1471,6 +1718,28 @@ static void session_start(void)
     greet();
 }
 
+/* The EHLO cache: one file per forwarder command line (so per smarthost
+ * list) in the spool directory, named by a hash of that command line;
+ * smtp-forward learns its name from NOQUEUE_EHLO_CACHE. */
+static void ehlo_cache_path(void)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;         /* FNV-1a */
+    char **a;
+    for (a = cfg.forward_argv; *a; a++) {
+        const char *p;
+        for (p = *a; ; p++) {
+            h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+            if (!*p) break;
+        }
+    }
+    if ((size_t)snprintf(ehlo_cache, sizeof ehlo_cache, "%s/noqueue-ehlo.%016llx", cfg.spool_dir,
+                         (unsigned long long)h) >= sizeof ehlo_cache ||
+        setenv("NOQUEUE_EHLO_CACHE", ehlo_cache, 1) < 0) {
+        log_warn("unable to name the EHLO cache: the defaults are offered");
+        ehlo_cache[0] = 0;
+    }
+}
+
 void session_run(void)
 {
     struct timespec now;
@@ -1502,6 +1771,7 @@ void session_run(void)
         reply(421, "4.3.0", T_UNAVAILABLE);
         session_fail("out of memory");
     }
+    ehlo_cache_path();
     /* An early talker is refused before anything is started for it. */
     if (!cfg.greet_wait || !early_talker()) session_start();
 
@@ -1509,6 +1779,7 @@ void session_run(void)
         char line[LINE_MAX_SMTP + 1];
         ssize_t n = io_getline(&s.in, line, sizeof line, s.deadline);
         size_t len;
+        int eightbit;
         if (n == IO_EOF) session_end("disconnected");
         if (n == IO_ERROR && errno == EINTR) terminated("");
         if (n == IO_ERROR) {
@@ -1521,9 +1792,9 @@ void session_run(void)
             continue;
         }
         len = (size_t)n;
-        switch (smtp_line_check(line, &len)) {
+        switch (smtp_line_check8(line, &len, &eightbit)) {
         case SMTP_LINE_OK:
-            command(line, len);
+            command(line, len, eightbit);
             break;
         case SMTP_LINE_BARE_LF:
         case SMTP_LINE_BARE_CR:

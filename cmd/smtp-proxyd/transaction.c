@@ -39,6 +39,11 @@ struct rcpt *transaction_rcpt(unsigned i)
  * them all); a refused one only while that leaves room for the rest. */
 void transaction_record(const char *addr, int code)
 {
+    transaction_record_params(addr, "", code);
+}
+
+void transaction_record_params(const char *addr, const char *params, int code)
+{
     struct rcpt *r;
     int accepted = code / 100 == 2;
     unsigned room = accepted || tx.accepted >= max_client ? 0 : max_client - tx.accepted;
@@ -50,7 +55,7 @@ void transaction_record(const char *addr, int code)
     snprintf(r->addr, sizeof r->addr, "%s", addr);
     r->code = code;
     r->state = accepted ? RCPT_ACCEPTED : RCPT_REFUSED;
-    r->params[0] = 0;
+    snprintf(r->params, sizeof r->params, "%s", params);
 }
 
 int rcpt_live(const struct rcpt *r)
@@ -74,23 +79,71 @@ const char *transaction_params(char buf[64])
     return n || tx.body_param[0] ? buf : 0;
 }
 
-/* Those the forwarder relays (SIZE, BODY) are kept, any other is left out
- * with a warning, as Postfix does with the parameters of a milter's
- * sender change it cannot honour. */
+const char *transaction_params_all(char buf[TX_PARAMS_MAX])
+{
+    char some[64];
+    const char *p = transaction_params(some);
+    snprintf(buf, TX_PARAMS_MAX, "%s%s%s", p ? p : "", p && tx.mail_params[0] ? " " : "",
+             tx.mail_params);
+    return buf[0] ? buf : 0;
+}
+
+/* " KEY=VALUE" (or "KEY" at the start) after what buf has: 0, or -1 when
+ * it does not fit. */
+static int param_append(char *buf, size_t size, const struct smtp_param *p)
+{
+    size_t len = strlen(buf);
+    int k = snprintf(buf + len, size - len, "%s%s%s%s", len ? " " : "", p->key,
+                     p->value[0] ? "=" : "", p->value);
+    if (k < 0 || (size_t)k >= size - len) {
+        buf[len] = 0;
+        return -1;
+    }
+    return 0;
+}
+
+void transaction_rcpt_params(const char *p, size_t n, char out[TX_RCPT_PARAMS_MAX])
+{
+    struct smtp_param prm;
+    const char *end = p + n;
+    unsigned seen = 0;
+    int valid;
+    out[0] = 0;
+    while (smtp_param_next(&p, end, &prm) > 0) {
+        enum smtp_param_kind k = smtp_param_kind(&prm, 1, &valid);
+        if (k == SMTP_PARAM_UNKNOWN || !valid || seen & (1u << k) ||
+            param_append(out, TX_RCPT_PARAMS_MAX, &prm) < 0)
+            log_warn("added recipient: parameter %s left out: %s", prm.key,
+                     k == SMTP_PARAM_UNKNOWN ? "not relayed" : "bad syntax");
+        seen |= 1u << k;
+    }
+}
+
+/* Those the forwarder relays (SIZE, BODY, SMTPUTF8, RET, ENVID) are
+ * kept, any other is left out with a warning, as Postfix does with the
+ * parameters of a milter's sender change it cannot honour. */
 void transaction_set_params(const char *p, size_t n)
 {
     struct smtp_param prm;
     const char *end = p + n;
-    tx.size_param[0] = tx.body_param[0] = 0;
+    unsigned seen = 0;
+    int valid;
+    tx.size_param[0] = tx.body_param[0] = tx.mail_params[0] = 0;
+    tx.smtputf8 = 0;
     while (smtp_param_next(&p, end, &prm) > 0) {
-        if (!strcasecmp(prm.key, "SIZE") && strlen(prm.value) < sizeof tx.size_param &&
-            prm.value[0] && strspn(prm.value, "0123456789") == strlen(prm.value))
+        enum smtp_param_kind k = smtp_param_kind(&prm, 0, &valid);
+        int ok = valid && !(seen & (1u << k));
+        seen |= 1u << k;
+        if (ok && k == SMTP_PARAM_SIZE && strlen(prm.value) < sizeof tx.size_param)
             strcpy(tx.size_param, prm.value);
-        else if (!strcasecmp(prm.key, "BODY") &&
-                 (!strcasecmp(prm.value, "7BIT") || !strcasecmp(prm.value, "8BITMIME")))
+        else if (ok && k == SMTP_PARAM_BODY && strcasecmp(prm.value, "BINARYMIME"))
             strcpy(tx.body_param, prm.value);
+        else if (ok && (k == SMTP_PARAM_SMTPUTF8 || k == SMTP_PARAM_RET || k == SMTP_PARAM_ENVID) &&
+                 param_append(tx.mail_params, sizeof tx.mail_params, &prm) == 0)
+            tx.smtputf8 |= k == SMTP_PARAM_SMTPUTF8;
         else
-            log_warn("sender change: parameter %s left out: not relayed", prm.key);
+            log_warn("sender change: parameter %s left out: %s", prm.key,
+                     ok || k == SMTP_PARAM_UNKNOWN ? "not relayed" : "bad syntax");
     }
 }
 
@@ -109,8 +162,7 @@ void transaction_change_envelope(const struct changes *c)
             rc->code = 0;
             rc->state = RCPT_ADDED;
             rc->params[0] = 0;
-            if (!ch->absent)
-                log_warn("added recipient <%s>: parameters left out: not relayed", name);
+            if (!ch->absent) transaction_rcpt_params(value, ch->valuelen, rc->params);
             tx.added++;
             break;
         case FILTER_DELETE_RECIPIENT:
@@ -143,7 +195,7 @@ void transaction_change_envelope(const struct changes *c)
 unsigned transaction_replay(void (*send)(const char *line, void *arg), void *arg,
                             const char *quarantine)
 {
-    char line[SMTP_ADDRESS_MAX + 80], params[64];
+    char line[SMTP_ADDRESS_MAX + TX_PARAMS_MAX + TX_RCPT_PARAMS_MAX + 16], params[TX_PARAMS_MAX];
     const char *p;
     unsigned i, sent = 0;
     /* A recipient less, a new sender or a quarantine: SMTP has no way but
@@ -152,7 +204,7 @@ unsigned transaction_replay(void (*send)(const char *line, void *arg), void *arg
     if (!replay && !tx.added) return 0;
     if (replay) {
         send("RSET", arg);
-        p = transaction_params(params);
+        p = transaction_params_all(params);
         snprintf(line, sizeof line, "MAIL FROM:<%s>%s%s", tx.sender, p ? " " : "", p ? p : "");
         send(line, arg);
         sent += 2;
@@ -164,7 +216,8 @@ unsigned transaction_replay(void (*send)(const char *line, void *arg), void *arg
     }
     for (i = 0; i < tx.nrcpts; i++) {
         if (!rcpt_live(&rcpts[i]) || (!replay && rcpts[i].state != RCPT_ADDED)) continue;
-        snprintf(line, sizeof line, "RCPT TO:<%s>", rcpts[i].addr);
+        snprintf(line, sizeof line, "RCPT TO:<%s>%s%s", rcpts[i].addr,
+                 rcpts[i].params[0] ? " " : "", rcpts[i].params);
         send(line, arg);
         sent++;
     }

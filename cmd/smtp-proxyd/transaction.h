@@ -7,6 +7,14 @@
 
 #include "proxyd.h"
 
+/* RCPT's NOTIFY and ORCPT (RFC 3461: at most 500 octets for ORCPT), and
+ * MAIL's SMTPUTF8, RET and ENVID, as the client gave them, one space
+ * apart, for the smarthost and the filters. */
+#define TX_RCPT_PARAMS_MAX 560
+#define TX_MAIL_PARAMS_MAX 160
+/* All of MAIL's parameters, as transaction_params_all gives them. */
+#define TX_PARAMS_MAX (TX_MAIL_PARAMS_MAX + 64)
+
 /* A recipient: refused (code not 2xx), accepted by the smarthost,
  * deleted or added by a filter at eom. */
 enum rcpt_state { RCPT_REFUSED, RCPT_ACCEPTED, RCPT_DELETED, RCPT_ADDED };
@@ -14,7 +22,7 @@ struct rcpt {
     char addr[SMTP_ADDRESS_MAX + 1];
     int code;                           /* 0 for one added, not yet sent */
     enum rcpt_state state;
-    char params[256];                   /* for the smarthost, of an added one */
+    char params[TX_RCPT_PARAMS_MAX];    /* NOTIFY, ORCPT as given, or "" */
 };
 /* Recipients filters may add beyond the client's */
 #define RCPT_ADDED_MAX 64
@@ -30,6 +38,14 @@ struct transaction {
     int in_mail;
     char sender[SMTP_ADDRESS_MAX + 1];
     char size_param[21], body_param[16];    /* SIZE: 1*20DIGIT (RFC 1870) */
+    char mail_params[TX_MAIL_PARAMS_MAX];   /* SMTPUTF8, RET, ENVID as given */
+    int smtputf8;                       /* UTF-8 addresses (RFC 6531) */
+    /* BDAT (RFC 3030): chunks taken (1), or refused at the first (-1:
+     * the rest are read and refused too); the body so far */
+    int bdat;
+    int bdat_cr, bdat_bare_eol, bdat_spool_errno;
+    int64_t bdat_start;
+    unsigned long long bdat_got;
     unsigned nrcpts, rcpt_lost, accepted;
     char class[FILTERPROTO_CLASS_MAX + 1];
     int class_set;
@@ -62,18 +78,28 @@ unsigned transaction_capacity(void);
 struct rcpt *transaction_rcpt(unsigned i);
 /* Record a recipient and its reply code (see transaction.c). */
 void transaction_record(const char *addr, int code);
+/* The same, with its parameters (NOTIFY, ORCPT) as given. */
+void transaction_record_params(const char *addr, const char *params, int code);
 /* Does the message go to r: accepted, or added at eom? */
 int rcpt_live(const struct rcpt *r);
 struct rcpt *transaction_find(const char *addr);
 /* The MAIL parameters taken, as a client gives them ("SIZE=1 BODY=7BIT"),
  * in buf, or NULL when there are none. */
 const char *transaction_params(char buf[64]);
-/* Set SIZE and BODY from parameters given as a client would (others are
- * left out, with a warning). */
+/* All of them: SIZE, BODY, then SMTPUTF8, RET, ENVID as given. */
+const char *transaction_params_all(char buf[TX_PARAMS_MAX]);
+/* Set the parameters from those given as a client would: SIZE, BODY
+ * (7BIT, 8BITMIME), and the others of MAIL that smtp-forward relays
+ * (SMTPUTF8, RET, ENVID, when their syntax is right); any other is left
+ * out, with a warning. */
 void transaction_set_params(const char *p, size_t n);
 /* The envelope changes of c: recipients added and deleted, the sender,
  * quarantine. */
 void transaction_change_envelope(const struct changes *c);
+/* RCPT's NOTIFY and ORCPT from parameters given as a client would, one
+ * space apart, into out; any other, or one of bad syntax, is left out
+ * with a warning. */
+void transaction_rcpt_params(const char *p, size_t n, char out[TX_RCPT_PARAMS_MAX]);
 /* The commands that make the changed envelope at the smarthost, in
  * order, each given to send; how many.  quarantine: the mailbox of -Q. */
 unsigned transaction_replay(void (*send)(const char *line, void *arg), void *arg,

@@ -165,8 +165,24 @@ START_TEST(test_new_sender_and_its_parameters)
     transaction_change_envelope(&ch);
     ck_assert_str_eq(tx.sender, "bounce@example.org");
     ck_assert_uint_eq(replay(), 3);
-    ck_assert_str_eq(sent[1], "MAIL FROM:<bounce@example.org> SIZE=99 BODY=7BIT");
+    /* RET is relayed since DSN is (issue 18): after SIZE and BODY. */
+    ck_assert_str_eq(sent[1], "MAIL FROM:<bounce@example.org> SIZE=99 BODY=7BIT RET=HDRS");
     ck_assert_str_eq(sent[2], "RCPT TO:<bob@example.net>");
+    /* An unknown parameter, or a bad value, is left out. */
+    setup();
+    transaction_record("bob@example.net", 250);
+    change("change-sender bounce@example.org XFOO+3D1+20RET+3DALL+20ENVID+3Dab+20SMTPUTF8");
+    transaction_change_envelope(&ch);
+    replay();
+    ck_assert_str_eq(sent[1], "MAIL FROM:<bounce@example.org> ENVID=ab SMTPUTF8");
+    ck_assert_int_eq(tx.smtputf8, 1);
+    /* An added recipient keeps NOTIFY and ORCPT. */
+    setup();
+    transaction_record("bob@example.net", 250);
+    change("add-recipient carol@example.net NOTIFY+3DNEVER+20ORCPT+3Drfc822;carol+2B40example.net+20XFOO");
+    transaction_change_envelope(&ch);
+    ck_assert_uint_eq(replay(), 1);
+    ck_assert_str_eq(sent[0], "RCPT TO:<carol@example.net> NOTIFY=NEVER ORCPT=rfc822;carol+40example.net");
     setup();
     transaction_record("bob@example.net", 250);
     strcpy(tx.body_param, "8BITMIME");
