@@ -12,7 +12,7 @@ mkdir -p "$T/spool"
 RECORD=$T/record
 export RECORD
 serve_host -X SMTPUTF8,DSN,CHUNKING -s 100000
-serve_proxy -R -d "$T/spool" -s 200000 { "$TOP/t/filters/record" } --
+serve_proxy -R -d "$T/spool" -s 200000 { "$TOP/t/filters/record" } { "$TOP/t/filters/v2" mail,rcpt,eom } --
 : > "$RECORD"
 
 # --- the EHLO reply follows the smarthost --------------------------------
@@ -71,6 +71,11 @@ expect_reply 7 '^250 ' "a valid one after the refusals"
 expect_reply 10 '^553 5\.6\.7 ' "non-ASCII recipient without SMTPUTF8"
 expect_reply 11 '^500 ' "8-bit octets in another command"
 ok "553 5.6.7 for a non-ASCII address without SMTPUTF8 and for octets that are not UTF-8; 500 for 8-bit elsewhere"
+# swaks (20201014) has no SMTPUTF8 nor BDAT: it is the client that does
+# not know the extension, and sends a UTF-8 address all the same.
+send --from "$(printf '%b' "$U_FROM")" --to b@example.net && fail "swaks: a UTF-8 sender without SMTPUTF8 was taken"
+grep -q '^<\*\* *553 5\.6\.7 ' "$T/swaks.out" || { cat "$T/swaks.out"; fail "swaks: no 553 5.6.7 for its UTF-8 sender"; }
+ok "swaks, a UTF-8 sender without SMTPUTF8 (what it can send): 553 5.6.7"
 
 # --- DSN ---------------------------------------------------------------------
 script "EHLO client.test" "MAIL FROM:<a@example.org> RET=HDRS ENVID=QQ314159+2Bx" \
@@ -89,7 +94,12 @@ grep -qx 'MAIL FROM:<a@example.org> RET=HDRS ENVID=QQ314159+2Bx' "$T"/host/log.*
   grep -qx 'RCPT TO:<b@example.net> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;b+40example.net' "$T"/host/log.* &&
   grep -qx 'RCPT TO:<c@example.net> notify=never' "$T"/host/log.* ||
   { grep -a 'MAIL\|RCPT' "$T"/host/log.*; fail "DSN parameters not relayed byte for byte"; }
-ok "DSN: RET, ENVID, NOTIFY and ORCPT reach the smarthost byte for byte"
+grep -qx 'mail a@example.org RET+3DHDRS+20ENVID+3DQQ314159+2B2Bx' "$RECORD" &&
+  grep -qx 'rcpt b@example.net NOTIFY+3DSUCCESS,DELAY+20ORCPT+3Drfc822;b+2B40example.net' "$RECORD" &&
+  grep -qx 'recipient b@example.net 250 NOTIFY+3DSUCCESS,DELAY+20ORCPT+3Drfc822;b+2B40example.net' "$RECORD" &&
+  grep -q '^sender a@example.org RET+3DHDRS+20ENVID+3DQQ314159+2B2Bx ' "$RECORD" ||
+  { grep -a 'example' "$RECORD"; fail "a version 2 filter does not get the DSN parameters in its fields"; }
+ok "DSN: RET, ENVID, NOTIFY and ORCPT reach the smarthost byte for byte, and a version 2 filter's fields (mail, rcpt, sender, recipient)"
 expect_reply 8 '^501 5\.5\.4 ' "RET=ALL"
 expect_reply 9 '^501 5\.5\.4 ' "ENVID not xtext"
 expect_reply 10 '^501 5\.5\.4 ' "RET twice"
