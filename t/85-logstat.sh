@@ -195,7 +195,7 @@ else
   # fetches; HOME and the profile in $T.
   HOME=$T timeout 60 chromium --headless --no-sandbox --disable-gpu --no-first-run \
     --user-data-dir="$T/chromium" --disable-background-networking --disable-component-update \
-    --disable-sync --disable-extensions --no-proxy-server --host-resolver-rules='MAP * ~NOTFOUND' \
+    --disable-sync --disable-extensions --disable-dev-shm-usage --no-proxy-server --host-resolver-rules='MAP * ~NOTFOUND' \
     --hide-scrollbars --screenshot="$T/out/logstat.png" --window-size=1200,1600 "file://$H" \
     > "$T/chromium.log" 2>&1 || { tail -n 5 "$T/chromium.log"; fail "chromium exited $?"; }
   PNG=$T/out/logstat.png
