@@ -689,7 +689,6 @@ static int mail_parameters(const char *p, const char *end)
         enum smtp_param_kind k = smtp_param_kind(&prm, 0, &valid);
         unsigned needs = k == SMTP_PARAM_SMTPUTF8 ? EHLO_SMTPUTF8 :
                          k == SMTP_PARAM_RET || k == SMTP_PARAM_ENVID ? EHLO_DSN : 0;
-        size_t len;
         if (k == SMTP_PARAM_UNKNOWN || (needs && !(s.offered.flags & needs)) ||
             (k == SMTP_PARAM_BODY && !strcasecmp(prm.value, "BINARYMIME"))) {
             reply(555, "5.5.4", T_BAD_PARAMETER);
@@ -713,10 +712,8 @@ static int mail_parameters(const char *p, const char *end)
             strcpy(tx.body_param, prm.value);
             continue;
         }
-        /* SMTPUTF8, RET, ENVID: passed on byte for byte. */
-        len = strlen(tx.mail_params);
-        snprintf(tx.mail_params + len, sizeof tx.mail_params - len, "%s%s%s%s", len ? " " : "",
-                 prm.key, prm.value[0] ? "=" : "", prm.value);
+        /* SMTPUTF8, RET, ENVID: passed on byte for byte (they fit). */
+        transaction_param_append(tx.mail_params, sizeof tx.mail_params, &prm);
         if (k == SMTP_PARAM_SMTPUTF8) tx.smtputf8 = 1;
     }
     if (r == 0) return 0;
@@ -846,10 +843,10 @@ static void do_rcpt(const struct smtp_command *c)
     char addr[SMTP_ADDRESS_MAX + 1], line[SMTP_ADDRESS_MAX + TX_RCPT_PARAMS_MAX + 16];
     char params[TX_RCPT_PARAMS_MAX];
     const char *class, *p;
-    size_t k, used, len;
+    size_t k, used;
     struct smtp_param prm;
     unsigned seen = 0;
-    int e_, valid;
+    int pe, valid;
     struct event e;
     struct verdict v;
     struct smtp_reply r;
@@ -871,21 +868,20 @@ static void do_rcpt(const struct smtp_command *c)
     /* NOTIFY and ORCPT (RFC 3461) when DSN is offered, kept as given. */
     p = c->arg + k + used;
     params[0] = 0;
-    if (p < c->arg + c->arglen && *p != ' ') e_ = -1;
+    if (p < c->arg + c->arglen && *p != ' ') pe = -1;
     else
-        while ((e_ = smtp_param_next(&p, c->arg + c->arglen, &prm)) > 0) {
+        while ((pe = smtp_param_next(&p, c->arg + c->arglen, &prm)) > 0) {
             enum smtp_param_kind kind = smtp_param_kind(&prm, 1, &valid);
             if (kind == SMTP_PARAM_UNKNOWN || !(s.offered.flags & EHLO_DSN)) {
                 reply(555, "5.5.4", T_BAD_PARAMETER);
                 protocol_error();
                 return;
             }
-            if (!valid || seen & (1u << kind)) { e_ = -1; break; }
+            if (!valid || seen & (1u << kind)) { pe = -1; break; }
             seen |= 1u << kind;
-            len = strlen(params);
-            snprintf(params + len, sizeof params - len, "%s%s=%s", len ? " " : "", prm.key, prm.value);
+            transaction_param_append(params, sizeof params, &prm);
         }
-    if (e_ < 0) { reply(501, "5.5.4", T_BAD_SYNTAX); protocol_error(); return; }
+    if (pe < 0) { reply(501, "5.5.4", T_BAD_SYNTAX); protocol_error(); return; }
     if (tx.accepted >= cfg.max_rcpt) {
         reply(452, "4.5.3", T_TOO_MANY_RECIPIENTS);
         transaction_record_params(addr, params, 452);
@@ -1118,18 +1114,26 @@ static int upstream_gone(void)
 }
 
 /* DATA up to the 354: 0 to go on, -1 after a refusal. */
-static int data_start(const struct smtp_command *c)
+/* The start of the message (DATA, or the first BDAT): the smarthost
+ * still there, and the filters' data event.  0 to go on, -1 after the
+ * reply. */
+static int data_event(void)
 {
     struct event e;
     struct verdict v;
-    if (!tx.in_mail) { reply(503, "5.5.1", T_BAD_SEQUENCE); protocol_error(); return -1; }
-    if (c->arglen) { reply(501, "5.5.4", T_BAD_SYNTAX); protocol_error(); return -1; }
-    if (!tx.accepted) { reply(554, "5.5.1", T_NO_RECIPIENTS); return -1; }
     if (upstream_gone()) return -1;
     event_start(&e, FILTER_DATA);
     event_number(&e, tx.accepted);
     run_filters(FILTER_DATA, &e, &v);
-    if (!passes(&tx.tx_mods, &v)) return -1;
+    return passes(&tx.tx_mods, &v) ? 0 : -1;
+}
+
+static int data_start(const struct smtp_command *c)
+{
+    if (!tx.in_mail) { reply(503, "5.5.1", T_BAD_SEQUENCE); protocol_error(); return -1; }
+    if (c->arglen) { reply(501, "5.5.4", T_BAD_SYNTAX); protocol_error(); return -1; }
+    if (!tx.accepted) { reply(554, "5.5.1", T_NO_RECIPIENTS); return -1; }
+    if (data_event() < 0) return -1;
     reply(354, "", T_DATA_GO);
     return 0;
 }
@@ -1468,18 +1472,9 @@ static void do_bdat(const struct smtp_command *c)
     }
     ok = !s.refused && tx.in_mail && tx.accepted && tx.bdat >= 0;
     if (ok && !tx.bdat) {
-        struct event e;
-        struct verdict v;
-        /* The first chunk: as DATA up to its 354. */
-        if (upstream_gone()) {
-            tx.bdat = -1;
-            bdat_read(n, 0);
-            return;
-        }
-        event_start(&e, FILTER_DATA);
-        event_number(&e, tx.accepted);
-        run_filters(FILTER_DATA, &e, &v);
-        if (!passes(&tx.tx_mods, &v)) {
+        /* The first chunk: as DATA up to its 354.  A refusal is said,
+         * then the chunk read; the ones after it get 503. */
+        if (data_event() < 0) {
             tx.bdat = -1;
             bdat_read(n, 0);
             return;

@@ -88,9 +88,7 @@ const char *transaction_params_all(char buf[TX_PARAMS_MAX])
     return buf[0] ? buf : 0;
 }
 
-/* " KEY=VALUE" (or "KEY" at the start) after what buf has: 0, or -1 when
- * it does not fit. */
-static int param_append(char *buf, size_t size, const struct smtp_param *p)
+int transaction_param_append(char *buf, size_t size, const struct smtp_param *p)
 {
     size_t len = strlen(buf);
     int k = snprintf(buf + len, size - len, "%s%s%s%s", len ? " " : "", p->key,
@@ -112,7 +110,7 @@ void transaction_rcpt_params(const char *p, size_t n, char out[TX_RCPT_PARAMS_MA
     while (smtp_param_next(&p, end, &prm) > 0) {
         enum smtp_param_kind k = smtp_param_kind(&prm, 1, &valid);
         if (k == SMTP_PARAM_UNKNOWN || !valid || seen & (1u << k) ||
-            param_append(out, TX_RCPT_PARAMS_MAX, &prm) < 0)
+            transaction_param_append(out, TX_RCPT_PARAMS_MAX, &prm) < 0)
             log_warn("added recipient: parameter %s left out: %s", prm.key,
                      k == SMTP_PARAM_UNKNOWN ? "not relayed" : "bad syntax");
         seen |= 1u << k;
@@ -139,7 +137,7 @@ void transaction_set_params(const char *p, size_t n)
         else if (ok && k == SMTP_PARAM_BODY && strcasecmp(prm.value, "BINARYMIME"))
             strcpy(tx.body_param, prm.value);
         else if (ok && (k == SMTP_PARAM_SMTPUTF8 || k == SMTP_PARAM_RET || k == SMTP_PARAM_ENVID) &&
-                 param_append(tx.mail_params, sizeof tx.mail_params, &prm) == 0)
+                 transaction_param_append(tx.mail_params, sizeof tx.mail_params, &prm) == 0)
             tx.smtputf8 |= k == SMTP_PARAM_SMTPUTF8;
         else
             log_warn("sender change: parameter %s left out: %s", prm.key,

@@ -96,6 +96,9 @@ void transaction_set_params(const char *p, size_t n);
 /* The envelope changes of c: recipients added and deleted, the sender,
  * quarantine. */
 void transaction_change_envelope(const struct changes *c);
+/* A parameter as given, "KEY=VALUE" (or "KEY"), after what buf has, one
+ * space apart: 0, or -1 when it does not fit (buf is then unchanged). */
+int transaction_param_append(char *buf, size_t size, const struct smtp_param *p);
 /* RCPT's NOTIFY and ORCPT from parameters given as a client would, one
  * space apart, into out; any other, or one of bad syntax, is left out
  * with a warning. */
