@@ -251,7 +251,7 @@ int smtp_param_next(const char **sp, const char *end, struct smtp_param *p)
     const char *s = *sp;
     size_t k = 0, v = 0;
     while (s < end && *s == ' ') s++;
-    if (s == end) { *sp = s; return 0; }
+    if (s >= end) { *sp = end; return 0; }
     if (!is_alnum((unsigned char)*s)) return -1;
     while (s < end && (is_alnum((unsigned char)*s) || *s == '-')) {
         if (k + 1 >= sizeof p->key) return -1;

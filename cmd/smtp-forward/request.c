@@ -50,7 +50,9 @@ const struct request_refusal *request_mail(const char *arg, size_t n, struct req
     if (!k) return &bad_sender;
     /* SMTPUTF8 may come after the path it allows: the parameters first. */
     for (p = arg + k; p < arg + n && *p != ' '; p++)
-        if (*p == '"') while (++p < arg + n && *p != '"') p += *p == '\\';
+        if (*p == '"')
+            while (++p < arg + n && *p != '"')
+                if (*p == '\\' && p + 1 < arg + n) p++;
     while ((e = smtp_param_next(&p, arg + n, &prm)) > 0) {
         enum smtp_param_kind kind = smtp_param_kind(&prm, 0, &valid);
         if (kind == SMTP_PARAM_UNKNOWN || (kind == SMTP_PARAM_BODY && !strcasecmp(prm.value, "BINARYMIME")))
