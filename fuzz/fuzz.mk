@@ -41,6 +41,7 @@ FUZZ_CMD_bodycheck_config = smtp-bodycheck
 FUZZ_CMD_fingerprint      = smtp-dupcheck
 FUZZ_CMD_forward          = smtp-forward
 FUZZ_CMD_table            = smtp-table
+FUZZ_CMD_logstat          = smtp-logstat
 FUZZ_LIBS_fingerprint     = $(LIBCDB) $(LIBHIREDIS) $(LIBNETTLE)
 FUZZ_LIBS_table           = $(LIBCDB)
 
