@@ -68,3 +68,18 @@ check { -t 1 "$T/mute" } -- "$FW" 127.0.0.1 "$HOST_PORT"
 [ $rc = 111 ] || { cat "$T/err"; fail "a mute filter: exit $rc, not 111"; }
 said '^smtp-proxyd: warning: check: filter mute: no greeting within 1 seconds$'
 ok "a filter that does not greet in time: a temporary problem, exit 111"
+
+# -CC: the forwarder also connects to each smarthost and shows its EHLO.
+check -CC -- "$FW" 127.0.0.1 "$HOST_PORT"
+[ $rc = 0 ] || { cat "$T/err"; fail "-CC, a smarthost that answers: exit $rc"; }
+said "^smtp-forward: info: smarthost=127\.0\.0\.1:$HOST_PORT ehlo=250"
+said '^smtp-proxyd: info: check ok filters=0$'
+ok "-CC: the smarthost's EHLO reply shown, exit 0"
+serve REFUSING "$TOOLS/smtp-testhost" -g 554
+closed=$(free_port)
+check -CC -- "$FW" 127.0.0.1 "$REFUSING_PORT" 127.0.0.1 "$closed"
+[ $rc = 111 ] || { cat "$T/err"; fail "-CC, smarthosts that refuse or are down: exit $rc, not 111"; }
+said "^smtp-forward: .*127\.0\.0\.1:$REFUSING_PORT"
+said "^smtp-forward: .*127\.0\.0\.1:$closed"
+said '^smtp-proxyd: warning: check: forwarder: exit 111$'
+ok "-CC: a smarthost that refuses (554 greeting) and one down: both named, exit 111"
