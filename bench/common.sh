@@ -3,7 +3,8 @@
 # processes started here (by pid, never by name), as in t/lib.sh.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-BIN=$TOP/bin
+# BENCH_BIN: the programs to measure (default bin/), e.g. build/YOU/bin.
+BIN=$(cd "${BENCH_BIN:-$TOP/bin}" 2>/dev/null && pwd) || BIN=$TOP/bin
 BENCH=$TOP/bench
 case $TOP in *[!A-Za-z0-9/._+-]*)
   echo "bench: the source path must not contain spaces or shell characters: $TOP" >&2; exit 100 ;;
@@ -129,7 +130,7 @@ chain_filters() {
       out/"{") _state=opts ;;
       out/*) ;;
       opts/-1) ;;
-      opts/-t|opts/-p|opts/-n) _state=optarg ;;
+      opts/-t|opts/-p|opts/-n|opts/-e) _state=optarg ;;
       optarg/*) _state=opts ;;
       opts/"}"|args/"}") [ -n "$_line" ] && echo "$_line"; _state=out _line= ;;
       opts/*|args/*) _line="${_line:+$_line }$_w" _state=args ;;
