@@ -203,6 +203,40 @@ session "$PROXY_PORT" "$T/script"
 grep -q '^250-SMTPUTF8$' "$T/replies" && fail "SMTPUTF8 still offered after the smarthost lost it"
 ok "an extension the smarthost lost: 451 4.3.3 at the first RCPT, and the next EHLO no longer offers it"
 
+# --- MAIL and RCPT in one write to a smarthost with PIPELINING ------------
+for pipelining in yes no; do
+  stop HOST; stop PROXY
+  rm -rf "$T/host"
+  if [ $pipelining = yes ]; then serve_host -Y -X DSN; else serve_host -Y -p -X DSN; fi
+  serve_proxy -R -d "$T/spool" --
+  send --from a@example.org --to b@example.net || fail "PIPELINING $pipelining: first message"
+  script "EHLO client.test" "MAIL FROM:<a@example.org> RET=HDRS" "RCPT TO:<b@example.net> NOTIFY=NEVER" \
+    "RCPT TO:<c@example.net>" "DATA" "Subject: p" "" "x" "." "QUIT"
+  session "$PROXY_PORT" "$T/script"
+  expect_reply 7 '^250 2\.0\.0 Ok: stored' "PIPELINING $pipelining: the message"
+  log=$(ls -t "$T"/host/log.* | head -n 1)
+  if [ $pipelining = yes ]; then
+    grep -qx 'MAIL FROM:<a@example.org> RET=HDRS' "$log" && grep -qx '| RCPT TO:<b@example.net> NOTIFY=NEVER' "$log" ||
+      { cat "$log"; fail "MAIL and the first RCPT not sent together to a smarthost with PIPELINING"; }
+  else
+    grep -qx 'RCPT TO:<b@example.net> NOTIFY=NEVER' "$log" ||
+      { cat "$log"; fail "MAIL and RCPT sent together to a smarthost without PIPELINING"; }
+  fi
+done
+for code in 550 421; do
+  stop HOST; stop PROXY
+  rm -rf "$T/host"
+  serve_host -Y -M $code
+  serve_proxy -R -d "$T/spool" --
+  script "EHLO client.test" "MAIL FROM:<a@example.org>" "RCPT TO:<b@example.net>" "RCPT TO:<c@example.net>" "QUIT"
+  session "$PROXY_PORT" "$T/script"
+  want=$code; [ $code = 421 ] && want=451
+  expect_reply 4 "^$want " "MAIL refused with $code, pipelined with RCPT: the RCPT"
+  expect_reply 5 "^$want " "MAIL refused with $code: the next RCPT"
+  expect_reply 6 '^221 ' "QUIT after a refused MAIL"
+done
+ok "RFC 2920 towards the smarthost: MAIL and the first RCPT in one write when it offers PIPELINING, one by one when not; a refused MAIL (550, 421) still answers each RCPT with its refusal"
+
 # --- smtp-forward's check mode --------------------------------------------
 FW=$BIN/smtp-forward
 NOQUEUE_CHECK=1 "$FW" -c x -T bogus -X maybe -q 127.0.0.1 smtp 2> "$T/check.err"

@@ -115,12 +115,45 @@ static void refuse(const struct request_refusal *why)
     reply_local(why->code, why->status, why->text);
 }
 
+/* The smarthost's reply to a RCPT: relayed, and counted. */
+static void rcpt_reply(struct smtp_reply *r)
+{
+    if (r->code / 100 == 3) { protocol_error(r, "RCPT"); return; }
+    if (r->code == 421) state = LOST;
+    if (r->code / 100 == 2) rcpt_accepted++;
+    reply_upstream(r);
+}
+
+/* The RCPT that came with MAIL (smtp-proxyd sends them in one write),
+ * when it can go with MAIL to a smarthost that offers PIPELINING: its
+ * line for the smarthost, and the command taken from the input.  0 when
+ * there is none, or it is one to answer here (it is then left where it
+ * is, for the main loop). */
+static int pipelined_rcpt(int utf8, char line[REQUEST_LINE_MAX])
+{
+    const char *p = io_peek(&cmd_in), *lf = memchr(p, '\n', io_buffered(&cmd_in));
+    char cmd[REQUEST_LINE_MAX + 16];
+    struct smtp_command c;
+    unsigned needs;
+    size_t n;
+    if (!(up.ehlo.flags & EHLO_PIPELINING) || !lf || (size_t)(lf - p) >= sizeof cmd) return 0;
+    n = (size_t)(lf - p);
+    memcpy(cmd, p, n);
+    cmd[n] = 0;
+    if (request_split(cmd, n, &c) || c.verb != SMTP_RCPT ||
+        request_rcpt_esmtp(c.arg, c.arglen, utf8, &needs, line) || needs & ~up.ehlo.flags)
+        return 0;
+    io_consume(&cmd_in, (size_t)(lf - p) + 1);
+    return 1;
+}
+
 static void do_mail(const char *arg, size_t n)
 {
     struct request_mail m;
     const struct request_refusal *why;
-    char line[REQUEST_LINE_MAX];
-    struct smtp_reply r;
+    char line[REQUEST_LINE_MAX], rcpt[REQUEST_LINE_MAX];
+    struct smtp_reply r, rr;
+    int with_rcpt;
 
     if (state == TRANSACTION) { reply_local(503, "5.5.1", "Transaction already open"); return; }
     state = IDLE;
@@ -146,14 +179,42 @@ static void do_mail(const char *arg, size_t n)
                  up.peer);
     /* Only the parameters this smarthost announced. */
     request_mail_line(&m, up.caps & CAP_SIZE, up.caps & CAP_8BITMIME, line);
-    if (upstream_command(&up, line, &r, reply_deadline()) < 0) { lost(); return; }
-    if (r.code / 100 == 3) { protocol_error(&r, "MAIL"); return; }
+    /* MAIL and the RCPT after it in one write, when the smarthost takes
+     * that (RFC 2920): a round trip less for each message. */
+    with_rcpt = pipelined_rcpt(m.smtputf8, rcpt);
+    if (!with_rcpt) {
+        if (upstream_command(&up, line, &r, reply_deadline()) < 0) { lost(); return; }
+    } else if (upstream_send(&up, line, reply_deadline()) < 0 ||
+               upstream_send(&up, rcpt, reply_deadline()) < 0 ||
+               upstream_read_reply(&up, &r, reply_deadline(), "MAIL") < 0) {
+        lost();
+        reply_local(503, "5.5.1", "Need MAIL first");      /* the RCPT's */
+        return;
+    }
+    if (r.code / 100 == 3) {
+        protocol_error(&r, "MAIL");
+        if (with_rcpt) reply_local(503, "5.5.1", "Need MAIL first");
+        return;
+    }
     if (r.code / 100 == 2) {
         state = TRANSACTION;
         rcpt_accepted = 0;
         tx_utf8 = m.smtputf8;
     }
     reply_upstream(&r);
+    if (!with_rcpt) return;
+    /* The RCPT's reply comes in any case (a refusal after a refused
+     * MAIL), unless the connection went. */
+    if (up.fd < 0 || upstream_read_reply(&up, &rr, reply_deadline(), "RCPT") < 0) {
+        if (state == TRANSACTION) lost();
+        else reply_local(503, "5.5.1", "Need MAIL first");
+        return;
+    }
+    if (state != TRANSACTION) {
+        reply_local(503, "5.5.1", "Need MAIL first");
+        return;
+    }
+    rcpt_reply(&rr);
 }
 
 static void do_rcpt(const char *arg, size_t n)
@@ -172,10 +233,7 @@ static void do_rcpt(const char *arg, size_t n)
         return;
     }
     if (upstream_command(&up, line, &r, reply_deadline()) < 0) { lost(); return; }
-    if (r.code / 100 == 3) { protocol_error(&r, "RCPT"); return; }
-    if (r.code == 421) state = LOST;
-    if (r.code / 100 == 2) rcpt_accepted++;
-    reply_upstream(&r);
+    rcpt_reply(&r);
 }
 
 static void do_header(const char *arg, size_t n)

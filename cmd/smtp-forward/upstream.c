@@ -63,6 +63,21 @@ int upstream_read_reply(struct upstream *u, struct smtp_reply *r, int64_t deadli
     return -1;
 }
 
+int upstream_send(struct upstream *u, const char *line, int64_t deadline)
+{
+    /* Its replies would no longer match our commands. */
+    if (io_buffered(&u->in)) {
+        upstream_unasked(u);
+        return -1;
+    }
+    if (io_puts(&u->out, line, deadline) < 0 || io_put(&u->out, "\r\n", 2, deadline) < 0) {
+        log_warn_sys("smarthost %s: unable to send %.4s", u->peer, line);
+        upstream_close(u);
+        return -1;
+    }
+    return 0;
+}
+
 int upstream_command(struct upstream *u, const char *line, struct smtp_reply *r,
                      int64_t deadline)
 {

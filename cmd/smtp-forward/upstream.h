@@ -69,6 +69,11 @@ int upstream_command(struct upstream *u, const char *line, struct smtp_reply *r,
                      int64_t deadline);
 int upstream_read_reply(struct upstream *u, struct smtp_reply *r, int64_t deadline,
                         const char *what);
+/* Several commands in one write (RFC 2920, when the smarthost offers
+ * PIPELINING): each line is only buffered here (CRLF added); the replies
+ * are then read in order with upstream_read_reply, whose first read
+ * writes them all.  0, or -1 with the connection closed. */
+int upstream_send(struct upstream *u, const char *line, int64_t deadline);
 void upstream_close(struct upstream *u);
 /* The smarthost spoke while no command was pending: read it for the log,
  * and close (a 421 before closing, or a broken peer). */

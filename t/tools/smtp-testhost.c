@@ -39,6 +39,9 @@
  *   -s BYTES      announce SIZE BYTES and refuse larger messages (552)
  *   -p            do not announce PIPELINING
  *   -N            do not announce 8BITMIME
+ *   -Y            (with -l) a command that was already read with the one
+ *                 before it (pipelined, RFC 2920) is recorded with "| "
+ *                 in front
  *   -X LIST       announce the extensions of LIST too (comma-separated):
  *                 SMTPUTF8 (RFC 6531: MAIL's SMTPUTF8 parameter, then
  *                 UTF-8 addresses, well-formed only), DSN (RFC 3461: RET
@@ -94,7 +97,7 @@
 
 #define USAGE "usage: smtp-testhost [-d dir [-l]] [-g code] [-e] [-M code]" \
     " [-R addr=code]... [-D code] [-E code] [-x bytes] [-z bytes] [-q verb] [-w ms]" \
-    " [-W ms] [-i ms] [-s bytes] [-p] [-N] [-X SMTPUTF8,DSN,CHUNKING]" \
+    " [-W ms] [-i ms] [-s bytes] [-p] [-N] [-Y] [-X SMTPUTF8,DSN,CHUNKING]" \
     " [-r seed:percent[:late-ms]]" \
     " [-S cert,key [-L smtp-tls]]"
 
@@ -128,6 +131,7 @@ static struct {
     unsigned long long size_max;            /* 0: no limit (RFC 1870) */
     int no_pipelining;
     int no_8bitmime;            /* -N */
+    int mark_pipelined;         /* -Y */
     int smtputf8, dsn, chunking;            /* -X */
     int chaos;                  /* -r */
     unsigned long long chaos_seed;
@@ -351,12 +355,17 @@ enum line { LINE_OK, LINE_BARE_LF, LINE_LONG, LINE_EOF, LINE_IDLE };
  * NUL-terminated, *len its length without the terminator.  Only CR LF is a
  * proper end (RFC 5321 2.3.8).  A long line is kept cut to LINE_MAX_LEN and
  * the rest discarded up to the LF. */
+/* Was the last command line already there when the one before it was
+ * taken (pipelined)? */
+static int line_pipelined;
+
 static enum line read_command(char *line, size_t *len)
 {
     long long deadline = opt.idle >= 0 ? now_ms() + opt.idle : -1;
     size_t total = 0;
     char last = 0;
 
+    line_pipelined = inpos < inlen;
     for (;;) {
         while (inpos < inlen) {
             char c = inbuf[inpos++];
@@ -1161,7 +1170,7 @@ static void options(int argc, char **argv)
     int c;
 
     opterr = 0;                 /* one line of our own instead */
-    while ((c = getopt(argc, argv, ":d:lg:eM:R:D:E:x:z:q:J:w:W:i:s:pNX:r:S:L:")) != -1) {
+    while ((c = getopt(argc, argv, ":d:lg:eM:R:D:E:x:z:q:J:w:W:i:s:pNYX:r:S:L:")) != -1) {
         switch (c) {
         case 'd': opt.dir = optarg; break;
         case 'l': opt.transcript = 1; break;
@@ -1190,6 +1199,7 @@ static void options(int argc, char **argv)
         case 's': opt.size_max = number(optarg, ULLONG_MAX, "size"); break;
         case 'p': opt.no_pipelining = 1; break;
         case 'N': opt.no_8bitmime = 1; break;
+        case 'Y': opt.mark_pipelined = 1; break;
         case 'X': {
             char *w;
             for (w = strtok(optarg, ","); w; w = strtok(NULL, ",")) {
@@ -1251,7 +1261,15 @@ int main(int argc, char **argv)
             reply("500 5.5.2 bare LF");
             break;
         case LINE_OK:
-            record(line, len);
+            if (opt.mark_pipelined && line_pipelined) {
+                char marked[LINE_MAX_LEN + 3];
+                size_t k = len < LINE_MAX_LEN ? len : LINE_MAX_LEN;
+                memcpy(marked, "| ", 2);
+                memcpy(marked + 2, line, k);
+                record(marked, k + 2);
+            } else {
+                record(line, len);
+            }
             command(line, len);
             break;
         }
