@@ -1,5 +1,7 @@
-# The README's commands, run exactly as written: the pipeline, the
-# tables of the typical setup (smtp-table) and its whole command line,
+# The README's commands, run exactly as written: examples/s6/README's
+# steps on a fresh Debian 12 (the service up under s6-svscan, in one go),
+# then the top README's pipeline, the tables of the typical setup
+# (smtp-table), its checks (smtp-proxyd -C) and its whole command line,
 # each with what the README says it needs around it (the files of
 # /etc/noqueue, a user noqueue, /var/lib/noqueue, a certificate, a local
 # caching resolver on 127.0.0.1, clamd on /run/clamav/clamd.ctl, rspamd on
@@ -25,9 +27,9 @@ for c in ip redis-server swaks openssl; do command -v $c > /dev/null || skip "no
 ip link set lo up || fail "lo up"
 mkdir "$T/ov" && mount -t tmpfs tmpfs "$T/ov" || fail "tmpfs for the overlays"
 # Unmounted before lib.sh's cleanup removes $T.
-trap 'for p in $PIDS; do kill "$p" 2> /dev/null; done; sleep 0.1
-  umount -l /etc /var/lib /var/log /run "$T/ov" 2> /dev/null; cleanup' EXIT
-for d in /etc /var/lib /var/log /run; do
+trap 's6-svscanctl -t /run/service 2> /dev/null; sleep 0.2; for p in $PIDS; do kill "$p" 2> /dev/null; done; sleep 0.1
+  umount -l /etc /var/lib /var/log /var/spool /run /usr/local "$T/ov" 2> /dev/null; cleanup' EXIT
+for d in /etc /var/lib /var/log /var/spool /run /usr/local; do
   n=$(echo "$d" | tr / _)
   mkdir "$T/ov/$n.up" "$T/ov/$n.work"
   mount -t overlay overlay -o "lowerdir=$d,upperdir=$T/ov/$n.up,workdir=$T/ov/$n.work" "$d" ||
@@ -37,20 +39,6 @@ done
 mkdir "$T/bin" && cp -p "$BIN"/* "$T/bin"/ && chmod 755 "$T" || fail "copy $BIN"
 PATH=$T/bin:$PATH
 
-# --- what the README says is there --------------------------------------------
-mkdir -p /etc/noqueue
-cp "$TOP"/examples/tables/clients "$TOP"/examples/tables/senders "$TOP"/examples/tables/recipients \
-  "$TOP/examples/bodycheck.conf" /etc/noqueue/
-useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin noqueue || fail "useradd noqueue"
-install -d -o noqueue -g noqueue -m 0700 /var/lib/noqueue
-openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=mx.example.org -days 2 \
-  -keyout /etc/noqueue/key.pem -out /etc/noqueue/cert.pem > "$T/openssl.out" 2>&1 ||
-  { cat "$T/openssl.out"; fail "a certificate"; }
-chgrp noqueue /etc/noqueue/key.pem && chmod 640 /etc/noqueue/key.pem
-# "my-filter.sh": the README's own filter, the example of examples/filters.
-printf '#!/bin/sh\nexec %s /etc/noqueue/blocked\n' "$TOP/examples/filters/blocklist" > /etc/noqueue/my-filter.sh
-chmod 755 /etc/noqueue/my-filter.sh
-echo '@spam.example' > /etc/noqueue/blocked
 # The smarthosts 10.0.0.5 and 10.0.0.6, port 25: the test smarthost in a
 # network namespace of its own, at the end of a veth pair (port 25 of
 # 0.0.0.0 is the proxy's here).
@@ -69,6 +57,50 @@ ip link set noqueue1 netns "$smarthost" && ip addr add 10.0.0.1/24 dev noqueue0 
 open_at() { perl -MIO::Socket::INET -e 'exit !IO::Socket::INET->new(PeerAddr => $ARGV[0], Timeout => 1)' "$1"; }
 wait_for "open_at 10.0.0.5:25" 10 || { cat "$T/HOST.log"; fail "the smarthost on 10.0.0.5:25"; }
 
+# --- examples/s6/README: the service on a fresh Debian 12, in one go ----------------
+# Its block, as written, from the top of the source tree, but for its
+# first two lines: apt-get (the packages are here: tools/deps) and make
+# install (t/81 tests it; the programs of this build are put where it
+# puts them, /usr/local/bin).
+awk '/^Setting it up on Debian 12/ { s = 1 } s && /^The settings: env/ { exit }
+     s && /^    / { print substr($0, 5) }' "$TOP/examples/s6/README" > "$T/s6.sh"
+sed -n 1p "$T/s6.sh" | grep -qx 'apt-get install -y s6 ucspi-tcp' &&
+  sed -n 2p "$T/s6.sh" | grep -q '^make deps && make && make install ' || { cat "$T/s6.sh"; fail "examples/s6/README: not the block expected"; }
+for p in s6 ucspi-tcp; do dpkg -s $p > /dev/null 2>&1 || skip "$p is not installed"; done
+install -m 755 "$BIN"/* /usr/local/bin/ || fail "the programs in /usr/local/bin"
+sed 1,2d "$T/s6.sh" > "$T/s6.run"
+(cd "$TOP" && sh -e "$T/s6.run") > "$T/s6.out" 2>&1 || { cat "$T/s6.out"; fail "examples/s6/README's steps, as written"; }
+for d in /proc/[0-9]*; do
+  [ "$(cat "$d/comm" 2> /dev/null)" = s6-svscan ] && [ "$(readlink "$d/cwd")" = /run/service ] && PIDS="$PIDS ${d#/proc/}"
+done
+grep -q '^up (pid [0-9]*) .*ready' "$T/s6.out" || { cat "$T/s6.out"; fail "examples/s6/README: the service is not up"; }
+PROXY_PORT=25
+send --from alice@example.org --to bob@example.net --header 'Subject: the s6 service' ||
+  { cat "$T/swaks.out"; fail "the s6 service: swaks"; }
+[ "$(final_code)" = 250 ] && grep -lq 'Subject: the s6 service' "$T"/host/msg.* ||
+  { cat "$T/swaks.out"; s6-tai64nlocal < /var/log/noqueue/current | tail; fail "the s6 service: not delivered"; }
+grep -q 'noqueue/run: info: smtp-proxyd .* on 0.0.0.0:25 as noqueue: smtp-proxyd -h mx.example.org ' /var/log/noqueue/current &&
+  grep -q 'smtp-proxyd: info: check ok' /var/log/noqueue/current ||
+  { s6-tai64nlocal < /var/log/noqueue/current; fail "the s6 service: its start not logged"; }
+s6-svscanctl -t /run/service
+wait_for "! open_at 127.0.0.1:25" 10 || fail "the s6 service did not stop"
+ok "examples/s6/README's steps on Debian 12, as written (but apt-get and make install): up, ready, a message through it stored by 10.0.0.5:25, its version and command line logged, smtp-proxyd -C passed"
+
+# --- what the README says is there --------------------------------------------
+mkdir -p /etc/noqueue
+cp "$TOP"/examples/tables/clients "$TOP"/examples/tables/senders "$TOP"/examples/tables/recipients \
+  "$TOP/examples/bodycheck.conf" /etc/noqueue/
+id noqueue > /dev/null 2>&1 ||       # (made by examples/s6/README's steps above)
+  useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin noqueue || fail "useradd noqueue"
+install -d -o noqueue -g noqueue -m 0700 /var/lib/noqueue
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=mx.example.org -days 2 \
+  -keyout /etc/noqueue/key.pem -out /etc/noqueue/cert.pem > "$T/openssl.out" 2>&1 ||
+  { cat "$T/openssl.out"; fail "a certificate"; }
+chgrp noqueue /etc/noqueue/key.pem && chmod 640 /etc/noqueue/key.pem
+# "my-filter.sh": the README's own filter, the example of examples/filters.
+printf '#!/bin/sh\nexec %s /etc/noqueue/blocked\n' "$TOP/examples/filters/blocklist" > /etc/noqueue/my-filter.sh
+chmod 755 /etc/noqueue/my-filter.sh
+echo '@spam.example' > /etc/noqueue/blocked
 # The README's blocks: indented lines, a command with its continuations;
 # readme_block SECTION N: the Nth block after the heading "## SECTION".
 readme_block() {
@@ -85,6 +117,7 @@ listen() {
   LISTENER=$!; PIDS="$PIDS $LISTENER"
   wait_for "open_at 127.0.0.1:25" 20 ||
     { cat "$T/$1.out"; fail "$1: the README's command does not listen on port 25"; }
+  PIDS="$PIDS $(ps -o pid= --ppid "$LISTENER")"      # its tcpserver
 }
 # unlisten: the listener stopped: sh, and its tcpserver (by its pid,
 # the child of that sh); the sessions end by themselves.
