@@ -203,6 +203,28 @@ session "$PROXY_PORT" "$T/script"
 grep -q '^250-SMTPUTF8$' "$T/replies" && fail "SMTPUTF8 still offered after the smarthost lost it"
 ok "an extension the smarthost lost: 451 4.3.3 at the first RCPT, and the next EHLO no longer offers it"
 
+# --- BDAT and the filters: refused at the first chunk, and at LAST ---------
+for ev in data eom; do
+  stop PROXY
+  serve_proxy -R -d "$T/spool" { "$TOP/t/filters/act" $ev reject } --
+  before=$(stored)
+  script "EHLO client.test" "MAIL FROM:<a@example.org>" "RCPT TO:<b@example.net>" "BDAT 5" "abcdeBDAT 3 LAST" \
+    "xyzRSET" "MAIL FROM:<a@example.org>" "RCPT TO:<b@example.net>" "DATA" "x: y" "" "." "QUIT"
+  session "$PROXY_PORT" "$T/script"
+  if [ $ev = data ]; then
+    expect_reply 5 '^5[0-9][0-9] ' "BDAT refused by a filter at its data event"
+    expect_reply 6 '^503 5\.5\.1 ' "the next chunk after a refused first one"
+  else
+    expect_reply 5 '^250 ' "BDAT 5 (the filter refuses at eom)"
+    expect_reply 6 '^5[0-9][0-9] ' "BDAT LAST refused by a filter at eom"
+  fi
+  expect_reply 7 '^250 ' "RSET after a refused BDAT"
+  if [ $ev = data ]; then expect_reply 10 '^550 ' "DATA refused by the same filter"
+  else expect_reply 11 '^550 ' "DATA's end refused by the same filter"; fi
+  [ "$(stored)" = "$before" ] || fail "a message refused by a filter ($ev) was stored"
+done
+ok "BDAT and the filters: refused at the first chunk (data event; 503 to the next chunk) or at LAST (eom); nothing stored"
+
 # --- MAIL and RCPT in one write to a smarthost with PIPELINING ------------
 for pipelining in yes no; do
   stop HOST; stop PROXY
