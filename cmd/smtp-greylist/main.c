@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "checkmode.h"
+#include "checkstore.h"
 #include "deadline.h"
 #include "greylist.h"
 #include "log.h"
@@ -111,18 +112,6 @@ static void options(int argc, char **argv)
     cfg.store = argv[optind];
 }
 
-/* Check mode: one look-up in the store, of a key no client has. */
-static void check(void)
-{
-    static const char *const parts[1] = { "noqueue-check" };
-    struct store_key k;
-    struct store_value v;
-    store_key(&k, 1, parts);
-    if (store_get(&g.store, &k, store_now(), &v, deadline_in_ms(cfg.store_ms)) < 0)
-        checkmode_fatal(g.store.kind == STORE_REDIS ? 111 : 100, "store %s: %s", cfg.store, g.store.why);
-    store_close(&g.store);
-}
-
 int main(int argc, char **argv)
 {
     struct filter_request r;
@@ -135,7 +124,7 @@ int main(int argc, char **argv)
     options(argc, argv);
     checkmode_texts(greylist_texts, T_COUNT, 0);
     if (greylist_init(&g, &cfg, why, sizeof why) < 0) checkmode_fatal(100, "%s", why);
-    else if (checkmode_on()) check();
+    else if (checkmode_on()) checkstore_probe(&g.store, cfg.store, deadline_in_ms(cfg.store_ms));
     checkmode_end();
     if (filterside_start_version(&fs, 1u << FILTER_CONNECT | 1u << FILTER_MAIL | 1u << FILTER_RCPT, 2) < 0)
         log_fatal(111, "no smtp-filter handshake on standard input");

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "checkmode.h"
+#include "checkstore.h"
 #include "deadline.h"
 #include "log.h"
 #include "scan.h"
@@ -72,18 +73,6 @@ static void options(int argc, char **argv)
     cfg.store = argv[optind];
 }
 
-/* Check mode: one look-up in the store, of a key no pair has. */
-static void check(void)
-{
-    static const char *const parts[1] = { "noqueue-check" };
-    struct store_key k;
-    struct store_value v;
-    store_key(&k, 1, parts);
-    if (store_get(&t.store, &k, store_now(), &v, deadline_in_ms(cfg.store_ms)) < 0)
-        checkmode_fatal(t.store.kind == STORE_REDIS ? 111 : 100, "store %s: %s", cfg.store, t.store.why);
-    store_close(&t.store);
-}
-
 int main(int argc, char **argv)
 {
     struct filter_request r;
@@ -96,7 +85,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     options(argc, argv);
     if (trust_init(&t, &cfg, why, sizeof why) < 0) checkmode_fatal(100, "%s", why);
-    else if (checkmode_on() && !list) check();
+    else if (checkmode_on() && !list) checkstore_probe(&t.store, cfg.store, deadline_in_ms(cfg.store_ms));
     checkmode_end();
     if (list) {
         if (trust_list(&t, store_now()) < 0) log_fatal(111, "store %s: %s", cfg.store, t.store.why);
