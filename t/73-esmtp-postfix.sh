@@ -18,7 +18,7 @@ postconf -c "$PF/etc" -e smtputf8_enable=yes message_size_limit=300000 ||
 postfix -c "$PF/etc" reload > /dev/null 2>&1 || fail "postfix reload"
 wait_for "[ \$(grep -c 'reload' '$PF_LOG') -ge 1 ]" 10 || fail "Postfix did not reload"
 mkdir -p "$T/spool"
-serve PROXY "$BIN/smtp-proxyd" -h proxy.test -R -d "$T/spool" -s 500000 \
+serve PROXY "$BIN/smtp-proxyd" -h proxy.test -d "$T/spool" -s 500000 \
   -- "$BIN/smtp-forward" -h proxy.test -T off 127.0.0.1 "$PF_PORT"
 
 # The first session teaches the proxy what Postfix offers.
@@ -44,7 +44,8 @@ wait_for '[ -n "$(pf_message utf8@client.test)" ]' 20 || { tail "$PF_LOG"; fail 
 f=$(pf_message utf8@client.test)
 grep -aqx "$(printf 'Return-Path: <%b>' "$U_FROM")" "$f" || { head -5 "$f"; fail "Return-Path is not the UTF-8 sender"; }
 grep -aqx "$(printf 'Delivered-To: %b' "$U_TO")" "$f" || { head -5 "$f"; fail "Delivered-To is not the UTF-8 recipient"; }
-ok "SMTPUTF8 through to Postfix: Return-Path and Delivered-To are the UTF-8 sender and recipient, exact"
+grep -aq 'by proxy.test (noqueue) with UTF8SMTP id' "$f" || { head -12 "$f"; fail "noqueue's Received field does not say UTF8SMTP"; }
+ok "SMTPUTF8 through to Postfix: Return-Path and Delivered-To are the UTF-8 sender and recipient, exact; noqueue's Received field says UTF8SMTP (RFC 6531 3.7.3)"
 
 # The same without SMTPUTF8: refused by the proxy, Postfix never asked.
 script "EHLO client.test" "MAIL FROM:<$U_FROM>" "QUIT"

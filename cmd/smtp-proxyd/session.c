@@ -994,7 +994,9 @@ static void received_header(struct headers *h)
                  s.tls_info.cipher);
     n = snprintf(value, sizeof value, "from %s (%s%s[%s])%s\r\n\tby %s (noqueue) with %s%s id %s.%u;\r\n\t%s",
                  helo, s.remotehost ? s.remotehost : "", s.remotehost ? " " : "",
-                 s.ip, s.tls ? tls : "", cfg.hostname, s.esmtp ? "ESMTP" : "SMTP",
+                 s.ip, s.tls ? tls : "", cfg.hostname,
+                 /* RFC 6531 3.7.3: UTF8SMTP when SMTPUTF8 was used */
+                 tx.smtputf8 ? "UTF8SMTP" : s.esmtp ? "ESMTP" : "SMTP",
                  s.tls ? "S" : "", s.conn, s.transactions, date);
     if (n > 0 && (size_t)n < sizeof value && header_value_valid(value, (size_t)n))
         headers_add(h, "Received", value, (size_t)n);
