@@ -86,6 +86,8 @@ static ssize_t slurp(const char *path, char *buf, size_t size)
         if (r == 0) break;
         len += (size_t)r;
         if (len == size - 1) { close(fd); return -1; }      /* not ours */
+        /* A short read of a regular file is its end: no second read. */
+        if ((size_t)r < size - 1 - (len - (size_t)r)) break;
     }
     close(fd);
     buf[len] = 0;
