@@ -157,3 +157,100 @@ chain_real_setup() {
     "$BIN/smtp-table" recipients "$CHAIN_DIR/recipients" "$CHAIN_DIR/recipients.cdb" \
       > "$CHAIN_DIR/setup.log" 2>&1
 }
+
+# --- Postfix's smtpd as a before-queue proxy, from a private configuration --
+# pf_start makes $W/postfix (etc/, queue/, data/) and starts its master;
+# pf_stop (a cleanup hook) stops it.  The caller sets SINK_PORT, PF_SERVICES
+# (the master.cf lines of its smtpd services), PF_PORTS (their ports, waited
+# for), and may set PF_MAIN_EXTRA (more main.cf lines) and PF_SETUP (a
+# command run once the directories exist: tables to postmap).  PF_SKIP says
+# why it could not start; PF_MASTER is the master's pid.
+PF_MAIN_EXTRA= PF_SETUP= PF_SERVICES= PF_PORTS=
+PF=$W/postfix
+PF_OK=
+PF_MASTER=
+pf_stop() {
+  [ -n "$PF_OK" ] || return 0
+  postfix -c "$PF/etc" stop > "$PF/stop.log" 2>&1
+  # postfix stop waits for master to go; if it did not, it is ours to kill.
+  [ -n "$PF_MASTER" ] && kill -0 "$PF_MASTER" 2>/dev/null && kill "$PF_MASTER" 2>/dev/null
+  PF_OK=
+}
+pf_start() {
+  command -v postfix >/dev/null 2>&1 && command -v postconf >/dev/null 2>&1 ||
+    { PF_SKIP="postfix is not installed"; return 1; }
+  id postfix >/dev/null 2>&1 || { PF_SKIP="no postfix user"; return 1; }
+  mkdir -p "$PF/etc" "$PF/queue" "$PF/data" || return 1
+  chown postfix "$PF/data" || { PF_SKIP="cannot chown the data directory"; return 1; }
+  cat > "$PF/etc/main.cf" <<EOF
+# A private Postfix instance for the benchmark: only smtpd as a
+# before-queue proxy (smtpd_proxy_filter) in front of smtp-sink, and the
+# services smtpd needs.  Nothing here touches the system's own instance.
+compatibility_level = 3.6
+queue_directory = $PF/queue
+data_directory = $PF/data
+mail_owner = postfix
+# Names given, so that nothing is looked up in the DNS at start.
+myhostname = bench.invalid
+mydomain = invalid
+# No local delivery and no local domains: every recipient is relayed.
+mydestination =
+local_recipient_maps =
+alias_maps =
+alias_database =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+# The load comes from 127.0.0.1, which may relay; no other restriction,
+# as noqueue with zero filters makes none.  No look-up of unlisted
+# senders or recipients either (they would ask trivial-rewrite per address).
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject
+smtpd_recipient_restrictions =
+smtpd_reject_unlisted_recipient = no
+smtpd_reject_unlisted_sender = no
+# No reverse DNS look-up of each client (noqueue runs under tcpserver -H).
+smtpd_peername_lookup = no
+# No per-client limits from anvil: all load comes from one address.
+smtpd_client_connection_count_limit = 0
+smtpd_client_connection_rate_limit = 0
+smtpd_client_message_rate_limit = 0
+smtpd_client_recipient_rate_limit = 0
+# in_flow_delay pauses smtpd when no queue manager hands out tokens: there
+# is none here, so it would throttle smtpd to one message a second.
+in_flow_delay = 0
+# Generous process limits: smtpd is never the one waiting for a slot.
+default_process_limit = 1000
+# The cut-through relay: each message goes to smtp-sink while the client
+# waits.  The default smtpd_proxy_options (empty) streams the body as it
+# comes; the second service in master.cf uses speed_adjust.
+smtpd_proxy_filter = 127.0.0.1:$SINK_PORT
+smtpd_proxy_ehlo = bench.invalid
+# The same size limit as noqueue's default (50 MB).
+message_size_limit = 52428800
+# A log file through postlogd, as noqueue's log goes to a file: there is
+# no syslog daemon on this machine, and logging to nowhere would be free.
+maillog_file = $PF/maillog
+maillog_file_prefixes = $PF
+$PF_MAIN_EXTRA
+EOF
+  cat > "$PF/etc/master.cf" <<EOF
+# service        type  private unpriv chroot wakeup maxproc command
+$PF_SERVICES
+# trivial-rewrite: smtpd rewrites every address through it.
+rewrite   unix  -  -  n  -  -  trivial-rewrite
+# anvil: smtpd reports connections to it (no limits are set).
+anvil     unix  -  -  n  -  1  anvil
+postlog   unix-dgram n - n - 1 postlogd
+EOF
+  [ -z "$PF_SETUP" ] || $PF_SETUP || return 1
+  postfix -c "$PF/etc" check > "$PF/check.log" 2>&1 ||
+    { PF_SKIP="postfix check failed: $(cat "$PF/check.log" "$PF/maillog" 2>/dev/null | tail -n 3)"; return 1; }
+  PF_OK=1
+  CLEANUP_HOOKS="$CLEANUP_HOOKS pf_stop"
+  postfix -c "$PF/etc" start > "$PF/start.log" 2>&1 ||
+    { PF_SKIP="postfix start failed: $(cat "$PF/start.log" "$PF/maillog" 2>/dev/null | tail -n 3)"; return 1; }
+  PF_MASTER=$(tr -d ' ' < "$PF/queue/pid/master.pid" 2>/dev/null)
+  for _p in $PF_PORTS; do wait_for "port_open $_p" 10 || break; done
+  port_open "$_p" || { PF_SKIP="postfix did not listen"; return 1; }
+  return 0
+}
