@@ -280,4 +280,6 @@ check_said '^smtp-milter: fatal: bad -m: the value is not printable; usage'
 down=$(free_port)
 check_fails 111 1 "the milter down" smtp-milter "inet:127.0.0.1:$down"
 check_said "^smtp-milter: fatal: milter inet:127.0.0.1:$down: unable to connect: Connection refused\$"
-ok "check mode: the milter's negotiation, the handshake, exit 0; bad options all at once: 100; the milter down: 111"
+check_fails 100 2 "the milter down and a bad option" smtp-milter -c 0 "inet:127.0.0.1:$down"
+check_said "^smtp-milter: fatal: milter inet:127.0.0.1:$down: unable to connect: Connection refused\$"
+ok "check mode: the milter's negotiation, the handshake, exit 0; bad options all at once: 100; the milter down: 111; down and a bad option: both said, 100"

@@ -90,14 +90,18 @@ int main(int argc, char **argv)
     if (optind + 1 != argc) log_fatal(100, "%sone milter address is needed; %s",
                                       checkmode_problems() ? "and " : "", USAGE);
     cfg.address = argv[optind];
-    if (milter_address_normalise(cfg.address, address, sizeof address) < 0 ||
-        endpoint_parse(&endpoint, address, why, sizeof why) < 0)
-        usage("bad address: say inet:HOST:PORT, inet:PORT@HOST or unix:PATH, HOST numeric");
-    /* The milter itself is checked by milter_run: its option negotiation
-     * comes before the handshake, in check mode as always. */
-    checkmode_end();
-    cfg.endpoint = &endpoint;
     if (!cfg.hostname) cfg.hostname = hostname_default();
     if (!cfg.daemon_name) cfg.daemon_name = cfg.hostname;
+    if (milter_address_normalise(cfg.address, address, sizeof address) < 0 ||
+        endpoint_parse(&endpoint, address, why, sizeof why) < 0) {
+        usage("bad address: say inet:HOST:PORT, inet:PORT@HOST or unix:PATH, HOST numeric");
+    } else {
+        cfg.endpoint = &endpoint;
+        /* The milter is checked by milter_run, whose option negotiation
+         * comes before the handshake; when the options had problems, a
+         * negotiation of its own, so that all are said at once. */
+        if (checkmode_problems() && milter_check(&cfg, why, sizeof why) < 0) checkmode_fatal(111, "%s", why);
+    }
+    checkmode_end();
     return milter_run(&cfg);
 }

@@ -167,6 +167,9 @@ struct milter_config {
 /* 0 at the end of the connection; on any failure of the milter or the
  * proxy, one line and exit 111. */
 int milter_run(const struct milter_config *cfg);
+/* Check mode, when the options had problems too: the option negotiation
+ * alone, on a connection of its own.  0, or -1 with a reason. */
+int milter_check(const struct milter_config *cfg, char *reason, size_t size);
 /* "connect", "helo", ... "eom", "eoh": the stage, or -1. */
 int milter_stage_parse(const char *s, size_t n);
 

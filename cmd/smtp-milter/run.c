@@ -701,7 +701,8 @@ static void on_eom(const struct filter_request *r)
 
 /* --- the connection -------------------------------------------------------- */
 
-static void negotiate(void)
+/* The option negotiation: 0, or -1 with why set. */
+static int try_negotiate(void)
 {
     unsigned char offer[12];
     struct milter_packet pk;
@@ -714,14 +715,27 @@ static void negotiate(void)
         offer[4 * i + 2] = (unsigned char)(words[i] >> 8);
         offer[4 * i + 3] = (unsigned char)words[i];
     }
-    if (conn_open(&mc, cfg->endpoint, d, why, sizeof why) < 0) die(why);
-    if (conn_send(&mc, 'O', offer, sizeof offer, d) < 0) die("unable to write to the milter");
-    if (conn_read(&mc, &pk, d, 0, 0, why, sizeof why) < 0) die(why);
-    if (pk.cmd != 'O') {
-        snprintf(why, sizeof why, "negotiation answered with 0x%02x", (unsigned)pk.cmd & 0xff);
-        die(why);
-    }
-    if (milter_negotiation_parse(pk.data, pk.len, &neg, why, sizeof why) < 0) die(why);
+    if (conn_open(&mc, cfg->endpoint, d, why, sizeof why) < 0) return -1;
+    if (conn_send(&mc, 'O', offer, sizeof offer, d) < 0) return log_why(why, sizeof why, "unable to write to the milter");
+    if (conn_read(&mc, &pk, d, 0, 0, why, sizeof why) < 0) return -1;
+    if (pk.cmd != 'O') return log_why(why, sizeof why, "negotiation answered with 0x%02x", (unsigned)pk.cmd & 0xff);
+    return milter_negotiation_parse(pk.data, pk.len, &neg, why, sizeof why);
+}
+
+static void negotiate(void)
+{
+    if (try_negotiate() < 0) die(why);
+}
+
+int milter_check(const struct milter_config *config, char *reason, size_t size)
+{
+    int r;
+    cfg = config;
+    mc.fd = -1;
+    r = try_negotiate();
+    conn_close(&mc);
+    if (r < 0) snprintf(reason, size, "milter %s: %s", cfg->address, why);
+    return r;
 }
 
 int milter_run(const struct milter_config *config)
