@@ -729,7 +729,8 @@ static const char *path_end(const char *p, const char *end)
 {
     for (; p < end && *p != ' '; p++)
         if (*p == '"')
-            while (++p < end && *p != '"') p += *p == '\\';
+            while (++p < end && *p != '"')
+                if (*p == '\\' && p + 1 < end) p++;
     return p < end ? p : end;
 }
 
