@@ -109,6 +109,18 @@ expect_reply 14 '^501 5\.5\.4 ' "ORCPT without its type"
 expect_reply 15 '^555 5\.5\.4 ' "an unknown RCPT parameter"
 ok "DSN syntax: 501 5.5.4 for a bad value or a repeat, 555 5.5.4 for an unknown parameter"
 
+# A filter's envelope changes keep their DSN parameters too.
+stop PROXY
+serve_proxy -R -d "$T/spool" { "$TOP/t/filters/v2" eom "add-recipient carol@example.net NOTIFY+3DSUCCESS+20ORCPT+3Drfc822;carol+2B40example.net" \
+  "change-sender bounce@example.org RET+3DFULL+20ENVID+3Dchanged" } --
+send --from a@example.org --to b@example.net || fail "a message with a filter's envelope changes"
+grep -qx 'MAIL FROM:<bounce@example.org> RET=FULL ENVID=changed' "$T"/host/log.* &&
+  grep -qx 'RCPT TO:<carol@example.net> NOTIFY=SUCCESS ORCPT=rfc822;carol+40example.net' "$T"/host/log.* ||
+  { grep -a 'MAIL\|RCPT' "$T"/host/log.*; fail "a filter's DSN parameters not relayed"; }
+ok "a version 2 filter's change-sender (RET, ENVID) and add-recipient (NOTIFY, ORCPT): relayed as given"
+stop PROXY
+serve_proxy -R -d "$T/spool" -s 200000 { "$TOP/t/filters/record" } { "$TOP/t/filters/v2" mail,rcpt,eom } --
+
 # --- CHUNKING ---------------------------------------------------------------
 printf 'Subject: chunks\r\nFrom: a@example.org\r\n\r\n' > "$T/msg"
 chunk 20000 >> "$T/msg"

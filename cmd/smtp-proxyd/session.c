@@ -763,6 +763,7 @@ static void do_mail(const struct smtp_command *c)
         return;
     }
     transaction_clear();                /* no transaction is open: nothing lost */
+    tx.offered = s.offered.flags;       /* for the filters' envelope changes */
     if (mail_parameters(path_end(c->arg + k, c->arg + c->arglen), c->arg + c->arglen) < 0) {
         transaction_clear();
         return;

@@ -136,12 +136,15 @@ void transaction_set_params(const char *p, size_t n)
             strcpy(tx.size_param, prm.value);
         else if (ok && k == SMTP_PARAM_BODY && strcasecmp(prm.value, "BINARYMIME"))
             strcpy(tx.body_param, prm.value);
-        else if (ok && (k == SMTP_PARAM_SMTPUTF8 || k == SMTP_PARAM_RET || k == SMTP_PARAM_ENVID) &&
+        else if (ok && ((k == SMTP_PARAM_SMTPUTF8 && tx.offered & EHLO_SMTPUTF8) ||
+                        ((k == SMTP_PARAM_RET || k == SMTP_PARAM_ENVID) && tx.offered & EHLO_DSN)) &&
                  transaction_param_append(tx.mail_params, sizeof tx.mail_params, &prm) == 0)
             tx.smtputf8 |= k == SMTP_PARAM_SMTPUTF8;
         else
             log_warn("sender change: parameter %s left out: %s", prm.key,
-                     ok || k == SMTP_PARAM_UNKNOWN ? "not relayed" : "bad syntax");
+                     !ok && k != SMTP_PARAM_UNKNOWN ? "bad syntax" :
+                     k == SMTP_PARAM_SMTPUTF8 || k == SMTP_PARAM_RET || k == SMTP_PARAM_ENVID ?
+                     "the smarthost does not offer it" : "not relayed");
     }
 }
 
@@ -160,7 +163,10 @@ void transaction_change_envelope(const struct changes *c)
             rc->code = 0;
             rc->state = RCPT_ADDED;
             rc->params[0] = 0;
-            if (!ch->absent) transaction_rcpt_params(value, ch->valuelen, rc->params);
+            if (!ch->absent && ch->valuelen && !(tx.offered & EHLO_DSN))
+                log_warn("added recipient <%s>: parameters left out: the smarthost does not offer DSN", name);
+            else if (!ch->absent)
+                transaction_rcpt_params(value, ch->valuelen, rc->params);
             tx.added++;
             break;
         case FILTER_DELETE_RECIPIENT:

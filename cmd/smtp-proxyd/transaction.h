@@ -5,6 +5,7 @@
 #ifndef SMTP_PROXYD_TRANSACTION_H
 #define SMTP_PROXYD_TRANSACTION_H
 
+#include "ehlocache.h"
 #include "proxyd.h"
 
 /* RCPT's NOTIFY and ORCPT (RFC 3461: at most 500 octets for ORCPT), and
@@ -40,6 +41,8 @@ struct transaction {
     char size_param[21], body_param[16];    /* SIZE: 1*20DIGIT (RFC 1870) */
     char mail_params[TX_MAIL_PARAMS_MAX];   /* SMTPUTF8, RET, ENVID as given */
     int smtputf8;                       /* UTF-8 addresses (RFC 6531) */
+    unsigned offered;                   /* EHLO_ flags the client was offered:
+                                         * what the smarthost takes */
     /* BDAT (RFC 3030): chunks taken (1), or refused at the first (-1:
      * the rest are read and refused too); the body so far */
     int bdat;
@@ -90,8 +93,9 @@ const char *transaction_params(char buf[64]);
 const char *transaction_params_all(char buf[TX_PARAMS_MAX]);
 /* Set the parameters from those given as a client would: SIZE, BODY
  * (7BIT, 8BITMIME), and the others of MAIL that smtp-forward relays
- * (SMTPUTF8, RET, ENVID, when their syntax is right); any other is left
- * out, with a warning. */
+ * (SMTPUTF8, RET, ENVID, when their syntax is right and the smarthost
+ * offers their extension: tx.offered); any other is left out, with a
+ * warning. */
 void transaction_set_params(const char *p, size_t n);
 /* The envelope changes of c: recipients added and deleted, the sender,
  * quarantine. */
@@ -101,7 +105,8 @@ void transaction_change_envelope(const struct changes *c);
 int transaction_param_append(char *buf, size_t size, const struct smtp_param *p);
 /* RCPT's NOTIFY and ORCPT from parameters given as a client would, one
  * space apart, into out; any other, or one of bad syntax, is left out
- * with a warning. */
+ * with a warning.  (An added recipient's are all left out when the
+ * smarthost does not offer DSN: tx.offered.) */
 void transaction_rcpt_params(const char *p, size_t n, char out[TX_RCPT_PARAMS_MAX]);
 /* The commands that make the changed envelope at the smarthost, in
  * order, each given to send; how many.  quarantine: the mailbox of -Q. */

@@ -57,6 +57,7 @@ static void setup(void)
     nsent = 0;
     strcpy(tx.sender, "alice@example.org");
     tx.in_mail = 1;
+    tx.offered = EHLO_DSN | EHLO_SMTPUTF8;      /* the smarthost takes them */
 }
 
 static unsigned replay(void)
@@ -183,6 +184,22 @@ START_TEST(test_new_sender_and_its_parameters)
     transaction_change_envelope(&ch);
     ck_assert_uint_eq(replay(), 1);
     ck_assert_str_eq(sent[0], "RCPT TO:<carol@example.net> NOTIFY=NEVER ORCPT=rfc822;carol+40example.net");
+    /* A smarthost without DSN: the parameters are left out, the
+     * recipient added all the same. */
+    setup();
+    tx.offered = 0;
+    transaction_record("bob@example.net", 250);
+    change("add-recipient carol@example.net NOTIFY+3DNEVER");
+    transaction_change_envelope(&ch);
+    ck_assert_uint_eq(replay(), 1);
+    ck_assert_str_eq(sent[0], "RCPT TO:<carol@example.net>");
+    setup();
+    tx.offered = 0;
+    transaction_record("bob@example.net", 250);
+    change("change-sender bounce@example.org RET+3DHDRS+20SIZE+3D9");
+    transaction_change_envelope(&ch);
+    replay();
+    ck_assert_str_eq(sent[1], "MAIL FROM:<bounce@example.org> SIZE=9");
     setup();
     transaction_record("bob@example.net", 250);
     strcpy(tx.body_param, "8BITMIME");
