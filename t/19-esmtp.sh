@@ -178,7 +178,15 @@ script "EHLO client.test" "BDAT 4 LAST" "abcdNOOP" "QUIT"
 session "$PROXY_PORT" "$T/script"
 expect_reply 3 '^503 5\.5\.1 ' "BDAT without MAIL"
 expect_reply 4 '^250 ' "NOOP after a refused chunk"
-ok "DATA after BDAT: 503; BDAT without MAIL: 503 after its octets"
+script "EHLO client.test" "MAIL FROM:<a@example.org>" "RCPT TO:<b b@example.net>" "BDAT 2 LAST" "xyNOOP" "QUIT"
+session "$PROXY_PORT" "$T/script"
+expect_reply 5 '^554 5\.5\.1 ' "BDAT without an accepted recipient"
+expect_reply 6 '^250 ' "NOOP after it"
+script "EHLO client.test" "BDAT x" "NOOP" "QUIT"
+session "$PROXY_PORT" "$T/script"
+expect_reply 3 '^501 5\.5\.4 ' "BDAT with a bad size"
+[ -z "$(reply 4)" ] || fail "the session went on after a BDAT with a bad size: $(reply 4)"
+ok "DATA after BDAT: 503; BDAT without MAIL: 503, without a recipient: 554, after its octets; a bad BDAT size: 501 and the connection closed"
 
 # --- a smarthost without them ----------------------------------------------
 stop HOST
