@@ -3,7 +3,8 @@
  * from a buffer of its size, an over-long line skipped whole, a CR before
  * the LF dropped), then parsed by its own functions (request.c), up to
  * where it would talk to the smarthost.  What would go to the smarthost
- * ("MAIL FROM:<...> SIZE=..") must be one whole printable line, whatever
+ * ("MAIL FROM:<...> SIZE=..") must be one whole printable line (UTF-8 in
+ * a path only with SMTPUTF8), whatever
  * the smarthost takes; a HEADER field must be a field, and the fields
  * added fit their buffer.  Input: a seed byte, then the command stream. */
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "fuzz.h"
 #include "request.h"
+#include "smtp_command.h"
 
 static char headers[HEADER_BLOCK_MAX];  /* as in main.c */
 static size_t headers_len;
@@ -19,7 +21,9 @@ static void one_line(const char *s, size_t n)
 {
     size_t i;
     FUZZ_ASSERT(n < REQUEST_LINE_MAX && strlen(s) == n);
-    for (i = 0; i < n; i++) FUZZ_ASSERT(s[i] >= 32 && s[i] <= 126);
+    /* printable ASCII, and UTF-8 in a path after SMTPUTF8 (RFC 6531) */
+    for (i = 0; i < n; i++) FUZZ_ASSERT((unsigned char)s[i] >= 32 && s[i] != 127);
+    FUZZ_ASSERT(smtp_utf8_valid(s, n));
 }
 
 static void do_mail(const char *arg, size_t n)

@@ -45,6 +45,36 @@ static void path(const char *s, size_t n, const char *prefix, int allow_null)
         FUZZ_ASSERT(++count <= (int)n);
     }
     if (e == 0) FUZZ_ASSERT(p == end);
+    /* The parameters' kinds: a known one with a valid value has the
+     * syntax its RFC gives. */
+    p = s + k + used;
+    while (smtp_param_next(&p, end, &prm) > 0) {
+        int valid = 0;
+        enum smtp_param_kind kind = smtp_param_kind(&prm, !allow_null, &valid);
+        FUZZ_ASSERT(kind >= SMTP_PARAM_UNKNOWN && kind <= SMTP_PARAM_ORCPT);
+        if (kind == SMTP_PARAM_ENVID && valid) FUZZ_ASSERT(smtp_xtext_valid(prm.value, strlen(prm.value)));
+        if (kind == SMTP_PARAM_SIZE && valid) FUZZ_ASSERT(prm.value[0] && strlen(prm.value) <= 20);
+    }
+}
+
+/* RFC 6531: with SMTPUTF8 a path may hold UTF-8, which must be well
+ * formed; without, only ASCII is taken.  What comes out fits and has no
+ * control byte. */
+static void path8(const char *s, size_t n, int utf8)
+{
+    char addr[SMTP_ADDRESS_MAX + 1];
+    size_t used = 0, i, len;
+    int r;
+    memset(addr, 'x', sizeof addr);
+    r = smtp_path_parse_utf8(s, n, 1, utf8, addr, &used);
+    FUZZ_ASSERT(r >= SMTP_PATH_OK && r <= SMTP_PATH_NOT_ASCII);
+    if (r != SMTP_PATH_OK) return;
+    FUZZ_ASSERT(memchr(addr, 0, sizeof addr));
+    len = strlen(addr);
+    FUZZ_ASSERT(used >= 2 && used <= n && len <= used - 2 && len <= SMTP_ADDRESS_MAX);
+    for (i = 0; i < len; i++) FUZZ_ASSERT((unsigned char)addr[i] >= 32 && addr[i] != 127);
+    FUZZ_ASSERT(smtp_utf8_valid(addr, len));
+    if (!utf8) FUZZ_ASSERT(printable(addr, len));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -67,6 +97,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* The parsers below must stand any bytes all the same. */
         line = fuzz_dup(data, size);
         n = size;
+    }
+    {
+        /* The 8-bit line check takes what the 7-bit one takes, and more. */
+        char *l8 = fuzz_dup(data, size);
+        size_t n8 = size;
+        int eight = -1, r8 = smtp_line_check8(l8, &n8, &eight);
+        FUZZ_ASSERT(eight == 0 || eight == 1 || r8 != SMTP_LINE_OK);
+        if (r == SMTP_LINE_OK) FUZZ_ASSERT(r8 == SMTP_LINE_OK && n8 == n && !eight);
+        if (r8 == SMTP_LINE_OK) {
+            path8(l8, n8, 0);
+            path8(l8, n8, 1);
+        }
+        free(l8);
     }
     smtp_command_split(line, n, &c);
     FUZZ_ASSERT(c.arg >= line && c.arg + c.arglen == line + n);
