@@ -238,7 +238,7 @@ session alice@example.org bob@example.net
 milter
 grep -q '^RCPT TO:<erin@example.net>' "$T"/host/env.* || { cat "$T"/host/env.*; fail "ADDRCPT_PAR"; }
 grep -q 'added recipient <erin@example.net>: parameters left out' "$T/err" || { cat "$T/err"; fail "ADDRCPT_PAR: the parameters did not reach the proxy"; }
-ok "ADDRCPT_PAR: the recipient added; its NOTIFY=NEVER reached the proxy (which does not relay RCPT parameters yet)"
+ok "ADDRCPT_PAR: the recipient added; its NOTIFY=NEVER reached the proxy (its smarthost offers no DSN: left out, with a warning)"
 message "X-Act: quarantine looks bad" "q"
 session alice@example.org bob@example.net
 # shellcheck disable=SC2086
