@@ -301,4 +301,27 @@ NOQUEUE_CHECK=connect "$FW" -T off -c 2 127.0.0.1 "$HOST_PORT" 127.0.0.1 "$dead"
 grep -q "smarthost 127.0.0.1 $dead: not reachable" "$T/check.err" || { cat "$T/check.err"; fail "check mode: the unreachable one not named"; }
 [ "$(stored)" = "$before" ] || fail "check mode delivered something"
 ok "NOQUEUE_CHECK=1: every bad option named, one line each, 100; =connect: EHLO reply as info lines, QUIT, 111 for one unreachable"
+
+# --- smtp-envcheck's tables with UTF-8 addresses ---------------------------
+# The domain's ASCII letters match without case; UTF-8 octets exactly.
+printf '%b deny\n' 'j\303\266rg@b\303\274cher.example' > "$T/senders"
+printf '*@example.net\n%b\n' '\347\224\250\346\210\267@\344\276\213\345\255\220.example' > "$T/recipients"
+"$BIN/smtp-table" senders "$T/senders" || fail "smtp-table: a UTF-8 sender"
+"$BIN/smtp-table" recipients "$T/recipients" || fail "smtp-table: a UTF-8 recipient"
+stop PROXY; stop HOST
+rm -rf "$T/host"
+serve_host -X SMTPUTF8,DSN,CHUNKING
+serve_proxy -R -d "$T/spool" { "$BIN/smtp-envcheck" -n proxy.test -s "$T/senders.cdb" -r "$T/recipients.cdb" } --
+send --from a@example.org --to b@example.net || { cat "$T/swaks.out"; fail "envcheck with UTF-8 tables: a first message"; }
+script "EHLO client.test" "MAIL FROM:<j\303\266rg@b\303\274cher.EXAMPLE> SMTPUTF8" \
+  "RCPT TO:<\347\224\250\346\210\267@\344\276\213\345\255\220.example>" "RSET" \
+  "MAIL FROM:<j\303\266rg@B\303\234CHER.example> SMTPUTF8" \
+  "RCPT TO:<\347\224\250\346\210\267@\344\276\213\345\255\220.Example>" \
+  "RCPT TO:<\345\205\266\344\273\226@\344\276\213\345\255\220.example>" "QUIT"
+session "$PROXY_PORT" "$T/script"
+expect_reply 3 '^550 5\.7\.1 ' "a listed UTF-8 sender, its ASCII domain in upper case"
+expect_reply 6 '^250 ' "a UTF-8 sender whose non-ASCII letter differs in case (not the listed one)"
+expect_reply 7 '^250 ' "a listed UTF-8 recipient, its ASCII domain part in another case"
+expect_reply 8 '^550 ' "an unlisted UTF-8 recipient of that domain"
+ok "smtp-envcheck's tables with UTF-8 addresses: a listed sender refused (its ASCII letters without case), the same with another non-ASCII letter not; a listed UTF-8 recipient taken, another 550"
 exit 0

@@ -144,11 +144,6 @@ static int client_line(const char *line, size_t n, struct table_entry *e, char *
     return action(KIND_CLIENTS, line, n, i, e, why, size);
 }
 
-static int domain_valid(const char *d, size_t n)
-{
-    return n <= SMTP_ADDRESS_MAX && smtp_domain_valid(d, n);
-}
-
 static int mailbox_valid(const char *w, size_t wl)
 {
     char path[TABLE_KEY_MAX + 3], addr[SMTP_ADDRESS_MAX + 1];
@@ -157,10 +152,27 @@ static int mailbox_valid(const char *w, size_t wl)
     path[0] = '<';
     memcpy(path + 1, w, wl);
     path[wl + 1] = '>';
-    /* The address itself, as a client's path gives it: a source route
-     * ("@a:b@c") would be dropped from the path, and never match. */
-    return smtp_path_parse(path, wl + 2, 0, addr, &used) == SMTP_PATH_OK && used == wl + 2 &&
-           strlen(addr) == wl && !memcmp(addr, w, wl);
+    /* The address itself, as a client's path gives it (with SMTPUTF8,
+     * RFC 6531: UTF-8 too): a source route ("@a:b@c") would be dropped
+     * from the path, and never match. */
+    return smtp_path_parse_utf8(path, wl + 2, 0, 1, addr, &used) == SMTP_PATH_OK &&
+           used == wl + 2 && strlen(addr) == wl && !memcmp(addr, w, wl);
+}
+
+/* A domain of an address: ASCII, or with UTF-8 labels (RFC 6531), as the
+ * domain of a mailbox. */
+static int domain_valid(const char *d, size_t n)
+{
+    char box[SMTP_ADDRESS_MAX + 3];
+    size_t i;
+    if (n > SMTP_ADDRESS_MAX) return 0;
+    for (i = 0; i < n && (unsigned char)d[i] < 128; i++) ;
+    if (i == n) return smtp_domain_valid(d, n);
+    if (n + 2 > SMTP_ADDRESS_MAX) return 0;
+    box[0] = 'x';
+    box[1] = '@';
+    memcpy(box + 2, d, n);
+    return mailbox_valid(box, n + 2);
 }
 
 static int sender_line(const char *line, size_t n, struct table_entry *e, char *why, size_t size)
@@ -223,14 +235,22 @@ static int recipient_line(const char *line, size_t n, struct table_entry *e, cha
 int table_line(enum table_kind kind, const char *line, size_t n, struct table_entry *e,
                char *why, size_t size, const char **warning)
 {
-    size_t i;
+    size_t i, first;
     *warning = 0;
     memset(e, 0, sizeof *e);
     if (n && line[n - 1] == '\r') n--;          /* a file edited elsewhere */
-    for (i = 0; i < n; i++)
-        if ((line[i] < 32 && line[i] != '\t') || (unsigned char)line[i] > 126)
-            return log_why(why, size, "byte %u (column %zu) is not printable ASCII",
-                       (unsigned char)line[i], i + 1);
+    /* The address of a senders or recipients line may be UTF-8 (RFC
+     * 6531), well formed; the rest, and a clients line, is printable
+     * ASCII (a text goes into an SMTP reply). */
+    for (i = 0; i < n && blank(line[i]); i++) ;
+    for (first = i; first < n && !blank(line[first]); first++) ;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)line[i];
+        if ((c < 32 && c != '\t') || c == 127 || (c > 127 && (kind == KIND_CLIENTS || i >= first)))
+            return log_why(why, size, "byte %u (column %zu) is not printable ASCII", c, i + 1);
+    }
+    if (!smtp_utf8_valid(line, first))
+        return log_why(why, size, "not UTF-8: a byte above 127 that is not part of a well-formed character");
     for (i = 0; i < n && blank(line[i]); i++) ;
     if (i == n || line[i] == '#') return 0;
     switch (kind) {

@@ -60,11 +60,25 @@ END_TEST
 
 START_TEST(test_bytes_outside_printable_ascii)
 {
-    BAD(KIND_SENDERS, "caf\xc3\xa9@example.org deny", "byte 195 (column 4) is not printable ASCII");
+    BAD(KIND_CLIENTS, "10.0.0.1 deny caf\xc3\xa9", "byte 195 (column 18) is not printable ASCII");
+    BAD(KIND_SENDERS, "a@example.org deny caf\xc3\xa9", "byte 195 (column 23) is not printable ASCII");
+    BAD(KIND_SENDERS, "caf\xc3(@example.org deny", "not UTF-8");
+    BAD(KIND_RECIPIENTS, "caf\xc0\xa9" "@example.org", "not UTF-8");     /* overlong */
     BAD(KIND_SENDERS, "a@example.org deny x\x01y", "byte 1 (column 21)");
     BAD(KIND_SENDERS, "a@example.org deny x\ry", "byte 13");
     ck_assert_int_eq(table_line(KIND_SENDERS, "a@b.c deny\0x", 12, &e, why, sizeof why, &warning), -1);
     ck_assert_ptr_nonnull(strstr(why, "byte 0"));
+}
+END_TEST
+
+/* RFC 6531: UTF-8 addresses and domains, keys lower-cased in ASCII only. */
+START_TEST(test_utf8_addresses)
+{
+    ENTRY(KIND_SENDERS, "J\xc3\xb6" "rg@B\xc3\xbc" "cher.Example deny", "j\xc3\xb6" "rg@b\xc3\xbc" "cher.example", "deny");
+    ENTRY(KIND_SENDERS, "@B\xc3\x9c" "CHER.example deny", "@b\xc3\x9c" "cher.example", "deny");
+    ENTRY(KIND_RECIPIENTS, "\xe7\x94\xa8\xe6\x88\xb7@\xe4\xbe\x8b\xe5\xad\x90" ".example", "\xe7\x94\xa8\xe6\x88\xb7@\xe4\xbe\x8b\xe5\xad\x90" ".example", "accept");
+    ENTRY(KIND_RECIPIENTS, "*@b\xc3\xbc" "cher.example", "*@b\xc3\xbc" "cher.example", "accept");
+    BAD(KIND_CLIENTS, "b\xc3\xbc" "cher.example deny", "byte 195");
 }
 END_TEST
 
@@ -391,6 +405,7 @@ static Suite *table_suite(void)
     tcase_add_test(tc, test_kind_names);
     tcase_add_test(tc, test_blank_comment_and_line_ends);
     tcase_add_test(tc, test_bytes_outside_printable_ascii);
+    tcase_add_test(tc, test_utf8_addresses);
     tcase_add_test(tc, test_clients_actions);
     tcase_add_test(tc, test_clients_normalised_with_a_warning);
     tcase_add_test(tc, test_clients_errors);
