@@ -1,6 +1,7 @@
 /* smtp-table's line parser (cmd/smtp-table/compile.c, table_line), the
  * three text formats of noqueue-tables(5).  A line taken gives a key and
- * a value of printable ASCII within their sizes, the key in the form the
+ * a value of printable ASCII within their sizes (a senders or recipients
+ * key may be well-formed UTF-8, RFC 6531), the key in the form the
  * filters look up (lower case; a client prefix in ipaddr_key's form,
  * which parses back to itself); a line refused says why.
  * Input: a byte for the kind, then lines. */
@@ -9,6 +10,7 @@
 #include "compile.h"
 #include "fuzz.h"
 #include "ipaddr.h"
+#include "smtp_command.h"
 
 /* Printable ASCII, or a tab (RFC 5321 textstring: a reply text may hold one). */
 static void printable(const char *s, size_t n)
@@ -34,7 +36,13 @@ static void check(enum table_kind kind, const char *line, size_t n)
     FUZZ_ASSERT(kind != KIND_NONE);
     FUZZ_ASSERT(e.keylen && e.keylen <= TABLE_KEY_MAX && e.key[e.keylen] == 0 && strlen(e.key) == e.keylen);
     FUZZ_ASSERT(e.valuelen <= TABLE_VALUE_MAX && e.value[e.valuelen] == 0 && strlen(e.value) == e.valuelen);
-    printable(e.key, e.keylen);
+    if (kind == KIND_CLIENTS) {
+        printable(e.key, e.keylen);
+    } else {
+        size_t i;
+        FUZZ_ASSERT(smtp_utf8_valid(e.key, e.keylen));
+        for (i = 0; i < e.keylen; i++) FUZZ_ASSERT((unsigned char)e.key[i] >= 32 && e.key[i] != 127);
+    }
     printable(e.value, e.valuelen);
     FUZZ_ASSERT(!strchr(e.key, '\t'));     /* a space only in a quoted local part */
     FUZZ_ASSERT(!strncmp(e.value, "allow", 5) || !strncmp(e.value, "deny", 4) ||
@@ -65,7 +73,7 @@ static void check(enum table_kind kind, const char *line, size_t n)
             path[0] = '<';
             memcpy(path + 1, e.key, e.keylen);
             path[e.keylen + 1] = '>';
-            FUZZ_ASSERT(smtp_path_parse(path, e.keylen + 2, 0, addr, &used) == SMTP_PATH_OK);
+            FUZZ_ASSERT(smtp_path_parse_utf8(path, e.keylen + 2, 0, 1, addr, &used) == SMTP_PATH_OK);
             FUZZ_ASSERT(used == e.keylen + 2 && !strcmp(addr, e.key));
         }
         break;
