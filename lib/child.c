@@ -146,6 +146,7 @@ int child_findable(const char *prog)
 int child_kill(pid_t pid)
 {
     int status;
+    if (pid <= 0) return CHILD_STATUS_UNKNOWN;  /* never a group of others */
     /* Its group, its own children with it; then the child itself, should
      * it have left the group it was started in. */
     kill(-pid, SIGKILL);

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -73,12 +74,20 @@ size_t ehlo_cache_format(const struct ehlo_caps *c, const char *peer, char *buf,
     return len;
 }
 
-/* The whole file into buf (NUL-terminated): its length, or -1. */
+/* The whole file into buf (NUL-terminated): its length, or -1.  Only a
+ * regular file of our own is taken: the spool directory may be /tmp,
+ * where another user could put a FIFO (an open that never returns) or a
+ * file of made-up limits under the name. */
 static ssize_t slurp(const char *path, char *buf, size_t size)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     size_t len = 0;
     if (fd < 0) return -1;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+        close(fd);
+        return -1;
+    }
     for (;;) {
         ssize_t r = read(fd, buf + len, size - 1 - len);
         if (r < 0 && errno == EINTR) continue;

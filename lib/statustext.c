@@ -78,9 +78,11 @@ static const char *const known[] = {
 char **statustext_unknown(char **env)
 {
     for (; *env; env++) {
-        const char *name = *env + 10, *eq;
+        const char *name, *eq;
         size_t i;
-        if (strncmp(*env, "SMTP_TEXT_", 10) || !(eq = strchr(name, '='))) continue;
+        if (strncmp(*env, "SMTP_TEXT_", 10)) continue;
+        name = *env + 10;
+        if (!(eq = strchr(name, '='))) continue;
         for (i = 0; i < sizeof known / sizeof known[0]; i++)
             if (strlen(known[i]) == (size_t)(eq - name) && !memcmp(known[i], name, (size_t)(eq - name)))
                 break;

@@ -88,11 +88,19 @@ cmp -s "$T/got" "$T/want" || fail "the BDAT message's body delivered by Postfix 
 grep -q '^Subject: chunks$' "$f" || fail "the BDAT message's Subject is not delivered"
 ok "BDAT in 7 chunks and a 0-octet LAST, relayed by DATA: Postfix delivers it as sent (a dot line too)"
 
-# Over Postfix's limit: the SIZE the proxy offers is Postfix's.
-script "EHLO client.test" "MAIL FROM:<a@example.org> SIZE=400000" "QUIT"
+# Over Postfix's limit (the SIZE the proxy offers), under the proxy's own:
+# the proxy takes MAIL and gives Postfix the SIZE, whose 552 the client
+# gets (with the first RCPT, which MAIL goes with); over the proxy's own
+# -s, the proxy refuses MAIL itself.
+script "EHLO client.test" "MAIL FROM:<a@example.org> SIZE=400000" "RCPT TO:<bob@example.net>" "QUIT"
 session "$PROXY_PORT" "$T/script"
-expect_reply 3 '^552 5\.3\.4 ' "SIZE=400000 over Postfix's 300000"
-ok "MAIL SIZE=400000: 552 5.3.4 from the proxy (the smaller limit, Postfix's)"
+grep -q '^250-SIZE 300000$' "$T/replies" || fail "the SIZE offered is not Postfix's 300000"
+expect_reply 3 '^250 ' "MAIL SIZE=400000, under the proxy's own limit"
+expect_reply 4 '^552 5\.3\.4 ' "SIZE=400000 over Postfix's 300000: Postfix's refusal"
+script "EHLO client.test" "MAIL FROM:<a@example.org> SIZE=99999999999" "QUIT"
+session "$PROXY_PORT" "$T/script"
+expect_reply 3 '^552 5\.3\.4 ' "SIZE over the proxy's own limit"
+ok "SIZE offered is Postfix's 300000; SIZE=400000: Postfix's own 552 5.3.4 (at RCPT); over the proxy's -s: 552 from the proxy at MAIL"
 
 NOQUEUE_CHECK=connect "$BIN/smtp-forward" -T off -h check.test 127.0.0.1 "$PF_PORT" 2> "$T/check.err" ||
   { cat "$T/check.err"; fail "check mode against Postfix"; }

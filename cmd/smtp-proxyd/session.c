@@ -31,7 +31,7 @@ struct statustext texts[T_COUNT] = {
     [T_GREETING] = { "GREETING", "ESMTP" },
     [T_OK] = { "OK", "Ok" },
     [T_BYE] = { "BYE", "Bye" },
-    [T_HELP] = { "HELP", "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP" },
+    [T_HELP] = { "HELP", "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP" },
     [T_VRFY] = { "VRFY", "Cannot VRFY user, but will accept message and attempt delivery" },
     [T_DATA_GO] = { "DATA", "End data with <CR><LF>.<CR><LF>" },
     [T_DISCARDED] = { "DISCARDED", "Ok" },
@@ -90,6 +90,7 @@ static struct {
      * cache smtp-forward writes; see smtp-proxyd(8)) */
     struct ehlo_caps offered;
     unsigned long long size_offered;
+    int bdat_refused;                   /* since a chunk was refused, until another command */
 
     char inbuf[65536];
     char outbuf[8192];
@@ -282,10 +283,10 @@ static void transaction_abort(const char *result)
     struct event e;
     struct verdict v;
     if (!tx.in_mail) return;
-    transaction_log(result, 0);
     upstream_rset();
     event_start(&e, FILTER_RSET);
     run_filters(FILTER_RSET, &e, &v);
+    transaction_log(result, 0);         /* the rset event's time in it */
     transaction_clear();
 }
 
@@ -701,7 +702,10 @@ static int mail_parameters(const char *p, const char *end)
             unsigned long size;
             /* At most 20 digits, as smtp-forward takes it. */
             if (!scan_ulong(prm.value, ~0UL, &size)) break;
-            if (size > s.size_offered) {
+            /* Over our own limit: refused here.  Over the smarthost's as
+             * last seen (it may have changed, or be another of the list):
+             * the smarthost says so itself, to the SIZE it is given. */
+            if (size > cfg.size_limit) {
                 reply(552, "5.3.4", T_TOO_BIG);
                 return -1;
             }
@@ -853,7 +857,8 @@ static void do_rcpt(const struct smtp_command *c)
     struct verdict v;
     struct smtp_reply r;
 
-    if (!tx.in_mail) { reply(503, "5.5.1", T_BAD_SEQUENCE); protocol_error(); return; }
+    /* Once the message has begun (BDAT), the envelope is closed. */
+    if (!tx.in_mail || tx.bdat) { reply(503, "5.5.1", T_BAD_SEQUENCE); protocol_error(); return; }
     k = smtp_path_prefix(c->arg, c->arglen, "TO:");
     if (!k) { reply(501, "5.5.4", T_BAD_SYNTAX); protocol_error(); return; }
     switch (smtp_path_parse_utf8(c->arg + k, c->arglen - k, 0, tx.smtputf8, addr, &used)) {
@@ -1421,14 +1426,17 @@ static int bdat_arg(const struct smtp_command *c, unsigned long long *n, int *la
 static void bdat_read(unsigned long long n, int keep)
 {
     int64_t base = (int64_t)cfg.body_timeout * 1000;
+    /* A chunk outside a transaction earns no body time: the envelope
+     * deadline stays. */
+    int64_t cap = keep || tx.in_mail ? DEADLINE_NONE : s.deadline;
     if (!tx.bdat_start) tx.bdat_start = deadline_now();
     while (n) {
         size_t take, i;
         const char *p;
         if (!io_buffered(&s.in)) {
             ssize_t r;
-            s.deadline = tx.bdat_start + base +
-                         (cfg.min_data_rate ? (int64_t)(tx.bdat_got * 1000 / cfg.min_data_rate) : 0);
+            s.deadline = deadline_min(cap, tx.bdat_start + base +
+                         (cfg.min_data_rate ? (int64_t)(tx.bdat_got * 1000 / cfg.min_data_rate) : 0));
             r = io_fill(&s.in, s.deadline);
             if (r == 0) session_end("disconnected in data");
             if (r < 0 && errno == EINTR) terminated(" in data");
@@ -1480,6 +1488,7 @@ static void do_bdat(const struct smtp_command *c)
          * then the chunk read; the ones after it get 503. */
         if (data_event() < 0) {
             tx.bdat = -1;
+            s.bdat_refused = 1;
             bdat_read(n, 0);
             return;
         }
@@ -1495,13 +1504,16 @@ static void do_bdat(const struct smtp_command *c)
         else if (tx.in_mail && !tx.accepted) reply(554, "5.5.1", T_NO_RECIPIENTS);
         else reply(503, "5.5.1", T_BAD_SEQUENCE);
         s.refusal_pending = 0;
-        protocol_error();
+        /* The chunks a client pipelined after a refused one are no
+         * error of its own: only the first counts. */
+        if (!s.bdat_refused) protocol_error();
         return;
     }
     if (tx.size > cfg.size_limit) {
         /* Said at once; what follows of this message gets 503. */
         s.deadline = deadline_in_seconds(cfg.eom_timeout);
         reply(552, "5.3.4", T_TOO_BIG);
+        s.bdat_refused = 1;
         message_refused("rejected", 552);
         return;
     }
@@ -1543,6 +1555,7 @@ static void command(char *line, size_t n, int eightbit)
         do_bdat(&c);
         return;
     }
+    s.bdat_refused = 0;
     /* Octets above 126 only in the paths of MAIL and RCPT (RFC 6531). */
     if (eightbit && c.verb != SMTP_MAIL && c.verb != SMTP_RCPT) {
         reply(500, "5.5.2", T_BAD_COMMAND);
@@ -1748,6 +1761,9 @@ void session_run(void)
     if (clock_gettime(CLOCK_REALTIME, &now) < 0) log_fatal_sys(111, "unable to read the clock");
     log_conn_id(s.conn, sizeof s.conn, &now, (long)getpid());
     if (setenv("NOQUEUE_CONN", s.conn, 1) < 0) log_fatal_sys(111, "unable to set NOQUEUE_CONN");
+    /* -C's, for the programs it checks; never a session's (smtp-forward
+     * would check and exit). */
+    unsetenv("NOQUEUE_CHECK");
     s.deadline = deadline_in_seconds(cfg.envelope_timeout);
     s.ip = env_or("TCPREMOTEIP", "unknown");
     s.port = env_or("TCPREMOTEPORT", 0);
