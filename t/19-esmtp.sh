@@ -324,4 +324,40 @@ expect_reply 6 '^250 ' "a UTF-8 sender whose non-ASCII letter differs in case (n
 expect_reply 7 '^250 ' "a listed UTF-8 recipient, its ASCII domain part in another case"
 expect_reply 8 '^550 ' "an unlisted UTF-8 recipient of that domain"
 ok "smtp-envcheck's tables with UTF-8 addresses: a listed sender refused (its ASCII letters without case), the same with another non-ASCII letter not; a listed UTF-8 recipient taken, another 550"
+
+# --- from review: the envelope closes at the first chunk; refused chunks
+# pipelined after a refusal are no errors; the EHLO cache only if ours ---
+stop PROXY
+serve_proxy -R -d "$T/spool" -E 3 -s 1000 --
+script "EHLO client.test" "MAIL FROM:<a@example.org>" "RCPT TO:<b@example.net>" "BDAT 5" \
+  "abcdeRCPT TO:<late@example.net>" "BDAT 3 LAST" "abcQUIT"
+session "$PROXY_PORT" "$T/script"
+expect_reply 6 '^503 ' "RCPT after the first chunk"
+expect_reply 7 '^250 ' "the last chunk after a refused RCPT"
+ok "RCPT after BDAT has begun: 503 (the envelope is closed), the message goes on"
+: > "$T/script"
+printf 'EHLO client.test\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nBDAT 1200\r\n' >> "$T/script"
+head -c 1200 /dev/zero | tr '\0' x >> "$T/script"
+for i in 1 2 3 4 5 6; do printf 'BDAT 2\r\nxx' >> "$T/script"; done
+printf 'BDAT 2 LAST\r\nxxNOOP\r\nQUIT\r\n' >> "$T/script"
+session "$PROXY_PORT" "$T/script"
+expect_reply 5 '^552 ' "a chunk over -s"
+expect_reply 6 '^503 ' "the chunk after it"
+expect_reply 12 '^503 ' "the last pipelined chunk"
+expect_reply 13 '^250 ' "NOOP: the session goes on (-E 3 not reached by the pipelined chunks)"
+ok "a chunk over -s: 552, then 503 to each pipelined chunk, counted as no error (-E 3: the session goes on)"
+
+cache=$(grep -l "^smarthost 127.0.0.1:$HOST_PORT\$" "$T"/spool/noqueue-ehlo.*)
+[ -n "$cache" ] && [ "$(echo "$cache" | wc -l)" = 1 ] || fail "no one EHLO cache of this smarthost: $cache"
+rm -f "$cache"; mkfifo "$cache"
+script "EHLO client.test" "QUIT"
+session "$PROXY_PORT" "$T/script"
+expect_reply 2 '^250 ' "EHLO with a FIFO as the EHLO cache"
+grep -Eq '^250-(SMTPUTF8|DSN)$' "$T/replies" && fail "a FIFO taken as the EHLO cache"
+rm -f "$cache"
+printf 'smarthost x\nSIZE 10\nSMTPUTF8\n' > "$cache"; chown nobody "$cache"
+session "$PROXY_PORT" "$T/script"
+grep -q '^250-SIZE 10$' "$T/replies" && fail "an EHLO cache of another user taken"
+grep -q '^250-SIZE 1000$' "$T/replies" || { cat "$T/replies"; fail "the default SIZE not offered"; }
+ok "an EHLO cache that is a FIFO, or a file of another user: not read (no hang), the default offered"
 exit 0
