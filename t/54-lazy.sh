@@ -62,3 +62,27 @@ ok "a -e rcpt filter that cannot start: its policy (tempfail) at RCPT, nothing d
 "$BIN/smtp-proxyd" { -e eom,bogus "$F/act" - none } -- "$BIN/smtp-forward" 127.0.0.1 1 < /dev/null > "$T/out" 2> "$T/err"
 [ $? = 100 ] && grep -q '^smtp-proxyd: fatal: -e: bad list of events' "$T/err" || { cat "$T/err"; fail "bad -e"; }
 ok "-e with an unknown event: exit 100, named"
+
+# The spool and the scratch file are made when first needed: a spool
+# directory that does not exist shows when.  Filters that all name their
+# events and take no message, every recipient refused: no spool needed.
+message bob@example.net
+TCPREMOTEIP=192.0.2.1 timeout 60 "$BIN/smtp-proxyd" -h proxy.test -d "$T/nonexistent" \
+  { -e rcpt "$F/act" rcpt reject } -- "$BIN/smtp-forward" 127.0.0.1 "$HOST_PORT" < "$T/in" > "$T/out" 2> "$T/err"
+grep -q '^220 ' "$T/out" && grep -q '^550 ' "$T/out" && grep -q '^221 ' "$T/out" ||
+  { cat "$T/out" "$T/err"; fail "a refused client needed a spool file"; }
+grep -q 'spool' "$T/err" && { cat "$T/err"; fail "a refused client made a spool file"; }
+ok "filters of -e that take no message, every recipient refused: no spool file made (a missing spool directory unnoticed)"
+# The first recipient let through starts the forwarder: the spool is made
+# then, and its failure is a 421 there.
+TCPREMOTEIP=192.0.2.1 timeout 60 "$BIN/smtp-proxyd" -h proxy.test -d "$T/nonexistent" \
+  -- "$BIN/smtp-forward" 127.0.0.1 "$HOST_PORT" < "$T/in" > "$T/out" 2> "$T/err"
+grep -q '^220 ' "$T/out" && grep -q '^421 4\.3\.0' "$T/out" || { cat "$T/out"; fail "no 421 when the spool cannot be made"; }
+grep -q "unable to create a spool file in $T/nonexistent" "$T/err" && grep -q 'reason="no spool"' "$T/err" ||
+  { cat "$T/err"; fail "the spool's failure not logged"; }
+ok "zero filters: the spool is made at the first recipient let through (the forwarder's start); a spool directory that does not exist: 421 4.3.0 there, logged"
+# A filter without -e may read the message: the spool is made with it.
+TCPREMOTEIP=192.0.2.1 timeout 60 "$BIN/smtp-proxyd" -h proxy.test -d "$T/nonexistent" \
+  { "$F/act" rcpt reject } -- "$BIN/smtp-forward" 127.0.0.1 "$HOST_PORT" < "$T/in" > "$T/out" 2> "$T/err"
+grep -q '^421 4\.3\.0' "$T/out" && ! grep -q '^220 ' "$T/out" || { cat "$T/out"; fail "a filter without -e started without a spool"; }
+ok "a filter without -e: the spool made with the connection (421 before the greeting when it cannot be)"

@@ -110,15 +110,41 @@ int headers_add(struct headers *h, const char *name, const char *value, size_t n
     return 0;
 }
 
+/* Does it get the message (fd 3) and the scratch file (fd 4)?  Not a
+ * filter whose -e names only events of the envelope: there is no message
+ * to read then. */
+static int takes_message(const struct filter *f)
+{
+    return !f->declared ||
+           f->declared & (1u << FILTER_DATA | 1u << FILTER_EOM | 1u << FILTER_REPORT);
+}
+
+int filters_need_files(void)
+{
+    unsigned i;
+    for (i = 0; i < cfg.nfilters; i++)
+        if (!cfg.filters[i].oneshot && !cfg.filters[i].declared) return 1;   /* started now */
+    return 0;
+}
+
+void filters_set_files(int spool_fd, int scratch_fd)
+{
+    spool = spool_fd;
+    scratch = scratch_fd;
+}
+
 static void start_one(struct filter *f)
 {
+    int body = takes_message(f);
     f->proc.pid = -1;
     f->proc.to = f->proc.from = -1;
     if (f->oneshot) {
         f->events = 1u << FILTER_EOM;
         return;
     }
-    if (child_spawn_scratch(&f->proc, f->argv, 0, -1, spool, scratch) < 0) {
+    /* The files made for it first, if they are not yet. */
+    if (body) session_files();
+    if (child_spawn_scratch(&f->proc, f->argv, 0, -1, body ? spool : -1, body ? scratch : -1) < 0) {
         log_warn_sys("filter %s failed at start: unable to start %s; policy %s", f->name,
                      f->argv[0], policy_name(f->policy));
         f->failed = "start";

@@ -28,6 +28,7 @@ int forwarder_alive(void)
 
 static int start(void)
 {
+    session_files();                    /* its fd 3, made now if not yet */
     if (child_spawn(&proc, cfg.forward_argv, 0, -1, spool) < 0) {
         log_warn_sys("unable to start %s", cfg.forward_argv[0]);
         dead = 1;

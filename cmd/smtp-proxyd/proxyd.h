@@ -160,6 +160,12 @@ void filters_event(enum filter_event ev, const struct event *e, int64_t deadline
 void filters_set_oneshot_env(char *const env[]);
 int filters_want(enum filter_event ev);
 void filters_stop(int64_t deadline);
+/* Must the spool and the scratch file be there when the filters start
+ * with the connection (one of them may take eom and has no -e)? */
+int filters_need_files(void);
+/* The spool (fd 3) and scratch file (fd 4) for the filters started from
+ * now on, once they are made. */
+void filters_set_files(int spool_fd, int scratch_fd);
 /* The time each filter took ("NAME:MS,..."; those asked only) for the
  * connection's events (connect, tls, helo: which 0) or the transaction's
  * (which 1), then zeroed: the length written, "" when none was asked. */
@@ -187,6 +193,10 @@ void session_run(void);
 /* The context lines a version 2 filter gets before event ev (v: what the
  * filters before it in the chain said of this event): 0, or -1 when they
  * cannot be written by the deadline. */
+/* Make the spool and the scratch file if they are not yet: they cost a
+ * connection refused before its first recipient is let through nothing.
+ * On failure the client gets 421 and the session ends. */
+void session_files(void);
 /* The log's conn= and the number of the transaction under way. */
 const char *session_conn(void);
 unsigned session_transaction(void);

@@ -225,10 +225,10 @@ static int refused(const struct verdict *v)
  * refused (451) rather than a field or a fact lost: fail closed. */
 static int modifiers_fit(const struct modifiers *m, const struct verdict *v)
 {
-    struct facts all = m->facts;
+    static struct facts all;            /* 9 KB: copied only when there are facts */
     if (m->headers.len + v->headers.len > sizeof m->headers.buf) {
         log_warn("header fields from the filters over %zu octets: refused", sizeof m->headers.buf);
-    } else if (v->facts.n && facts_merge(&all, &v->facts) < 0) {
+    } else if (v->facts.n && (all = m->facts, facts_merge(&all, &v->facts) < 0)) {
         log_warn("facts from the filters over %d: refused", FILTERPROTO_FACTS);
     } else {
         return 1;
@@ -958,6 +958,7 @@ static enum body receive_body(struct smtp_undot *u, int *too_big, int *spool_err
     unsigned long long got = 0;
     smtp_undot_init(u);
     *too_big = 0;
+    session_files();
     *spool_errno = spool_reset(&s.spool) < 0 ? errno : 0;
     for (;;) {
         size_t take, used, outlen;
@@ -1495,6 +1496,7 @@ static void do_bdat(const struct smtp_command *c)
         tx.bdat = 1;
         tx.size = 0;
         tx.bdat_cr = tx.bdat_bare_eol = 0;
+        session_files();
         tx.bdat_spool_errno = spool_reset(&s.spool) < 0 ? errno : 0;
     }
     bdat_read(n, ok);
@@ -1709,9 +1711,9 @@ static void line_too_long(void)
     protocol_error();
 }
 
-/* The spool, the scratch file, the filters, then the greeting. */
-static void session_start(void)
+void session_files(void)
 {
+    if (s.spool.fd_rw >= 0) return;
     if (spool_open(&s.spool, cfg.spool_dir) < 0) {
         log_warn_sys("unable to create a spool file in %s", cfg.spool_dir);
         reply(421, "4.3.0", T_UNAVAILABLE);
@@ -1719,13 +1721,23 @@ static void session_start(void)
     }
     forwarder_set_spool(s.spool.fd_ro);
     /* Version 2 filters write a new message to fd 4: one scratch file. */
-    s.scratch.fd_rw = s.scratch.fd_ro = -1;
     if (cfg.nfilters && spool_open(&s.scratch, cfg.spool_dir) < 0) {
         log_warn_sys("unable to create a scratch file in %s", cfg.spool_dir);
         reply(421, "4.3.0", T_UNAVAILABLE);
         session_fail("no spool");
     }
     if (s.scratch.fd_ro >= 0) close(s.scratch.fd_ro);
+    s.scratch.fd_ro = -1;
+    filters_set_files(s.spool.fd_ro, s.scratch.fd_rw);
+}
+
+/* The filters, then the greeting.  The spool and the scratch file are made
+ * when first needed: by a filter that takes the message (started here
+ * unless its -e says later), by the forwarder (at the first recipient
+ * let through), at the latest by DATA or BDAT. */
+static void session_start(void)
+{
+    if (filters_need_files()) session_files();
     filters_start(s.spool.fd_ro, s.scratch.fd_rw, s.deadline);
     greet();
 }
@@ -1764,6 +1776,7 @@ void session_run(void)
     /* -C's, for the programs it checks; never a session's (smtp-forward
      * would check and exit). */
     unsetenv("NOQUEUE_CHECK");
+    s.spool.fd_rw = s.spool.fd_ro = s.scratch.fd_rw = s.scratch.fd_ro = -1;
     s.deadline = deadline_in_seconds(cfg.envelope_timeout);
     s.ip = env_or("TCPREMOTEIP", "unknown");
     s.port = env_or("TCPREMOTEPORT", 0);

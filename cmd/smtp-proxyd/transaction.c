@@ -1,5 +1,6 @@
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -20,9 +21,21 @@ int transaction_init(unsigned max_rcpt)
     return rcpts ? 0 : -1;
 }
 
+/* transaction_clear leaves out exactly tx_mods' buffers: trail is next. */
+typedef char trail_after_tx_mods[offsetof(struct transaction, trail) ==
+                                 offsetof(struct transaction, tx_mods) + sizeof(struct modifiers) ? 1 : -1];
+
 void transaction_clear(void)
 {
-    tx = (struct transaction){ 0 };
+    /* All but the buffers of the filters' header fields and facts (17
+     * KB), of which only what their length and count cover is ever read:
+     * pages a transaction does not use stay untouched.  (tx_mods and
+     * trail are next to each other in struct transaction.) */
+    memset(&tx, 0, offsetof(struct transaction, tx_mods));
+    tx.tx_mods.score = 0;
+    tx.tx_mods.headers.len = 0;
+    tx.tx_mods.facts.n = 0;
+    memset(&tx.trail, 0, sizeof tx - offsetof(struct transaction, trail));
 }
 
 unsigned transaction_capacity(void)
