@@ -5,6 +5,7 @@
 
 #include "fuzz.h"
 #include "smtp_command.h"
+#include "xtext.h"
 
 static int printable(const char *s, size_t n)
 {
@@ -52,7 +53,7 @@ static void path(const char *s, size_t n, const char *prefix, int allow_null)
         int valid = 0;
         enum smtp_param_kind kind = smtp_param_kind(&prm, !allow_null, &valid);
         FUZZ_ASSERT(kind >= SMTP_PARAM_UNKNOWN && kind <= SMTP_PARAM_ORCPT);
-        if (kind == SMTP_PARAM_ENVID && valid) FUZZ_ASSERT(smtp_xtext_valid(prm.value, strlen(prm.value)));
+        if (kind == SMTP_PARAM_ENVID && valid) FUZZ_ASSERT(xtext_valid(prm.value, strlen(prm.value)));
         if (kind == SMTP_PARAM_SIZE && valid) FUZZ_ASSERT(prm.value[0] && strlen(prm.value) <= 20);
     }
 }

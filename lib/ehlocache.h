@@ -1,6 +1,7 @@
 /* What the smarthost offers in its EHLO reply, kept in a small file for
  * smtp-proxyd: smtp-forward writes it (only when it changed) after each
- * EHLO it sends, smtp-proxyd reads it before each EHLO reply it gives, so
+ * connection it makes to the smarthost, smtp-proxyd reads it at the first
+ * EHLO of a connection, so
  * that a client is offered only what the smarthost can honour, without a
  * smarthost connection per client connection.  See smtp-proxyd(8). */
 #ifndef NOQUEUE_EHLOCACHE_H

@@ -3,6 +3,7 @@
 
 #include "ipaddr.h"
 #include "smtp_command.h"
+#include "xtext.h"
 
 static int line_check(char *line, size_t *n, int *eightbit)
 {
@@ -55,29 +56,6 @@ int smtp_utf8_valid(const char *s, size_t n)
             (cp >= 0xd800 && cp <= 0xdfff))
             return 0;
         i += more + 1;
-    }
-    return 1;
-}
-
-static int is_hex_upper(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F');
-}
-
-int smtp_xtext_valid(const char *s, size_t n)
-{
-    size_t i;
-    if (!n) return 0;
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '+') {
-            if (n - i < 3 || !is_hex_upper((unsigned char)s[i + 1]) ||
-                !is_hex_upper((unsigned char)s[i + 2]))
-                return 0;
-            i += 2;
-        } else if (c < 33 || c > 126 || c == '=') {
-            return 0;
-        }
     }
     return 1;
 }
@@ -295,7 +273,7 @@ static int orcpt_valid(const char *v)
 {
     size_t n = strlen(v), t = 0;
     while (t < n && is_atext((unsigned char)v[t], 0)) t++;
-    return n <= 500 && t && t < n && v[t] == ';' && smtp_xtext_valid(v + t + 1, n - t - 1);
+    return n <= 500 && t && t < n && v[t] == ';' && xtext_valid(v + t + 1, n - t - 1);
 }
 
 enum smtp_param_kind smtp_param_kind(const struct smtp_param *p, int rcpt, int *valid)
@@ -320,7 +298,7 @@ enum smtp_param_kind smtp_param_kind(const struct smtp_param *p, int rcpt, int *
         return SMTP_PARAM_RET;
     }
     if (!rcpt && !strcasecmp(k, "ENVID")) {
-        *valid = n <= 100 && smtp_xtext_valid(v, n);
+        *valid = n <= 100 && xtext_valid(v, n);
         return SMTP_PARAM_ENVID;
     }
     if (rcpt && !strcasecmp(k, "NOTIFY")) {

@@ -58,9 +58,6 @@ int smtp_path_parse_utf8(const char *s, size_t n, int allow_null, int utf8, char
 /* Is s[0..n-1] well-formed UTF-8 (no overlong form, no surrogate, at most
  * U+10FFFF)? */
 int smtp_utf8_valid(const char *s, size_t n);
-/* Is s[0..n-1] xtext (RFC 3461 4): printable ASCII but '+' and '=', and
- * '+' followed by two upper-case hexadecimal digits; not empty. */
-int smtp_xtext_valid(const char *s, size_t n);
 
 /* "FROM:" / "TO:" prefix of MAIL / RCPT, case-insensitive; one space after
  * the colon is tolerated, as widely seen.  Returns bytes used or 0. */

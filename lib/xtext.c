@@ -59,3 +59,18 @@ ssize_t xtext_decode(char *out, size_t size, const char *s, size_t n)
     out[o] = 0;
     return (ssize_t)o;
 }
+
+int xtext_valid(const char *s, size_t n)
+{
+    size_t i;
+    if (!n) return 0;
+    for (i = 0; i < n; i++) {
+        if (s[i] == '+') {
+            if (n - i < 3 || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0) return 0;
+            i += 2;
+        } else if (!plain((unsigned char)s[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}

@@ -16,5 +16,7 @@ ssize_t xtext_encode(char *out, size_t size, const char *s, size_t n);
  * or -1 on malformed input (a byte outside 33..126, '=', a bad "+XX", lower
  * case hex) or when out is too small. */
 ssize_t xtext_decode(char *out, size_t size, const char *s, size_t n);
+/* Is s[0..n-1] xtext, and not empty (RFC 3461's ENVID and ORCPT)? */
+int xtext_valid(const char *s, size_t n);
 
 #endif

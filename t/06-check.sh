@@ -29,12 +29,14 @@ check -c "$T/server.pem" -k "$T/server.key" \
 [ "$(cat "$T/err")" = "smtp-proxyd: info: check ok filters=3" ] || { cat "$T/err"; fail "a good configuration: not one line"; }
 ok "a good configuration (STARTTLS, envcheck, bodycheck, a shell filter, the forwarder): exit 0, 'check ok'"
 
-# Everything wrong at once: each problem is a line of the same run.
+# Everything wrong at once: each problem is a line of the same run, the
+# smarthost that refuses us too (-CC).
+serve REFUSING "$TOOLS/smtp-testhost" -g 554
 printf 'reject extension exe\nnonsense here\n' > "$T/bad.conf"
-check -c "$T/server.pem" -k "$T/missing.key" -L /nonexistent/smtp-tls \
+check -CC -c "$T/server.pem" -k "$T/missing.key" -L /nonexistent/smtp-tls \
   { smtp-envcheck -n proxy.test -c "$T/clients.cdb" -s "$T/senders.cdb" -r "$T/missing.cdb" } \
   { smtp-bodycheck -f "$T/bad.conf" } { /nonexistent/filter } { -1 /nonexistent/oneshot } \
-  -- "$FW" -Z 127.0.0.1 "$HOST_PORT"
+  -- "$FW" -Z 127.0.0.1 "$REFUSING_PORT"
 [ $rc = 100 ] || { cat "$T/err"; fail "a bad configuration: exit $rc, not 100"; }
 said '^smtp-proxyd: warning: check: unable to read the TLS key .*/missing.key: No such file'
 said '^smtp-proxyd: warning: check: unable to find /nonexistent/smtp-tls for STARTTLS'
@@ -45,9 +47,10 @@ said '^smtp-proxyd: warning: check: filter smtp-bodycheck: exit 100$'
 said '^smtp-proxyd: warning: check: filter filter: unable to start /nonexistent/filter'
 said '^smtp-proxyd: warning: check: filter oneshot: unable to find /nonexistent/oneshot'
 said '^smtp-forward: .*-Z'
+said "^smtp-forward: .*127\.0\.0\.1:$REFUSING_PORT"
 said '^smtp-proxyd: warning: check: forwarder: exit 100$'
 said '^smtp-proxyd: warning: check: 7 problems$'
-ok "a missing key, no smtp-tls, a missing table, a bad bodycheck.conf, a missing filter and one-shot, a bad smtp-forward option: all 7 reported by one run, exit 100"
+ok "a missing key, no smtp-tls, a missing table, a bad bodycheck.conf, a missing filter and one-shot, a bad smtp-forward option, a smarthost that refuses (-CC): all reported by one run (7 counted by the proxy, the forwarder's two its own lines), exit 100"
 
 # A certificate and a key that do not belong together: smtp-tls says so.
 check -c "$T/server.pem" -k "$T/other.key" -- "$FW" 127.0.0.1 "$HOST_PORT"
@@ -75,7 +78,6 @@ check -CC -- "$FW" 127.0.0.1 "$HOST_PORT"
 said "^smtp-forward: info: smarthost=127\.0\.0\.1:$HOST_PORT ehlo=250"
 said '^smtp-proxyd: info: check ok filters=0$'
 ok "-CC: the smarthost's EHLO reply shown, exit 0"
-serve REFUSING "$TOOLS/smtp-testhost" -g 554
 closed=$(free_port)
 check -CC -- "$FW" 127.0.0.1 "$REFUSING_PORT" 127.0.0.1 "$closed"
 [ $rc = 111 ] || { cat "$T/err"; fail "-CC, smarthosts that refuse or are down: exit $rc, not 111"; }

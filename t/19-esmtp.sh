@@ -360,4 +360,21 @@ session "$PROXY_PORT" "$T/script"
 grep -q '^250-SIZE 10$' "$T/replies" && fail "an EHLO cache of another user taken"
 grep -q '^250-SIZE 1000$' "$T/replies" || { cat "$T/replies"; fail "the default SIZE not offered"; }
 ok "an EHLO cache that is a FIFO, or a file of another user: not read (no hang), the default offered"
+
+# A BDAT message over the smarthost's SIZE (100000) but within the proxy's
+# own -s (200000): the proxy takes it, the smarthost refuses it at the end
+# of its DATA, and its 552 is the client's; nothing stored.
+stop PROXY; stop HOST
+rm -rf "$T/host"
+serve_host -X SMTPUTF8,DSN,CHUNKING -s 100000
+serve_proxy -R -d "$T/spool" -s 200000 --
+: > "$T/script"
+printf 'EHLO client.test\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nBDAT 150000 LAST\r\n' >> "$T/script"
+{ printf 'Subject: big\r\n\r\n'; head -c 149984 /dev/zero | tr '\0' x; printf '\r\n'; } | head -c 150000 >> "$T/script"
+printf 'QUIT\r\n' >> "$T/script"
+session "$PROXY_PORT" "$T/script"
+expect_reply 4 '^250 ' "RCPT (no SIZE given)"
+expect_reply 5 '^552 ' "BDAT of 150000 octets over the smarthost's SIZE 100000, within -s 200000"
+[ "$(stored)" = 0 ] || fail "a message over the smarthost's SIZE was stored"
+ok "BDAT over the smarthost's SIZE, within the proxy's -s: the smarthost's 552, nothing stored"
 exit 0

@@ -200,3 +200,37 @@ serve_proxy { "$F/v2" eom 'fact scan infected:Test.EICAR' 'verdict reject 554 5.
 send --from alice@example.org --to bob@example.net --data "$T/msg"
 logged 'facts=scan=infected:Test.EICAR.*result=rejected'
 ok "a fact set at eom: in the report's context and the log line, also for a refused message"
+
+# smtp-filter(7)'s example sessions: what the proxy writes to a filter is
+# what the page shows, line by line (the words, their number, the facts
+# and the score; addresses, ports, sizes and the id are this test's).
+# Version 2: a filter of mail and eom after one that sets spf pass at mail.
+session_of() {   # session_of "START" : the page's "> " lines after START, tokens out
+  awk -v start="$1" 'index($0, start) { f = 1 } f && /^\.nf/ { p = 1; next } p && /^\.fi/ { exit }
+       p && /^> / { print substr($0, 3) }' "$TOP/man/smtp-filter.7" | sed 's/\\-/-/g' |
+    awk '$1 ~ /^(connect|helo|tls|mail|rcpt|data|eom|rset|report)$/ { $2 = ""; $0 = $0; $1 = $1 } $1 != "filter" { print }'
+}
+shape() { awk '{ print $1, NF }'; }
+session_of 'The same in version 2' > "$T/page2"
+[ "$(wc -l < "$T/page2")" -ge 10 ] || { cat "$T/page2"; fail "the version 2 example session was not found in smtp-filter(7)"; }
+stop PROXY; : > "$T/PROXY.log"; rm -f "$T"/host/*
+serve_proxy { "$F/v2" mail 'fact spf pass' } { env RECORD="$T/seen2" "$F/v2" mail,eom 'fact greeted yes' } --
+send --from alice@example.org --to bob+sales@example.net,carol@example.net --data "$T/msg"
+[ "$(stored)" = 1 ] || fail "example session 2: not delivered"
+shape < "$T/page2" > "$T/page2.shape"; shape < "$T/seen2" > "$T/seen2.shape"
+cmp -s "$T/page2.shape" "$T/seen2.shape" || { paste "$T/page2" "$T/seen2"; fail "the proxy's lines differ from smtp-filter(7)'s version 2 example"; }
+grep '^fact\|^score' "$T/page2" > "$T/page2.facts"; grep '^fact\|^score' "$T/seen2" > "$T/seen2.facts"
+cmp -s "$T/page2.facts" "$T/seen2.facts" || { paste "$T/page2.facts" "$T/seen2.facts"; fail "the facts and scores differ from the example"; }
+ok "smtp-filter(7)'s version 2 example session: the proxy sends a filter of mail and eom the same lines (words, fields, facts, score)"
+
+# Version 1: a filter of every event, unchanged since version 1.
+session_of 'A whole session, as seen by a filter' > "$T/page1"
+[ "$(wc -l < "$T/page1")" -ge 6 ] || { cat "$T/page1"; fail "the version 1 example session was not found in smtp-filter(7)"; }
+stop PROXY; : > "$T/PROXY.log"; rm -f "$T"/host/*
+serve_proxy { env RECORD="$T/seen1" "$F/act" - none } --
+send --from alice@example.org --to bob+sales@example.net --data "$T/msg"
+[ "$(stored)" = 1 ] || fail "example session 1: not delivered"
+grep -v '^rset\|^data ' "$T/seen1" > "$T/seen1.events"
+shape < "$T/page1" > "$T/page1.shape"; shape < "$T/seen1.events" > "$T/seen1.shape"
+cmp -s "$T/page1.shape" "$T/seen1.shape" || { paste "$T/page1" "$T/seen1.events"; fail "the proxy's version 1 lines differ from smtp-filter(7)'s example"; }
+ok "smtp-filter(7)'s version 1 example session: the same events with the same number of fields (a version 1 filter gets no version 2 field)"

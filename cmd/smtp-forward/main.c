@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "deadline.h"
 #include "filterproto.h"
 #include "header.h"
@@ -174,11 +175,11 @@ static void do_mail(const char *arg, size_t n)
         reply_local(451, "4.3.3", texts[T_LOST_EXTENSION].text);
         return;
     }
-    if (m.body[0] && strcasecmp(m.body, "7BIT") && !(up.caps & CAP_8BITMIME))
+    if (m.body[0] && strcasecmp(m.body, "7BIT") && !(up.ehlo.flags & EHLO_8BITMIME))
         log_warn("smarthost %s does not announce 8BITMIME: an 8-bit message goes as it is",
                  up.peer);
     /* Only the parameters this smarthost announced. */
-    request_mail_line(&m, up.caps & CAP_SIZE, up.caps & CAP_8BITMIME, line);
+    request_mail_line(&m, up.ehlo.flags & EHLO_SIZE, up.ehlo.flags & EHLO_8BITMIME, line);
     /* MAIL and the RCPT after it in one write, when the smarthost takes
      * that (RFC 2920): a round trip less for each message. */
     with_rcpt = pipelined_rcpt(m.smtputf8, rcpt);
@@ -474,20 +475,6 @@ static unsigned seconds_option(int opt, const char *what, unsigned long max, int
 }
 
 /* Can PROGRAM be run (a path, or a name in PATH)? */
-static int program_found(const char *program)
-{
-    const char *path = getenv("PATH"), *p;
-    char full[4096];
-    if (strchr(program, '/')) return access(program, X_OK) == 0;
-    for (p = path ? path : "/usr/bin:/bin"; ; p += strcspn(p, ":") + 1) {
-        size_t n = strcspn(p, ":");
-        if (snprintf(full, sizeof full, "%.*s/%s", (int)n, n ? p : ".", program) < (int)sizeof full &&
-            access(full, X_OK) == 0)
-            return 1;
-        if (!p[n]) return 0;
-    }
-}
-
 static void options(int argc, char **argv)
 {
     unsigned long v;
@@ -548,10 +535,10 @@ static void options(int argc, char **argv)
             problem("-A: unable to read %s: %s", cfg.tls_cadir, strerror(errno));
         /* Opportunistic TLS goes on in plaintext without it: said, not
          * counted. */
-        if (cfg.tls_mode == TLS_OPPORTUNISTIC && !program_found(cfg.tls_program))
+        if (cfg.tls_mode == TLS_OPPORTUNISTIC && !child_findable(cfg.tls_program))
             log_warn("-L: no program %s%s: STARTTLS will fail, and the mail go in plaintext",
                      cfg.tls_program, strchr(cfg.tls_program, '/') ? "" : " in PATH");
-        else if (cfg.tls_mode != TLS_OFF && !program_found(cfg.tls_program))
+        else if (cfg.tls_mode != TLS_OFF && !child_findable(cfg.tls_program))
             problem("-L: no program %s%s", cfg.tls_program,
                     strchr(cfg.tls_program, '/') ? "" : " in PATH");
     }
@@ -564,6 +551,7 @@ static void options(int argc, char **argv)
 static int check_connect(void)
 {
     int i, bad = 0;
+    up.keep_ehlo = 1;
     for (i = 0; i + 1 < cfg.nhosts; i += 2) {
         const char *p, *end;
         size_t n;
@@ -603,9 +591,15 @@ int main(int argc, char **argv)
     options(argc, argv);
     bad = statustext_load(texts, T_COUNT, &why);
     if (bad >= 0) problem("SMTP_TEXT_%s %s", texts[bad].name, why);
-    if (problems) _exit(100);
+    /* NOQUEUE_CHECK=connect tries the smarthosts even after a problem of
+     * the options: every problem is said by one run. */
+    if (problems && checking != 2) _exit(100);
     upstream_init(&up);
-    if (checking) _exit(checking == 2 ? check_connect() : 0);
+    if (checking == 2) {
+        int unreachable = check_connect();
+        _exit(problems ? 100 : unreachable);
+    }
+    if (checking) _exit(0);
     /* The message is ours to read (pread), not smtp-tls's to inherit. */
     fcntl(msgfd, F_SETFD, FD_CLOEXEC);
     io_in_init(&cmd_in, 0, cmd_buf, sizeof cmd_buf);

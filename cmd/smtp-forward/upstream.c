@@ -63,15 +63,24 @@ int upstream_read_reply(struct upstream *u, struct smtp_reply *r, int64_t deadli
     return -1;
 }
 
+/* A command's verb, for the log: at most 15 octets of it. */
+static void verb_of(const char *line, char verb[16])
+{
+    size_t v = strcspn(line, " ");
+    snprintf(verb, 16, "%.*s", (int)(v < 15 ? v : 15), line);
+}
+
 int upstream_send(struct upstream *u, const char *line, int64_t deadline)
 {
+    char verb[16];
     /* Its replies would no longer match our commands. */
     if (io_buffered(&u->in)) {
         upstream_unasked(u);
         return -1;
     }
     if (io_puts(&u->out, line, deadline) < 0 || io_put(&u->out, "\r\n", 2, deadline) < 0) {
-        log_warn_sys("smarthost %s: unable to send %.4s", u->peer, line);
+        verb_of(line, verb);
+        log_warn_sys("smarthost %s: unable to send %s", u->peer, verb);
         upstream_close(u);
         return -1;
     }
@@ -82,18 +91,8 @@ int upstream_command(struct upstream *u, const char *line, struct smtp_reply *r,
                      int64_t deadline)
 {
     char verb[16];
-    size_t v = strcspn(line, " ");
-    snprintf(verb, sizeof verb, "%.*s", (int)(v < 15 ? v : 15), line);
-    /* Its replies would no longer match our commands. */
-    if (io_buffered(&u->in)) {
-        upstream_unasked(u);
-        return -1;
-    }
-    if (io_puts(&u->out, line, deadline) < 0 || io_put(&u->out, "\r\n", 2, deadline) < 0) {
-        log_warn_sys("smarthost %s: unable to send %s", u->peer, verb);
-        upstream_close(u);
-        return -1;
-    }
+    if (upstream_send(u, line, deadline) < 0) return -1;
+    verb_of(line, verb);
     return upstream_read_reply(u, r, deadline, verb);
 }
 
@@ -111,24 +110,28 @@ void upstream_unasked(struct upstream *u)
     upstream_close(u);
 }
 
-/* EHLO keywords we use. */
+/* The smarthost's greeting reply, whole, for smtp-forward's check mode
+ * only: no copy of it on a connection that relays mail. */
+static void keep_reply(struct upstream *u, const struct smtp_reply *r)
+{
+    if (!u->keep_ehlo) return;
+    memcpy(u->ehlo_reply, r->text, r->len);
+    u->ehlo_len = r->len;
+}
+
+/* EHLO keywords we use (those of the EHLO cache are in u->ehlo). */
 static void parse_capabilities(struct upstream *u, const struct smtp_reply *r)
 {
     const char *p = r->text, *end = r->text + r->len;
     u->caps = u->xclient = u->xforward = 0;
     ehlo_caps_parse(&u->ehlo, r->text, r->len);
-    if (r->len < sizeof u->ehlo_reply) {
-        memcpy(u->ehlo_reply, r->text, r->len);
-        u->ehlo_len = r->len;
-    }
+    keep_reply(u, r);
     for (; p < end; p = strchr(p, '\n') + 1) {
         const char *kw = p + 4, *eol = strchr(p, '\n');
         size_t n;
         if (p == r->text || eol - p < 5) continue;     /* first line: a name */
         n = strcspn(kw, " \n");
-        if (n == 8 && !strncasecmp(kw, "8BITMIME", n)) u->caps |= CAP_8BITMIME;
-        else if (n == 8 && !strncasecmp(kw, "STARTTLS", n)) u->caps |= CAP_STARTTLS;
-        else if (n == 4 && !strncasecmp(kw, "SIZE", n)) u->caps |= CAP_SIZE;
+        if (n == 8 && !strncasecmp(kw, "STARTTLS", n)) u->caps |= CAP_STARTTLS;
         else if (n == 7 && !strncasecmp(kw, "XCLIENT", n)) {
             u->caps |= CAP_XCLIENT;
             u->xclient = client_attributes(kw + n, (size_t)(eol - kw) - n);
@@ -158,10 +161,7 @@ static int hello_as(struct upstream *u, const char *name, int64_t deadline)
         u->caps = u->xclient = u->xforward = 0;
         u->ehlo.flags = 0;
         u->ehlo.size = 0;
-        if (r.len < sizeof u->ehlo_reply) {
-            memcpy(u->ehlo_reply, r.text, r.len);
-            u->ehlo_len = r.len;
-        }
+        keep_reply(u, &r);
         if (r.code / 100 == 2) return 0;
     }
     log_warn("smarthost %s refused EHLO and HELO: %.*s", u->peer,

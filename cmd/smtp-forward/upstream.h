@@ -13,8 +13,6 @@
 #include "smtp_reply.h"
 #include "tlspipe.h"
 
-#define CAP_SIZE       2u
-#define CAP_8BITMIME   4u
 #define CAP_STARTTLS   8u
 #define CAP_XCLIENT   16u
 #define CAP_XFORWARD  32u
@@ -28,7 +26,8 @@ struct upstream {
     unsigned xclient, xforward; /* the attributes each lists (client.h) */
     int64_t last_activity;      /* for keep-alive */
     char peer[80];              /* "address port", for the log */
-    char ehlo_reply[SMTP_REPLY_MAX + 1];
+    int keep_ehlo;              /* check mode: keep the EHLO reply, whole */
+    char ehlo_reply[SMTP_REPLY_MAX];
     size_t ehlo_len;
     struct io_in in;
     struct io_out out;

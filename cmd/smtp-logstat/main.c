@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "scan.h"
 #include "logstat.h"
 
 #ifndef NOQUEUE_VERSION
@@ -183,7 +184,6 @@ int main(int argc, char **argv)
     if (fcntl(2, F_GETFD) < 0) open("/dev/null", O_WRONLY);
     opterr = 0;                 /* one line, ours */
     while ((opt = getopt(argc, argv, "VHm:f:t:n:")) != -1) {
-        char *end;
         switch (opt) {
         case 'V':
             if (printf("smtp-logstat %s\n", NOQUEUE_VERSION) < 0 || fflush(stdout))
@@ -201,9 +201,7 @@ int main(int argc, char **argv)
             if (time_parse(optarg, &to)) log_fatal(100, "not a time for -t: %s (YYYY-MM-DD [HH:MM[:SS]] or @seconds)", optarg);
             break;
         case 'n':
-            errno = 0;
-            top = strtoul(optarg, &end, 10);
-            if (errno || *end || !*optarg || top < 1 || top > TABLE_CAP)
+            if (!scan_ulong(optarg, TABLE_CAP, &top) || !top)
                 log_fatal(100, "not a number from 1 to %d for -n: %s", TABLE_CAP, optarg);
             break;
         default:

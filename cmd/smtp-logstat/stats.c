@@ -48,19 +48,25 @@ static void slot_free(struct table *t, uint32_t i)
     t->slot[i] = 0;
 }
 
+/* src cut to size - 1 octets */
+static void copy(char *dst, size_t size, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= size) n = size - 1;
+    memcpy(dst, src, n);
+    dst[n] = 0;
+}
+
 void table_add(struct table *t, const char *key, uint64_t count)
 {
     uint32_t i;
     unsigned m, k;
     char key_cut[KEY_MAX];
-    size_t n = strlen(key);
-    if (n >= KEY_MAX) n = KEY_MAX - 1;
-    memcpy(key_cut, key, n);
-    key_cut[n] = 0;
+    copy(key_cut, sizeof key_cut, key);
     i = slot_of(t, key_cut);
     if (t->slot[i]) { t->e[t->slot[i] - 1].count += count; return; }
     if (t->n < TABLE_CAP) {
-        memcpy(t->e[t->n].key, key_cut, n + 1);
+        memcpy(t->e[t->n].key, key_cut, strlen(key_cut) + 1);
         t->e[t->n].count = count;
         t->e[t->n].err = 0;
         t->slot[i] = (uint16_t)++t->n;
@@ -71,7 +77,7 @@ void table_add(struct table *t, const char *key, uint64_t count)
         if (t->e[k].count < t->e[m].count) m = k;
     slot_free(t, slot_of(t, t->e[m].key));
     t->evicted++;
-    memcpy(t->e[m].key, key_cut, n + 1);
+    memcpy(t->e[m].key, key_cut, strlen(key_cut) + 1);
     t->e[m].err = t->e[m].count;
     t->e[m].count += count;
     t->slot[slot_of(t, key_cut)] = (uint16_t)(m + 1);
@@ -141,14 +147,6 @@ void stats_too_long(struct stats *st)
     st->too_long++;
 }
 
-/* src cut to size - 1 octets */
-static void copy(char *dst, size_t size, const char *src)
-{
-    size_t n = strlen(src);
-    if (n >= size) n = size - 1;
-    memcpy(dst, src, n);
-    dst[n] = 0;
-}
 
 static int word_is(const struct logline *l, const char *w)
 {

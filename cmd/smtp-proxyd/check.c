@@ -19,8 +19,7 @@
 static unsigned problems;
 static int temporary_only = 1;
 
-static void problem(int temporary, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void problem(int temporary, const char *fmt, ...)
+void check_problem(int temporary, const char *fmt, ...)
 {
     char buf[1024];
     va_list ap;
@@ -37,7 +36,7 @@ static void judge(const char *what, int status)
 {
     char text[32];
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
-    problem(WIFEXITED(status) && WEXITSTATUS(status) == 111, "%s: %s", what,
+    check_problem(WIFEXITED(status) && WEXITSTATUS(status) == 111, "%s: %s", what,
             child_status_text(status, text, sizeof text));
 }
 
@@ -55,11 +54,11 @@ static void check_filter(struct filter *f, const struct spool *sp)
     snprintf(what, sizeof what, "filter %s", f->name);
     if (f->oneshot) {
         /* Started per message with the message on stdin: found, no more. */
-        if (!child_findable(f->argv[0])) problem(0, "%s: unable to find %s", what, f->argv[0]);
+        if (!child_findable(f->argv[0])) check_problem(0, "%s: unable to find %s", what, f->argv[0]);
         return;
     }
     if (child_spawn_scratch(&f->proc, f->argv, 0, -1, sp->fd_ro, -1) < 0) {
-        problem(0, "%s: unable to start %s: %s", what, f->argv[0], strerror(errno));
+        check_problem(0, "%s: unable to start %s: %s", what, f->argv[0], strerror(errno));
         return;
     }
     io_in_init(&in, f->proc.from, inbuf, sizeof inbuf);
@@ -71,13 +70,13 @@ static void check_filter(struct filter *f, const struct spool *sp)
     }
     close(f->proc.to);
     if (n == IO_ERROR && errno == ETIMEDOUT) {
-        problem(1, "%s: no greeting within %u seconds", what, f->timeout);
+        check_problem(1, "%s: no greeting within %u seconds", what, f->timeout);
         child_kill(f->proc.pid);
     } else if (n <= 0) {
         /* It said why on its standard error, ours: its status. */
         judge(what, child_reap(f->proc.pid, f->proc.from, deadline));
     } else if (filterproto_parse_hello(line, (size_t)n - 1, &events, &version) < 0) {
-        problem(0, "%s: bad greeting", what);
+        check_problem(0, "%s: bad greeting", what);
         child_kill(f->proc.pid);
     } else {
         judge(what, child_reap(f->proc.pid, f->proc.from, deadline));
@@ -105,7 +104,7 @@ static void check_tls(void)
     }
     argv[n] = 0;
     if (child_spawn(&c, argv, 0, -1, -1) < 0) {
-        problem(0, "STARTTLS: unable to start %s: %s", cfg.tls_program, strerror(errno));
+        check_problem(0, "STARTTLS: unable to start %s: %s", cfg.tls_program, strerror(errno));
         return;
     }
     close(c.to);
@@ -117,11 +116,11 @@ static void check_forwarder(int connect)
 {
     struct child c;
     if (setenv("NOQUEUE_CHECK", connect ? "connect" : "1", 1) < 0) {
-        problem(1, "unable to set NOQUEUE_CHECK");
+        check_problem(1, "unable to set NOQUEUE_CHECK");
         return;
     }
     if (child_spawn(&c, cfg.forward_argv, 0, -1, -1) < 0) {
-        problem(0, "forwarder: unable to start %s: %s", cfg.forward_argv[0], strerror(errno));
+        check_problem(0, "forwarder: unable to start %s: %s", cfg.forward_argv[0], strerror(errno));
         return;
     }
     close(c.to);
@@ -129,24 +128,16 @@ static void check_forwarder(int connect)
     close(c.from);
 }
 
-int check_run(int level, unsigned earlier, const char *tls_problem, const char *texts_problem)
+int check_run(int level, int tls_bad)
 {
     struct spool sp;
     unsigned i;
-    char **env;
-    extern char **environ;
 
-    problems = earlier;
-    if (earlier) temporary_only = 0;
-    if (tls_problem) problem(0, "%s", tls_problem);
-    else if (cfg.tls_cert) check_tls();
-    if (texts_problem) problem(0, "%s", texts_problem);
-    for (env = environ; (env = statustext_unknown(env)); env++)
-        problem(0, "%.*s: no noqueue program takes this status text", (int)strcspn(*env, "="), *env);
+    if (!tls_bad && cfg.tls_cert) check_tls();
     sp.fd_ro = sp.fd_rw = -1;
     if (spool_open(&sp, cfg.spool_dir) < 0)
-        problem(0, "unable to make a spool file in %s: %s", cfg.spool_dir, strerror(errno));
-    if (setenv("NOQUEUE_CHECK", "1", 1) < 0) problem(1, "unable to set NOQUEUE_CHECK");
+        check_problem(0, "unable to make a spool file in %s: %s", cfg.spool_dir, strerror(errno));
+    if (setenv("NOQUEUE_CHECK", "1", 1) < 0) check_problem(1, "unable to set NOQUEUE_CHECK");
     for (i = 0; i < cfg.nfilters; i++) check_filter(&cfg.filters[i], &sp);
     check_forwarder(level > 1);
     if (!problems) {

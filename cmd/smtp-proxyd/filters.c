@@ -20,6 +20,8 @@
  * refuse something. */
 #define FAILED_EVENTS (ALL_EVENTS & ~(1u << FILTER_REPORT | 1u << FILTER_RSET))
 
+/* enum outcome's, for the log */
+static const char *const names[] = { "continue", "accept", "reject", "tempfail", "discard" };
 static char *const *oneshot_env;
 static int spool = -1, scratch = -1;
 static struct changes changes;          /* of the filter being asked */
@@ -492,7 +494,6 @@ size_t filters_times(char *buf, size_t size, int which)
 static void would(const struct filter *f, enum filter_event ev, enum outcome o,
                   const struct verdict *v, struct trail *t)
 {
-    static const char *const names[] = { "continue", "accept", "reject", "tempfail", "discard" };
     struct log_line l;
     char what[16];
     snprintf(what, sizeof what, "would-%s", names[o]);
@@ -512,7 +513,6 @@ static void would(const struct filter *f, enum filter_event ev, enum outcome o,
 void filters_event(enum filter_event ev, const struct event *e, int64_t deadline,
                    struct verdict *v, struct trail *t)
 {
-    static const char *const names[] = { "continue", "accept", "reject", "tempfail", "discard" };
     unsigned i;
     int accepted = 0, which = !of_connection(ev);
     for (i = 0; i < cfg.nfilters; i++) {

@@ -29,8 +29,7 @@
 struct config cfg;
 static int option;                      /* the one being read, for errors */
 static int check;                       /* -C: 1, -CC: 2 */
-static char tls_problem[512];
-static unsigned tls_problems;           /* reported before the last */
+static int tls_bad;                     /* -C: the TLS options had a problem */
 
 static void usage(const char *why)
 {
@@ -153,14 +152,10 @@ static int filter_block(char **argv, int i, int argc, struct filter *f)
     return i + 1;
 }
 
-/* STARTTLS is offered when there are a certificate and a key; a file that
- * cannot be read refuses the start (a full check that they match:
- * smtp-tls -s -x, for a run script). */
 /* A problem of the TLS options: fatal, but with -C one more line of the
  * check, and the next is looked for. */
 static void tls_wrong(const char *fmt, const char *arg, int err)
 {
-    size_t n = strlen(tls_problem);
     char line[400];
     snprintf(line, sizeof line, fmt, arg);
     if (!check) {
@@ -168,13 +163,13 @@ static void tls_wrong(const char *fmt, const char *arg, int err)
         if (err) log_fatal_sys(100, "%s", line);
         log_fatal(100, "%s", line);
     }
-    if (n) {                            /* all but the last: check_run has it */
-        log_warn("check: %s", tls_problem);
-        tls_problems++;
-    }
-    snprintf(tls_problem, sizeof tls_problem, "%s%s%s", line, err ? ": " : "", err ? strerror(err) : "");
+    check_problem(0, "%s%s%s", line, err ? ": " : "", err ? strerror(err) : "");
+    tls_bad = 1;
 }
 
+/* STARTTLS is offered when there are a certificate and a key; a file that
+ * cannot be read refuses the start (a full check that they match:
+ * smtp-tls -s -x, for a run script). */
 static void readable(const char *what, const char *path)
 {
     char fmt[64];
@@ -331,14 +326,14 @@ int main(int argc, char **argv)
     signal(SIGXFSZ, SIG_IGN);
     options(argc, argv);
     bad = statustext_load(texts, T_COUNT, &why);
-    if (check) {
-        char text_problem[128];
-        if (bad >= 0) snprintf(text_problem, sizeof text_problem, "SMTP_TEXT_%s %s", texts[bad].name, why);
-        return check_run(check, tls_problems, tls_problem[0] ? tls_problem : 0, bad >= 0 ? text_problem : 0);
+    if (bad >= 0 && !check) log_fatal(100, "SMTP_TEXT_%s %s", texts[bad].name, why);
+    if (bad >= 0) check_problem(0, "SMTP_TEXT_%s %s", texts[bad].name, why);
+    /* A misspelt name would be ignored: said (a problem for -C). */
+    for (env = environ; (env = statustext_unknown(env)); env++) {
+        if (check) check_problem(0, "%.*s: no noqueue program takes this status text", (int)strcspn(*env, "="), *env);
+        else log_warn("%.*s: no noqueue program takes this status text", (int)strcspn(*env, "="), *env);
     }
-    if (bad >= 0) log_fatal(100, "SMTP_TEXT_%s %s", texts[bad].name, why);
-    for (env = environ; (env = statustext_unknown(env)); env++)
-        log_warn("%.*s: no noqueue program takes this status text", (int)strcspn(*env, "="), *env);
+    if (check) return check_run(check, tls_bad);
     session_run();
     return 0;
 }

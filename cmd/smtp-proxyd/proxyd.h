@@ -171,10 +171,13 @@ void filters_set_files(int spool_fd, int scratch_fd);
  * (which 1), then zeroed: the length written, "" when none was asked. */
 size_t filters_times(char *buf, size_t size, int which);
 
-/* check.c: smtp-proxyd -C (level 2: -CC, the smarthosts too); earlier:
- * the problems of the options already reported, then the last of the TLS
- * options and of the status texts, or NULL; the exit status. */
-int check_run(int level, unsigned earlier, const char *tls_problem, const char *texts_problem);
+/* check.c: smtp-proxyd -C (level 2: -CC, the smarthosts too).  Each
+ * problem is a warning line "check: ...", counted; temporary ones (a
+ * daemon that did not answer) make 111 rather than 100 when alone.
+ * tls_bad: the TLS options had a problem (then smtp-tls is not asked to
+ * match the certificate and the key).  The exit status. */
+void check_problem(int temporary, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int check_run(int level, int tls_bad);
 
 /* forwarder.c: requests may be sent in a row (one write), their replies
  * then read in the same order. */
@@ -190,9 +193,6 @@ void forwarder_set_spool(int fd);
 
 /* session.c */
 void session_run(void);
-/* The context lines a version 2 filter gets before event ev (v: what the
- * filters before it in the chain said of this event): 0, or -1 when they
- * cannot be written by the deadline. */
 /* Make the spool and the scratch file if they are not yet: they cost a
  * connection refused before its first recipient is let through nothing.
  * On failure the client gets 421 and the session ends. */
@@ -200,6 +200,9 @@ void session_files(void);
 /* The log's conn= and the number of the transaction under way. */
 const char *session_conn(void);
 unsigned session_transaction(void);
+/* The context lines a version 2 filter gets before event ev (v: what the
+ * filters before it in the chain said of this event): 0, or -1 when they
+ * cannot be written by the deadline. */
 int session_context(struct io_out *out, enum filter_event ev, const struct verdict *v,
                     int64_t deadline);
 /* Apply the changes a filter asked for at eom, its verdict having let the

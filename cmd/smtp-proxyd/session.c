@@ -89,6 +89,8 @@ static struct {
     /* What the last EHLO reply offered, from the smarthost's (the EHLO
      * cache smtp-forward writes; see smtp-proxyd(8)) */
     struct ehlo_caps offered;
+    struct ehlo_caps cached;            /* the EHLO cache, read at the first EHLO */
+    int cache_read;
     unsigned long long size_offered;
     int bdat_refused;                   /* since a chunk was refused, until another command */
 
@@ -592,9 +594,14 @@ static void do_helo(const struct smtp_command *c, int esmtp)
         return;
     }
     /* What the smarthost can honour (SMTPUTF8, DSN, 8BITMIME, a smaller
-     * SIZE), as smtp-forward last found it; PIPELINING and CHUNKING are
+     * SIZE), as smtp-forward last found it, read once a connection (an
+     * EHLO after STARTTLS offers the same); PIPELINING and CHUNKING are
      * ours (the body is spooled however it comes). */
-    ehlo_cache_read(ehlo_cache[0] ? ehlo_cache : 0, &s.offered);
+    if (!s.cache_read) {
+        ehlo_cache_read(ehlo_cache[0] ? ehlo_cache : 0, &s.cached);
+        s.cache_read = 1;
+    }
+    s.offered = s.cached;
     if (s.offered.flags & EHLO_SIZE && s.offered.size && s.offered.size < s.size_offered)
         s.size_offered = s.offered.size;
     snprintf(line, sizeof line,

@@ -50,11 +50,6 @@ struct rcpt *transaction_rcpt(unsigned i)
 
 /* Every recipient the smarthost accepted is kept (filters at eom learn
  * them all); a refused one only while that leaves room for the rest. */
-void transaction_record(const char *addr, int code)
-{
-    transaction_record_params(addr, "", code);
-}
-
 void transaction_record_params(const char *addr, const char *params, int code)
 {
     struct rcpt *r;
@@ -84,7 +79,8 @@ struct rcpt *transaction_find(const char *addr)
     return 0;
 }
 
-const char *transaction_params(char buf[64])
+/* SIZE and BODY only, in buf, or NULL. */
+static const char *transaction_params(char buf[64])
 {
     int n = 0;
     if (tx.size_param[0]) n = snprintf(buf, 64, "SIZE=%s", tx.size_param);

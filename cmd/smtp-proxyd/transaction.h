@@ -79,17 +79,15 @@ int transaction_init(unsigned max_rcpt);
 void transaction_clear(void);
 unsigned transaction_capacity(void);
 struct rcpt *transaction_rcpt(unsigned i);
-/* Record a recipient and its reply code (see transaction.c). */
-void transaction_record(const char *addr, int code);
-/* The same, with its parameters (NOTIFY, ORCPT) as given. */
+/* Record a recipient, its parameters (NOTIFY, ORCPT) as given and its
+ * reply code (see transaction.c). */
 void transaction_record_params(const char *addr, const char *params, int code);
 /* Does the message go to r: accepted, or added at eom? */
 int rcpt_live(const struct rcpt *r);
 struct rcpt *transaction_find(const char *addr);
-/* The MAIL parameters taken, as a client gives them ("SIZE=1 BODY=7BIT"),
- * in buf, or NULL when there are none. */
-const char *transaction_params(char buf[64]);
-/* All of them: SIZE, BODY, then SMTPUTF8, RET, ENVID as given. */
+/* The MAIL parameters taken, as a client gives them: SIZE, BODY, then
+ * SMTPUTF8, RET, ENVID as given ("SIZE=1 BODY=7BIT"), in buf, or NULL
+ * when there are none. */
 const char *transaction_params_all(char buf[TX_PARAMS_MAX]);
 /* Set the parameters from those given as a client would: SIZE, BODY
  * (7BIT, 8BITMIME), and the others of MAIL that smtp-forward relays

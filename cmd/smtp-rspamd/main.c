@@ -83,7 +83,7 @@ static void options(int argc, char **argv)
         if (checkmode_ask(&ep, "rspamd", "GET /ping HTTP/1.0\r\n\r\n", 22, '\n', status, sizeof status,
                           deadline_in_ms(1000LL * cfg.timeout), why, sizeof why) < 0)
             checkmode_fatal(111, "%s", why);
-        else if (strncmp(status, "HTTP/1.", 7) || strncmp(status + 8, " 200", 4))
+        else if (strncmp(status, "HTTP/1.", 7) || !status[7] || strncmp(status + 8, " 200", 4))
             checkmode_fatal(111, "rspamd %s answered GET /ping with %.60s", cfg.address, status);
     }
     checkmode_end();

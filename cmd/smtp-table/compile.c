@@ -235,15 +235,15 @@ static int recipient_line(const char *line, size_t n, struct table_entry *e, cha
 int table_line(enum table_kind kind, const char *line, size_t n, struct table_entry *e,
                char *why, size_t size, const char **warning)
 {
-    size_t i, first;
+    size_t i, first = 0, start, wl;
+    const char *w;
     *warning = 0;
     memset(e, 0, sizeof *e);
     if (n && line[n - 1] == '\r') n--;          /* a file edited elsewhere */
     /* The address of a senders or recipients line may be UTF-8 (RFC
      * 6531), well formed; the rest, and a clients line, is printable
      * ASCII (a text goes into an SMTP reply). */
-    for (i = 0; i < n && blank(line[i]); i++) ;
-    for (first = i; first < n && !blank(line[first]); first++) ;
+    start = word(line, n, &first, &w, &wl) ? (size_t)(w - line) : n;    /* first: its end */
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)line[i];
         if ((c < 32 && c != '\t') || c == 127 || (c > 127 && (kind == KIND_CLIENTS || i >= first)))
@@ -251,8 +251,7 @@ int table_line(enum table_kind kind, const char *line, size_t n, struct table_en
     }
     if (!smtp_utf8_valid(line, first))
         return log_why(why, size, "not UTF-8: a byte above 127 that is not part of a well-formed character");
-    for (i = 0; i < n && blank(line[i]); i++) ;
-    if (i == n || line[i] == '#') return 0;
+    if (start == n || line[start] == '#') return 0;
     switch (kind) {
     case KIND_CLIENTS: return client_line(line, n, e, why, size, warning);
     case KIND_SENDERS: return sender_line(line, n, e, why, size);

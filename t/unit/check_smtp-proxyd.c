@@ -92,12 +92,12 @@ START_TEST(test_accepted_recipients_always_kept)
     setup();
     for (i = 0; i < 40; i++) {
         snprintf(a, sizeof a, "refused%u@example.net", i);
-        transaction_record(a, 550);
+        transaction_record_params(a, "", 550);
     }
     ck_assert_uint_gt(tx.rcpt_lost, 0);
     for (i = 0; i < 3; i++) {
         snprintf(a, sizeof a, "ok%u@example.net", i);
-        transaction_record(a, 250);
+        transaction_record_params(a, "", 250);
         tx.accepted++;
     }
     for (i = 0; i < tx.nrcpts; i++) live += rcpt_live(transaction_rcpt(i));
@@ -110,7 +110,7 @@ END_TEST
 START_TEST(test_no_change_no_command)
 {
     setup();
-    transaction_record("bob@example.net", 250);
+    transaction_record_params("bob@example.net", "", 250);
     ck_assert_uint_eq(replay(), 0);
 }
 END_TEST
@@ -118,7 +118,7 @@ END_TEST
 START_TEST(test_added_recipient_is_one_more_rcpt)
 {
     setup();
-    transaction_record("bob@example.net", 250);
+    transaction_record_params("bob@example.net", "", 250);
     change("add-recipient carol@example.net -");
     change("add-recipient bob@example.net -");      /* there already */
     transaction_change_envelope(&ch);
@@ -132,9 +132,9 @@ START_TEST(test_deleted_recipient_replays_the_envelope)
 {
     setup();
     strcpy(tx.size_param, "1234");
-    transaction_record("bob@example.net", 250);
-    transaction_record("dave@example.net", 250);
-    transaction_record("eve@example.net", 550);
+    transaction_record_params("bob@example.net", "", 250);
+    transaction_record_params("dave@example.net", "", 250);
+    transaction_record_params("eve@example.net", "", 550);
     change("delete-recipient bob@example.net");
     change("delete-recipient nobody@example.net");  /* a warning, nothing else */
     transaction_change_envelope(&ch);
@@ -149,7 +149,7 @@ END_TEST
 START_TEST(test_added_then_deleted)
 {
     setup();
-    transaction_record("bob@example.net", 250);
+    transaction_record_params("bob@example.net", "", 250);
     change("add-recipient carol@example.net -");
     change("delete-recipient carol@example.net");
     transaction_change_envelope(&ch);
@@ -161,7 +161,7 @@ START_TEST(test_new_sender_and_its_parameters)
 {
     setup();
     strcpy(tx.body_param, "8BITMIME");
-    transaction_record("bob@example.net", 250);
+    transaction_record_params("bob@example.net", "", 250);
     change("change-sender bounce@example.org RET+3DHDRS+20SIZE+3D99+20BODY+3D7BIT");
     transaction_change_envelope(&ch);
     ck_assert_str_eq(tx.sender, "bounce@example.org");
@@ -171,7 +171,7 @@ START_TEST(test_new_sender_and_its_parameters)
     ck_assert_str_eq(sent[2], "RCPT TO:<bob@example.net>");
     /* An unknown parameter, or a bad value, is left out. */
     setup();
-    transaction_record("bob@example.net", 250);
+    transaction_record_params("bob@example.net", "", 250);
     change("change-sender bounce@example.org XFOO+3D1+20RET+3DALL+20ENVID+3Dab+20SMTPUTF8");
     transaction_change_envelope(&ch);
     replay();
@@ -179,7 +179,7 @@ START_TEST(test_new_sender_and_its_parameters)
     ck_assert_int_eq(tx.smtputf8, 1);
     /* An added recipient keeps NOTIFY and ORCPT. */
     setup();
-    transaction_record("bob@example.net", 250);
+    transaction_record_params("bob@example.net", "", 250);
     change("add-recipient carol@example.net NOTIFY+3DNEVER+20ORCPT+3Drfc822;carol+2B40example.net+20XFOO");
     transaction_change_envelope(&ch);
     ck_assert_uint_eq(replay(), 1);
@@ -188,20 +188,20 @@ START_TEST(test_new_sender_and_its_parameters)
      * recipient added all the same. */
     setup();
     tx.offered = 0;
-    transaction_record("bob@example.net", 250);
+    transaction_record_params("bob@example.net", "", 250);
     change("add-recipient carol@example.net NOTIFY+3DNEVER");
     transaction_change_envelope(&ch);
     ck_assert_uint_eq(replay(), 1);
     ck_assert_str_eq(sent[0], "RCPT TO:<carol@example.net>");
     setup();
     tx.offered = 0;
-    transaction_record("bob@example.net", 250);
+    transaction_record_params("bob@example.net", "", 250);
     change("change-sender bounce@example.org RET+3DHDRS+20SIZE+3D9");
     transaction_change_envelope(&ch);
     replay();
     ck_assert_str_eq(sent[1], "MAIL FROM:<bounce@example.org> SIZE=9");
     setup();
-    transaction_record("bob@example.net", 250);
+    transaction_record_params("bob@example.net", "", 250);
     strcpy(tx.body_param, "8BITMIME");
     change("change-sender - -");
     transaction_change_envelope(&ch);
@@ -213,10 +213,10 @@ END_TEST
 
 START_TEST(test_quarantine_to_the_mailbox_alone)
 {
-    char params[64];
+    char params[TX_PARAMS_MAX];
     setup();
-    transaction_record("bob@example.net", 250);
-    transaction_record("dave@example.net", 250);
+    transaction_record_params("bob@example.net", "", 250);
+    transaction_record_params("dave@example.net", "", 250);
     change("quarantine looks+20bad");
     transaction_change_envelope(&ch);
     ck_assert_str_eq(tx.quarantine_reason, "looks bad");
@@ -224,7 +224,7 @@ START_TEST(test_quarantine_to_the_mailbox_alone)
     ck_assert_str_eq(sent[2], "RCPT TO:<quarantine@example.net>");
     ck_assert_uint_eq(tx.tx_mods.facts.n, 1);
     ck_assert_str_eq(tx.tx_mods.facts.f[0].value, "looks bad");
-    ck_assert_ptr_null(transaction_params(params));
+    ck_assert_ptr_null(transaction_params_all(params));
 }
 END_TEST
 

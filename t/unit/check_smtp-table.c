@@ -79,6 +79,8 @@ START_TEST(test_utf8_addresses)
     ENTRY(KIND_RECIPIENTS, "\xe7\x94\xa8\xe6\x88\xb7@\xe4\xbe\x8b\xe5\xad\x90" ".example", "\xe7\x94\xa8\xe6\x88\xb7@\xe4\xbe\x8b\xe5\xad\x90" ".example", "accept");
     ENTRY(KIND_RECIPIENTS, "*@b\xc3\xbc" "cher.example", "*@b\xc3\xbc" "cher.example", "accept");
     BAD(KIND_CLIENTS, "b\xc3\xbc" "cher.example deny", "byte 195");
+    /* the whole first word, a quoted local part with a space included */
+    ENTRY(KIND_SENDERS, "\"j \xc3\xb6" "rg\"@example.org deny", "\"j \xc3\xb6" "rg\"@example.org", "deny");
 }
 END_TEST
 

@@ -182,6 +182,23 @@ START_TEST(test_round_trip_random_strings)
 }
 END_TEST
 
+/* What decodes, and nothing else, is valid; empty is not (RFC 3461's
+ * ENVID and ORCPT have at least one character). */
+START_TEST(test_valid_is_what_decodes)
+{
+    static const char *const good[] = { "a", "x+2By", "+20", "ABC+3D", "rfc822" };
+    static const char *const bad[] = { "", "a b", "a=b", "+2b", "+2", "x+", "+G0", "caf\xc3\xa9" };
+    char out[64];
+    size_t i;
+    for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+        ck_assert_msg(xtext_valid(good[i], strlen(good[i])), "%s", good[i]);
+        ck_assert_int_ge(xtext_decode(out, sizeof out, good[i], strlen(good[i])), 0);
+    }
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(!xtext_valid(bad[i], strlen(bad[i])), "%s", bad[i]);
+}
+END_TEST
+
 static Suite *xtext_suite(void)
 {
     Suite *s = suite_create("xtext");
@@ -203,6 +220,7 @@ static Suite *xtext_suite(void)
     tcase_add_test(tc, test_decode_empty_input_into_zero_size_buffer_fails);
     tcase_add_test(tc, test_round_trip_every_byte_value);
     tcase_add_test(tc, test_round_trip_random_strings);
+    tcase_add_test(tc, test_valid_is_what_decodes);
     suite_add_tcase(s, tc);
     return s;
 }
