@@ -10,18 +10,56 @@
 
 #define ABSENT ((size_t)-1)
 
+/* io_getline without the copy: the line (LF included) where it is in the
+ * input buffer, valid until the next read.  The same results and bound:
+ * a line of more than FILTERPROTO_LINE_MAX - 1 octets is IO_TOOLONG. */
+static ssize_t getline_inplace(struct io_in *in, char **line)
+{
+    size_t scanned = 0, max = FILTERPROTO_LINE_MAX - 1;
+    for (;;) {
+        size_t have = io_buffered(in), limit = have < max ? have : max;
+        const char *p = io_peek(in), *lf = memchr(p + scanned, '\n', limit - scanned);
+        if (lf) {
+            size_t n = (size_t)(lf - p) + 1;
+            *line = in->buf + in->start;
+            io_consume(in, n);
+            return (ssize_t)n;
+        }
+        scanned = limit;
+        if (limit == max) {
+            io_consume(in, limit);
+            return IO_TOOLONG;
+        }
+        /* Make room at the front so that a whole line fits. */
+        if (in->start && in->size - in->start <= max) {
+            memmove(in->buf, in->buf + in->start, have);
+            in->start = 0;
+            in->end = have;
+        }
+        switch (io_fill(in, DEADLINE_NONE)) {
+        case 0: in->start = in->end; return IO_EOF;
+        case -1: return IO_ERROR;
+        }
+    }
+}
+
 int filterside_start_version(struct filter_side *fs, unsigned events, int version)
 {
     ssize_t n;
     int ev;
     char hello[16];
+    char *line;
     fs->version = version;
-    memset(&fs->ctx, 0, sizeof fs->ctx);
+    /* Field by field: a memset would write the facts' offsets too. */
+    fs->ctx.text = fs->ctx.arena = 0;
+    fs->ctx.len = fs->ctx.size = 0;
+    fs->ctx.rcpt = fs->ctx.rcpts = 0;
+    fs->ctx.rcpt_size = 0;
     io_in_init(&fs->in, 0, fs->inbuf, sizeof fs->inbuf);
     io_out_init(&fs->out, 1, fs->outbuf, sizeof fs->outbuf);
     fs->in.flush = &fs->out;
-    n = io_getline(&fs->in, fs->line, sizeof fs->line, DEADLINE_NONE);
-    if (n != 9 || memcmp(fs->line, "filter 1\n", 9)) return -1;
+    n = getline_inplace(&fs->in, &line);
+    if (n != 9 || memcmp(line, "filter 1\n", 9)) return -1;
     if (version != 1 && version != 2) return -1;
     memcpy(hello, "filter 1", 9);
     hello[7] = (char)('0' + version);
@@ -41,11 +79,13 @@ int filterside_start(struct filter_side *fs, unsigned events)
     return filterside_start_version(fs, events, 1);
 }
 
-/* Split the line (NUL at end) after its first word into decoded fields. */
-static int fields(struct filter_side *fs, char *p, char *end, struct filter_request *r)
+/* Split the line (NUL at end) after its first word into decoded fields,
+ * in place from its start: a field decoded is at most as long as it was
+ * in xtext and the space before it, so out stays before f. */
+static int fields(char *line, char *p, char *end, struct filter_request *r)
 {
-    char *out = fs->decoded;
-    size_t room = sizeof fs->decoded;
+    char *out = line;
+    size_t room = (size_t)(end + 1 - line);
     r->nfields = 0;
     while (p < end && r->nfields < FILTERSIDE_FIELDS) {
         char *f = p + 1, *next = strchr(f, ' ');
@@ -62,31 +102,37 @@ static int fields(struct filter_side *fs, char *p, char *end, struct filter_requ
     return 0;
 }
 
-/* Keep a copy of s[0..n-1] in the arena: its offset, or ABSENT - 1 when
- * out of memory. */
-static size_t keep_string(struct filterside_context *c, const char *s, size_t n)
+/* Keep a copy of s[0..n-1] in the text: its offset, or ABSENT - 1 when
+ * out of memory.  first (FILTERSIDE_FIRST_TEXT octets) serves until it is
+ * too small: most processes then never call malloc. */
+static size_t keep_string(struct filterside_context *c, char *first, const char *s, size_t n)
 {
     size_t at;
+    if (!c->size && n + 1 <= FILTERSIDE_FIRST_TEXT) {
+        c->text = first;
+        c->size = FILTERSIDE_FIRST_TEXT;
+    }
     if (c->len + n + 1 > c->size) {
-        size_t size = c->size ? c->size : 4096;
+        size_t size = c->size > FILTERSIDE_FIRST_TEXT ? c->size : 4096;
         char *a;
         while (size < c->len + n + 1) size *= 2;
         if (!(a = realloc(c->arena, size))) return ABSENT - 1;
-        c->arena = a;
+        if (c->text == first) memcpy(a, first, c->len);
+        c->text = c->arena = a;
         c->size = size;
     }
     at = c->len;
-    memcpy(c->arena + at, s, n);
-    c->arena[at + n] = 0;
+    memcpy(c->text + at, s, n);
+    c->text[at + n] = 0;
     c->len += n + 1;
     return at;
 }
 
 /* A decoded field: its offset, ABSENT, or ABSENT - 1. */
-static size_t keep(struct filterside_context *c, const struct filter_request *r, unsigned i)
+static size_t keep(struct filter_side *fs, const struct filter_request *r, unsigned i)
 {
     if (i >= r->nfields || r->absent[i]) return ABSENT;
-    return keep_string(c, r->field[i], r->len[i]);
+    return keep_string(&fs->ctx, fs->first_text, r->field[i], r->len[i]);
 }
 
 static void context_clear(struct filterside_context *c)
@@ -98,17 +144,18 @@ static void context_clear(struct filterside_context *c)
 }
 
 /* One context line, split into r: 0, or -1. */
-static int context_line(struct filterside_context *c, enum filter_context kind,
+static int context_line(struct filter_side *fs, enum filter_context kind,
                         const struct filter_request *r)
 {
+    struct filterside_context *c = &fs->ctx;
     unsigned i;
     unsigned long code;
     switch (kind) {
     case CONTEXT_FACT:
         if (r->nfields != 2 || r->absent[0] || c->nfacts == 4 * FILTERPROTO_FACTS) return -1;
-        c->fact_name[c->nfacts] = keep(c, r, 0);
-        c->fact_value[c->nfacts] = keep(c, r, 1);
-        if (c->fact_name[c->nfacts] >= ABSENT - 1 || c->fact_value[c->nfacts] == ABSENT - 1) return -1;
+        fs->fact_name[c->nfacts] = keep(fs, r, 0);
+        fs->fact_value[c->nfacts] = keep(fs, r, 1);
+        if (fs->fact_name[c->nfacts] >= ABSENT - 1 || fs->fact_value[c->nfacts] == ABSENT - 1) return -1;
         c->nfacts++;
         return 0;
     case CONTEXT_SCORE:
@@ -118,32 +165,37 @@ static int context_line(struct filterside_context *c, enum filter_context kind,
     case CONTEXT_CLIENT:
         if (r->nfields < CLIENT_FIELDS) return -1;
         for (i = 0; i < CLIENT_FIELDS; i++)
-            if ((c->client[i] = keep(c, r, i)) == ABSENT - 1) return -1;
+            if ((c->client[i] = keep(fs, r, i)) == ABSENT - 1) return -1;
         c->client_set = 1;
         return 0;
     case CONTEXT_SENDER:
         if (r->nfields < 3) return -1;
         /* "-" is the null sender: "" */
-        c->sender = r->absent[0] ? keep_string(c, "", 0) : keep(c, r, 0);
-        c->sender_params = keep(c, r, 1);
-        c->id = keep(c, r, 2);
+        c->sender = r->absent[0] ? keep_string(c, fs->first_text, "", 0) : keep(fs, r, 0);
+        c->sender_params = keep(fs, r, 1);
+        c->id = keep(fs, r, 2);
         if (c->sender == ABSENT - 1 || c->sender_params == ABSENT - 1 || c->id == ABSENT - 1)
             return -1;
         c->sender_set = 1;
         return 0;
     case CONTEXT_RECIPIENT:
         if (r->nfields < 3 || r->absent[0] || !scan_ulong(r->field[1], 999, &code)) return -1;
+        if (!c->rcpt_size) {            /* the first ones need no malloc */
+            c->rcpt = fs->first_rcpts;
+            c->rcpt_size = FILTERSIDE_FIRST_RCPTS;
+        }
         if (c->nrcpts == c->rcpt_size) {
-            unsigned size = c->rcpt_size ? 2 * c->rcpt_size : 64;
-            void *p = realloc(c->rcpts, size * sizeof *c->rcpts);
+            unsigned size = c->rcpt_size > FILTERSIDE_FIRST_RCPTS ? 2 * c->rcpt_size : 64;
+            struct filterside_rcpt *p = realloc(c->rcpts, size * sizeof *c->rcpts);
             if (!p) return -1;
-            c->rcpts = p;
+            if (c->rcpt == fs->first_rcpts) memcpy(p, fs->first_rcpts, sizeof fs->first_rcpts);
+            c->rcpt = c->rcpts = p;
             c->rcpt_size = size;
         }
-        c->rcpts[c->nrcpts].addr = keep(c, r, 0);
-        c->rcpts[c->nrcpts].params = keep(c, r, 2);
-        c->rcpts[c->nrcpts].code = (int)code;
-        if (c->rcpts[c->nrcpts].addr >= ABSENT - 1 || c->rcpts[c->nrcpts].params == ABSENT - 1)
+        c->rcpt[c->nrcpts].addr = keep(fs, r, 0);
+        c->rcpt[c->nrcpts].params = keep(fs, r, 2);
+        c->rcpt[c->nrcpts].code = (int)code;
+        if (c->rcpt[c->nrcpts].addr >= ABSENT - 1 || c->rcpt[c->nrcpts].params == ABSENT - 1)
             return -1;
         c->nrcpts++;
         return 0;
@@ -156,31 +208,31 @@ int filterside_next(struct filter_side *fs, struct filter_request *r)
 {
     context_clear(&fs->ctx);
     for (;;) {
-        ssize_t n = io_getline(&fs->in, fs->line, sizeof fs->line, DEADLINE_NONE);
-        char *p, *end;
+        char *line, *p, *end;
+        ssize_t n = getline_inplace(&fs->in, &line);
         size_t w;
         int k;
         if (n == IO_EOF) return 0;
         if (n < 0) return -1;
-        end = fs->line + n - 1;                 /* at the LF */
+        end = line + n - 1;                     /* at the LF */
         *end = 0;
-        p = strchr(fs->line, ' ');
+        p = strchr(line, ' ');
         if (!p) p = end;
-        w = (size_t)(p - fs->line);
+        w = (size_t)(p - line);
         if (fs->version >= 2) {
             for (k = 0; k < CONTEXT_KINDS; k++) {
                 const char *name = filterproto_context_name((enum filter_context)k);
-                if (w == strlen(name) && !memcmp(fs->line, name, w)) break;
+                if (w == strlen(name) && !memcmp(line, name, w)) break;
             }
             if (k < CONTEXT_KINDS) {
-                if (fields(fs, p, end, r) < 0 || context_line(&fs->ctx, (enum filter_context)k, r) < 0)
+                if (fields(line, p, end, r) < 0 || context_line(fs, (enum filter_context)k, r) < 0)
                     return -1;
                 continue;
             }
         }
         for (k = 0; k < FILTER_EVENTS; k++) {
             const char *name = filterproto_event_name((enum filter_event)k);
-            if (w == strlen(name) && !memcmp(fs->line, name, w)) break;
+            if (w == strlen(name) && !memcmp(line, name, w)) break;
         }
         if (k == FILTER_EVENTS) return -1;
         r->event = (enum filter_event)k;
@@ -196,7 +248,7 @@ int filterside_next(struct filter_side *fs, struct filter_request *r)
             fs->token[after - t] = 0;
             p = after;
         }
-        return fields(fs, p, end, r) < 0 ? -1 : 1;
+        return fields(line, p, end, r) < 0 ? -1 : 1;
     }
 }
 
@@ -265,7 +317,7 @@ int filterside_eom_loop(struct filter_side *fs, filterside_answer *answer, void 
 
 static const char *at(const struct filterside_context *c, size_t off)
 {
-    return off == ABSENT ? 0 : c->arena + off;
+    return off == ABSENT ? 0 : c->text + off;
 }
 
 const char *filterside_fact(const struct filter_side *fs, const char *name)
@@ -273,7 +325,7 @@ const char *filterside_fact(const struct filter_side *fs, const char *name)
     const struct filterside_context *c = &fs->ctx;
     unsigned i = c->nfacts;
     while (i--)                         /* the latest wins */
-        if (!strcmp(at(c, c->fact_name[i]), name)) return at(c, c->fact_value[i]);
+        if (!strcmp(at(c, fs->fact_name[i]), name)) return at(c, fs->fact_value[i]);
     return 0;
 }
 
@@ -307,9 +359,9 @@ const char *filterside_recipient(const struct filter_side *fs, unsigned i, int *
 {
     const struct filterside_context *c = &fs->ctx;
     if (i >= c->nrcpts) return 0;
-    if (code) *code = c->rcpts[i].code;
-    if (params) *params = at(c, c->rcpts[i].params);
-    return at(c, c->rcpts[i].addr);
+    if (code) *code = c->rcpt[i].code;
+    if (params) *params = at(c, c->rcpt[i].params);
+    return at(c, c->rcpt[i].addr);
 }
 
 long filterside_score(const struct filter_side *fs)

@@ -29,13 +29,15 @@ enum filterside_client {
 };
 
 /* What the context lines before the current event said; valid until the
- * next filterside_next.  Strings are offsets into arena (it may move). */
+ * next filterside_next.  Strings are offsets into the text (it may move):
+ * the filter_side's own few hundred octets at first, a malloc'd arena
+ * once a transaction's context outgrows them; the recipients likewise. */
+struct filterside_rcpt { size_t addr, params; int code; };
 struct filterside_context {
-    char *arena;
+    char *text;                         /* the strings: first, or arena */
+    char *arena;                        /* malloc'd, or NULL */
     size_t len, size;
     unsigned nfacts;
-    /* the scopes: connection, HELO, transaction, and this event's so far */
-    size_t fact_name[4 * FILTERPROTO_FACTS], fact_value[4 * FILTERPROTO_FACTS];
     int score_set;
     long score;
     int client_set;
@@ -43,19 +45,34 @@ struct filterside_context {
     int sender_set;
     size_t sender, sender_params, id;   /* sender "" for <>; params (size_t)-1 if none */
     unsigned nrcpts, rcpt_size;
-    struct { size_t addr, params; int code; } *rcpts;
+    struct filterside_rcpt *rcpt;       /* the recipients: first_rcpts, or rcpts */
+    struct filterside_rcpt *rcpts;      /* malloc'd, or NULL */
 };
 
+#define FILTERSIDE_FIRST_TEXT 512
+#define FILTERSIDE_FIRST_RCPTS 8
+
+/* What each event writes (the small fields, the context's first strings,
+ * the start of the input buffer) comes first and together, what few
+ * events write (the facts' offsets) last: fewer pages touched. */
 struct filter_side {
     int version;
+    char token[16];                     /* the last event's */
     struct io_in in;
     struct io_out out;
-    char inbuf[FILTERPROTO_LINE_MAX];
-    char outbuf[4096];
-    char line[FILTERPROTO_LINE_MAX];
-    char decoded[FILTERPROTO_LINE_MAX + FILTERSIDE_FIELDS];
-    char token[16];                     /* the last event's */
     struct filterside_context ctx;
+    struct filterside_rcpt first_rcpts[FILTERSIDE_FIRST_RCPTS];
+    char first_text[FILTERSIDE_FIRST_TEXT];
+    /* A line is read, split and decoded in place: each field decoded is
+     * no longer than it was in xtext, so it never overtakes the part of
+     * the line still to be read. */
+    union {
+        char inbuf[FILTERPROTO_LINE_MAX];
+        char decoded[FILTERPROTO_LINE_MAX];
+    };
+    char outbuf[4096];
+    /* the scopes: connection, HELO, transaction, and this event's so far */
+    size_t fact_name[4 * FILTERPROTO_FACTS], fact_value[4 * FILTERPROTO_FACTS];
 };
 
 /* Read "filter 1" on fd 0, answer with the events wanted (1 << FILTER_x),
