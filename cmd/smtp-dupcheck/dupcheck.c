@@ -6,19 +6,25 @@
 #include "dupcheck.h"
 #include "log.h"
 
-void dupcheck_init(struct dupcheck *d, const struct dupcheck_config *cfg)
-{
-    memset(d, 0, sizeof *d);
-    d->cfg = cfg;
-    d->store.fd = d->store.file.fd = -1;
-}
-
 static void transaction_reset(struct dupcheck *d)
 {
     d->nrcpts = 0;
     d->have_fp = 0;
     d->sender[0] = 0;
     d->msgid[0] = 0;
+}
+
+/* Field by field, not a memset of the whole: that would write the 32 KB
+ * of recipients' digests (nine pages) in every process. */
+void dupcheck_init(struct dupcheck *d, const struct dupcheck_config *cfg)
+{
+    d->cfg = cfg;
+    memset(&d->store, 0, sizeof d->store);
+    d->store.fd = d->store.file.fd = -1;
+    d->store_parsed = 0;
+    memset(&d->permanent, 0, sizeof d->permanent);
+    d->permanent_open = 0;
+    transaction_reset(d);
 }
 
 /* Opened at the first message that needs it, not per connection: most
@@ -74,7 +80,10 @@ static int permanent(struct dupcheck *d, const char *msgid)
     return r > 0;
 }
 
-static void log_unchecked(struct dupcheck *d, const char *reason)
+/* The log lines are not inlined: a line buffer (4 KB) in eom's or
+ * report's frame would put the frames below it (the scan, the store) on
+ * pages of their own. */
+static __attribute__((noinline)) void log_unchecked(struct dupcheck *d, const char *reason)
 {
     struct log_line l;
     log_line_event(&l, "unchecked");
@@ -83,7 +92,7 @@ static void log_unchecked(struct dupcheck *d, const char *reason)
     log_line_emit(&l);
 }
 
-static const char *duplicate(struct dupcheck *d, const char *source, int64_t age)
+static __attribute__((noinline)) const char *duplicate(struct dupcheck *d, const char *source, int64_t age)
 {
     struct log_line l;
     char hex[2 * FINGERPRINT_SIZE + 1];
@@ -156,11 +165,22 @@ static const char *eom(struct dupcheck *d, const struct dupcheck_envelope *env, 
     return r ? duplicate(d, "store", now - when) : "continue";
 }
 
+static __attribute__((noinline)) void log_recorded(struct dupcheck *d, int evicted)
+{
+    struct log_line l;
+    char hex[2 * FINGERPRINT_SIZE + 1];
+    dupstore_hex(d->fp, hex);
+    log_line_event(&l, "recorded");
+    log_kv_str(&l, "fp", hex);
+    log_kv_str(&l, "msgid", d->msgid);
+    /* A live entry pushed out: the store is too small for the window. */
+    if (evicted) log_kv_num(&l, "evicted", 1);
+    log_line_emit(&l);
+}
+
 static void report(struct dupcheck *d, const struct filter_request *r, int64_t now)
 {
     const struct dupcheck_config *c = d->cfg;
-    struct log_line l;
-    char hex[2 * FINGERPRINT_SIZE + 1];
     int evicted = 0;
     if (!d->have_fp || r->nfields < 1 || strcmp(r->field[0], "delivered")) return;
     struct store_key k;
@@ -170,13 +190,7 @@ static void report(struct dupcheck *d, const struct filter_request *r, int64_t n
         store_failed(d, "not recorded");
         return;
     }
-    dupstore_hex(d->fp, hex);
-    log_line_event(&l, "recorded");
-    log_kv_str(&l, "fp", hex);
-    log_kv_str(&l, "msgid", d->msgid);
-    /* A live entry pushed out: the store is too small for the window. */
-    if (evicted) log_kv_num(&l, "evicted", 1);
-    log_line_emit(&l);
+    log_recorded(d, evicted);
 }
 
 const char *dupcheck_event(struct dupcheck *d, const struct filter_request *r,

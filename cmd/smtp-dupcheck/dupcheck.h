@@ -35,14 +35,16 @@ struct dupcheck {
     int store_parsed;
     struct table permanent;
     int permanent_open;
-    /* the transaction, from eom to its report */
+    /* the transaction, from eom to its report; what every message
+     * writes first, the 32 KB of recipients' digests last (each message
+     * writes only those it has: fewer pages) */
     unsigned long nrcpts;
-    char sender[SMTP_ADDRESS_MAX + 1];
-    unsigned char sender_digest[FINGERPRINT_SIZE];
-    unsigned char rcpts[DUPCHECK_RCPT_MAX][FINGERPRINT_SIZE];
     int have_fp;                /* computed at eom, to record at report */
     unsigned char fp[FINGERPRINT_SIZE];
+    unsigned char sender_digest[FINGERPRINT_SIZE];
+    char sender[SMTP_ADDRESS_MAX + 1];
     char msgid[MSGID_MAX + 1];
+    unsigned char rcpts[DUPCHECK_RCPT_MAX][FINGERPRINT_SIZE];
 };
 
 /* The envelope at eom: the sender ("" for <>) and every recipient the
