@@ -148,6 +148,9 @@ struct mime_entity {                    /* what its header said so far */
 
 #define MIME_PREFIX_MAX (BODYCHECK_BOUNDARY_MAX + 8)
 
+/* What every message writes first and together, the big arrays last
+ * (each message writes only the start of field, and level only when it
+ * is a multipart): fewer pages touched. */
 struct mime_scanner {
     const struct mime_events *ev;
     void *ctx;
@@ -156,24 +159,24 @@ struct mime_scanner {
     unsigned depth;                     /* of the current entity */
     unsigned entities;
     unsigned nlevels;
-    struct mime_level level[BODYCHECK_DEPTH_MAX];
-    struct mime_entity ent;
-    char part[BODYCHECK_PART_MAX];
     unsigned reported;                  /* malformations, a bit each */
     /* the current line */
     int cr;                             /* a CR held back: LF next? */
     unsigned long long line_len;
     int maybe_delimiter, tail_space;
     size_t prefix_len;
-    char prefix[MIME_PREFIX_MAX];
-    /* a text body's lines, for attachments inside it */
-    struct embedded text;
     int hold;                           /* this line may be a delimiter: not fed yet */
     unsigned long long held_space;      /* white space after prefix[], held */
     /* the header field being read */
     int continuation, have_field, field_long;
     size_t section_len, field_len;
+    struct mime_entity ent;
+    char part[BODYCHECK_PART_MAX];
+    char prefix[MIME_PREFIX_MAX];
+    /* a text body's lines, for attachments inside it */
+    struct embedded text;
     char field[BODYCHECK_FIELD_MAX];
+    struct mime_level level[BODYCHECK_DEPTH_MAX];
 };
 
 void mime_start(struct mime_scanner *m, const struct mime_events *ev, void *ctx);
@@ -205,12 +208,20 @@ struct rule {
     unsigned long fired, seen;          /* message numbers */
 };
 
+/* The first rules live in the config itself (the defaults and a few
+ * options are 20 or so): a filter with no more never calls malloc,
+ * which would cost it pages of its own.  The config must not be moved. */
+#define BODYCHECK_FIRST_RULES 32
+
 struct config {
-    struct rule **rule;
+    struct rule **rule;                 /* first_rule, or malloc'd */
     size_t nrules, room;
     char add_header[HEADER_NAME_MAX + 1];
     int have_file;
     unsigned long message;              /* counts the messages checked */
+    size_t nfirst;                      /* of first[], handed out */
+    struct rule *first_rule[BODYCHECK_FIRST_RULES];
+    struct rule first[BODYCHECK_FIRST_RULES];
 };
 
 /* Defaults: From required, the malformations' default actions. */
@@ -239,14 +250,16 @@ struct finding {
     char name[BODYCHECK_NAME_SHOW];     /* the file name, as decoded */
 };
 
+/* The fields of every message first, beside the scanner's (one page),
+ * the findings and the header rules' buffers last. */
 struct check {
     struct config *cfg;
-    struct mime_scanner mime;
     unsigned long long size, fed;
     enum verdict verdict;
     const struct rule *decisive;        /* the first reject, else tempfail */
     long score;
     unsigned nfound, more;
+    struct mime_scanner mime;
     struct finding found[BODYCHECK_FINDINGS_MAX];
     char raw[BODYCHECK_FIELD_MAX + 1];              /* a field value, for regexec() */
     char value[2 * BODYCHECK_FIELD_MAX + 1];        /* the same, decoded */

@@ -2,6 +2,7 @@
  * option is a line of it).  Every error names its reason; config_file
  * adds "file:line".  Nothing here is used after start-up but the rules. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,25 @@ static void *allocate(size_t n)
     void *p = calloc(1, n);
     if (!p) log_fatal_sys(111, "unable to allocate memory");
     return p;
+}
+
+/* A new rule, zeroed: one of first[] while there are some left. */
+static struct rule *rule_new(struct config *c)
+{
+    struct rule *r;
+    if (c->nfirst == BODYCHECK_FIRST_RULES) return allocate(sizeof *r);
+    r = &c->first[c->nfirst++];
+    memset(r, 0, sizeof *r);
+    return r;
+}
+
+static void rule_free(struct config *c, struct rule *r)
+{
+    if (r >= c->first && r < c->first + BODYCHECK_FIRST_RULES) {
+        if (r == &c->first[c->nfirst - 1]) c->nfirst--;    /* the last taken: again */
+    } else {
+        free(r);
+    }
 }
 
 /* The rule of this kind and key, or a new one at the end.  Size, require,
@@ -41,12 +61,13 @@ static struct rule *rule_for(struct config *c, enum rule_kind kind, const char *
         }
     if (c->nrules == c->room) {
         struct rule **more;
-        c->room = c->room ? 2 * c->room : 32;
-        more = realloc(c->rule, c->room * sizeof *more);
+        c->room *= 2;
+        more = realloc(c->rule == c->first_rule ? 0 : c->rule, c->room * sizeof *more);
         if (!more) log_fatal_sys(111, "unable to allocate memory");
+        if (c->rule == c->first_rule) memcpy(more, c->first_rule, sizeof c->first_rule);
         c->rule = more;
     }
-    r = c->rule[c->nrules++] = allocate(sizeof *r);
+    r = c->rule[c->nrules++] = rule_new(c);
     r->kind = kind;
     r->malformation = malformation;
     snprintf(r->key, sizeof r->key, "%s", key);
@@ -56,10 +77,18 @@ static struct rule *rule_for(struct config *c, enum rule_kind kind, const char *
 /* What is not reported by default is only tagged: the reader saw all of
  * the message anyway (an unclosed boundary), or it is common in honest
  * mail (8-bit octets in headers, from mailers that do not encode). */
+/* Not first[]: each rule is zeroed when taken. */
+static void config_clear(struct config *c)
+{
+    memset(c, 0, offsetof(struct config, first));
+    c->rule = c->first_rule;
+    c->room = BODYCHECK_FIRST_RULES;
+}
+
 void config_init(struct config *c)
 {
     int m;
-    memset(c, 0, sizeof *c);
+    config_clear(c);
     rule_for(c, RULE_REQUIRE, "From", -1)->action.kind = ACTION_REJECT;
     for (m = 0; m < MALFORMED_KINDS; m++)
         rule_for(c, RULE_MALFORMED, malformation_name((enum malformation)m), m)->action.kind =
@@ -72,10 +101,10 @@ void config_free(struct config *c)
     for (i = 0; i < c->nrules; i++) {
         if (c->rule[i]->kind == RULE_HEADER) regfree(&c->rule[i]->re);
         free(c->rule[i]->action.text);
-        free(c->rule[i]);
+        rule_free(c, c->rule[i]);
     }
-    free(c->rule);
-    memset(c, 0, sizeof *c);
+    if (c->rule != c->first_rule) free(c->rule);
+    config_clear(c);
 }
 
 static int blank(char c)
@@ -230,7 +259,7 @@ static int header_rule(struct config *c, const char *s, unsigned lineno, char *w
     if (action(s, &r->action, why, size) < 0) {
         regfree(&r->re);
         c->nrules--;
-        free(r);
+        rule_free(c, r);
         return -1;
     }
     return 0;
