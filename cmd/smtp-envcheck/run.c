@@ -29,8 +29,10 @@ static const char *string_field(const struct filter_request *r, unsigned i)
 }
 
 /* A refusal is logged with what decided it, since the proxy's log has
- * only the code; conn= is the proxy's, to join the two. */
-static void log_refusal(const struct envcheck *ec, enum filter_event ev, const char *value,
+ * only the code; conn= is the proxy's, to join the two.  Not inlined:
+ * its line buffer (4 KB) would put every frame below the event loop's
+ * on a page of its own. */
+static __attribute__((noinline)) void log_refusal(const struct envcheck *ec, enum filter_event ev, const char *value,
                         size_t n, const struct verdict *v)
 {
     struct log_line l;
@@ -44,16 +46,26 @@ static void log_refusal(const struct envcheck *ec, enum filter_event ev, const c
     log_line_emit(&l);
 }
 
+/* The answer lines of v; their buffer on the stack only while they are
+ * made and said. */
+static __attribute__((noinline)) int answer(struct filter_side *fs, const struct verdict *v)
+{
+    char lines[2][STATUSTEXT_MAX + 64];
+    int i, k = envcheck_answer(v, lines);
+    for (i = 0; i < k; i++)
+        if (filterside_say(fs, lines[i]) < 0) return -1;
+    return 0;
+}
+
 int envcheck_run(struct envcheck *ec, char *why, size_t size)
 {
     static struct filter_side fs;
     struct filter_request req;
     struct verdict v;
-    char lines[2][STATUSTEXT_MAX + 64];
     unsigned events = 1u << FILTER_CONNECT | 1u << FILTER_RCPT;
     const char *value;
     size_t n;
-    int r, i, k;
+    int r;
 
     if (ec->helo) events |= 1u << FILTER_HELO;
     if (ec->senders.path) events |= 1u << FILTER_MAIL;
@@ -87,12 +99,10 @@ int envcheck_run(struct envcheck *ec, char *why, size_t size)
             break;
         }
         if (v.code) log_refusal(ec, req.event, value, n, &v);
-        k = envcheck_answer(&v, lines);
-        for (i = 0; i < k; i++)
-            if (filterside_say(&fs, lines[i]) < 0) {
-                snprintf(why, size, "unable to answer the proxy: %s", strerror(errno));
-                return 111;
-            }
+        if (answer(&fs, &v) < 0) {
+            snprintf(why, size, "unable to answer the proxy: %s", strerror(errno));
+            return 111;
+        }
     }
     /* The answers given so far still go out. */
     if (filterside_flush(&fs) < 0 && r == 0) {
