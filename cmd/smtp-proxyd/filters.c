@@ -274,7 +274,7 @@ static enum outcome ask(struct filter *f, enum filter_event ev, const char *even
     int max = f->version >= 2 ? FILTERPROTO_MODIFIERS_V2 : FILTERPROTO_MODIFIERS;
     long score = 0;
     char class[FILTERPROTO_CLASS_MAX + 1];
-    size_t headers_before = v->headers.len;
+    size_t headers_before = v->headers->len;
     static struct facts facts;          /* this filter's, until its verdict */
 
     facts.n = 0;
@@ -302,10 +302,10 @@ static enum outcome ask(struct filter *f, enum filter_event ev, const char *even
         }
         switch (fl.kind) {
         case FILTER_HEADER:
-            if (headers_add(&v->headers, fl.name, fl.value, fl.valuelen) < 0) {
+            if (headers_add(v->headers, fl.name, fl.value, fl.valuelen) < 0) {
                 log_warn("filter %s: header fields over %zu octets at %s", f->name,
-                         sizeof v->headers.buf, filterproto_event_name(ev));
-                v->headers.len = headers_before;
+                         sizeof v->headers->buf, filterproto_event_name(ev));
+                v->headers->len = headers_before;
                 set_failed(v);
                 return O_TEMPFAIL;      /* fail closed: never drop a field */
             }
@@ -333,7 +333,7 @@ static enum outcome ask(struct filter *f, enum filter_event ev, const char *even
         if (io_buffered(&f->in)) { why = "spoke unasked"; goto failure; }
         /* A dry run: the verdict is for the log, and nothing changes. */
         if (f->dry) {
-            v->headers.len = headers_before;
+            v->headers->len = headers_before;
             goto verdict;
         }
         /* A valid verdict: its modifiers go with it, and the message
@@ -341,7 +341,7 @@ static enum outcome ask(struct filter *f, enum filter_event ev, const char *even
         if ((fl.kind == FILTER_CONTINUE || fl.kind == FILTER_ACCEPT) && changes.n &&
             (why = session_apply_changes(&changes)))
             goto failure;
-        if (facts_merge(&v->facts, &facts) < 0) {
+        if (facts_merge(v->facts, &facts) < 0) {
             log_warn("filter %s: more than %d facts at %s", f->name, FILTERPROTO_FACTS,
                      filterproto_event_name(ev));
             set_failed(v);
@@ -370,7 +370,7 @@ static enum outcome ask(struct filter *f, enum filter_event ev, const char *even
     }
     why = "too many modifiers";
 failure:
-    v->headers.len = headers_before;
+    v->headers->len = headers_before;
     fail(f, ev, why, exited);
     *failed = 1;
     return policy_outcome(f, v);

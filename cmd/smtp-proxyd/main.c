@@ -13,6 +13,7 @@
 #include "log.h"
 #include "proxyd.h"
 #include "scan.h"
+#include "transaction.h"
 
 #ifndef NOQUEUE_VERSION
 #define NOQUEUE_VERSION "unknown"
@@ -210,7 +211,7 @@ static void options(int argc, char **argv)
     cfg.min_data_rate = 500;
     cfg.eom_timeout = 540;
     cfg.size_limit = 52428800;
-    cfg.max_rcpt = 100;
+    cfg.max_rcpt = RCPT_MAX_DEFAULT;
     cfg.max_errors = 20;
     cfg.received = 1;
     cfg.filter_timeout = 30;

@@ -212,37 +212,50 @@ done:
     return r;
 }
 
+/* The Message-ID field is looked for in the first 16 KB of the message,
+ * read 4 KB at a time: one page of stack, and one read for most headers. */
+#define MESSAGE_ID_SCAN 16384
+
 size_t message_id(int in, char *out, size_t size)
 {
-    char buf[16384];
-    size_t got, i, len = 0;
-    int in_field = 0;
-    out[0] = 0;
-    if (read_at(in, buf, sizeof buf - 1, 0, &got) < 0) return 0;
-    buf[got] = 0;
-    for (i = 0; i < got;) {
-        char *eol = memchr(buf + i, '\n', got - i);
-        size_t n = eol ? (size_t)(eol - buf) - i : got - i, k;
-        const char *p = buf + i;
-        if (n && p[n - 1] == '\r') n--;
-        if (!n) break;                          /* the end of the header */
-        if (in_field && (p[0] == ' ' || p[0] == '\t')) {
-            k = 0;                              /* a folded continuation */
-        } else if (in_field) {
-            break;
-        } else if (n >= 11 && !strncasecmp(p, "Message-ID:", 11)) {
-            in_field = 1;
-            k = 11;
-        } else {
-            if (!eol) break;
-            i = (size_t)(eol - buf) + 1;
-            continue;
+    static const char name[] = "message-id:";
+    enum { LINE, NAME, VALUE, SKIP } st = LINE;
+    char buf[4096];
+    size_t len = 0, m = 0, got, i;
+    off_t off = 0;
+    int found = 0;                      /* in the Message-ID field */
+    while (off < MESSAGE_ID_SCAN) {
+        if (read_at(in, buf, sizeof buf, off, &got) < 0 || !got) break;
+        off += (off_t)got;
+        for (i = 0; i < got; i++) {
+            char c = buf[i];
+            switch (st) {
+            case LINE:                  /* at the start of a line */
+                if (c == ' ' || c == '\t') {
+                    st = found ? VALUE : SKIP;      /* a folded continuation */
+                    break;
+                }
+                /* the end of the field, or of the header (an empty line) */
+                if (found || c == '\r' || c == '\n') goto done;
+                st = NAME;
+                m = 0;
+                /* fall through */
+            case NAME:
+                if (c == '\n') st = LINE;
+                else if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != name[m]) st = SKIP;
+                else if (++m == sizeof name - 1) { st = VALUE; found = 1; }
+                break;
+            case VALUE:
+                if (c == '\n') st = LINE;
+                else if (c != ' ' && c != '\t' && c != '\r' && len + 1 < size) out[len++] = c;
+                break;
+            case SKIP:
+                if (c == '\n') st = LINE;
+                break;
+            }
         }
-        for (; k < n && len + 1 < size; k++)
-            if (p[k] != ' ' && p[k] != '\t') out[len++] = p[k];
-        if (!eol) break;
-        i = (size_t)(eol - buf) + 1;
     }
+done:
     out[len] = 0;
     return len;
 }

@@ -116,10 +116,13 @@ struct config {
 };
 extern struct config cfg;
 
-/* Header fields for a message, as "Name: value" NUL-separated. */
+/* Header fields for a message, as "Name: value" NUL-separated.  len
+ * after buf: where a struct holds the fields and then facts (struct
+ * modifiers, the event's store), the length and the count of facts
+ * share a page, so that a scope with neither touches one page. */
 struct headers {
-    size_t len;
     char buf[8192];
+    size_t len;
 };
 
 /* What the filters decided about one event, with the modifiers of those
@@ -132,8 +135,12 @@ struct verdict {
     long score;                         /* points added */
     char class[FILTERPROTO_CLASS_MAX + 1];
     int class_set;
-    struct headers headers;
-    struct facts facts;                 /* version 2 */
+    /* The event's header fields and facts (version 2).  One store serves
+     * every event (session.c): they are taken into their scope, or sent,
+     * before the next event runs; so a verdict is small, and so are the
+     * frames of the handlers that hold one. */
+    struct headers *headers;
+    struct facts *facts;
 };
 
 /* The filters' verdicts other than continue, for the log. */

@@ -2,6 +2,7 @@
  * smarthost's answers relayed live, the body spooled, the final reply only
  * once the smarthost has answered.  See smtp-proxyd(8). */
 #include <errno.h>
+#include <stddef.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,8 +76,6 @@ static struct {
     unsigned errors, transactions;
     int64_t start;
     int64_t deadline;                   /* of the phase: envelope, body, end of data */
-    struct modifiers connect_mods;      /* from connect: for every message */
-    struct modifiers helo_mods;         /* from the last HELO/EHLO */
     struct trail session_trail;         /* connect, TLS and HELO verdicts */
     int tls;                            /* after a successful STARTTLS */
     char conn[LOG_CONN_ID_MAX + 1];     /* conn= of the log, and NOQUEUE_CONN */
@@ -94,6 +93,9 @@ static struct {
     unsigned long long size_offered;
     int bdat_refused;                   /* since a chunk was refused, until another command */
 
+    /* The big ones last: a connection touches the pages it uses. */
+    struct modifiers connect_mods;      /* from connect: for every message */
+    struct modifiers helo_mods;         /* from the last HELO/EHLO */
     char inbuf[65536];
     char outbuf[8192];
 } s;
@@ -203,12 +205,18 @@ static void event_number(struct event *e, unsigned long long n)
  * verdict's modifiers are not applied here: see modifiers_apply. */
 static void run_filters(enum filter_event ev, struct event *e, struct verdict *v)
 {
+    static struct {                     /* in this order: see struct headers */
+        struct headers headers;
+        struct facts facts;
+    } store;
     int session = ev == FILTER_CONNECT || ev == FILTER_TLS || ev == FILTER_HELO;
+    v->headers = &store.headers;
+    v->facts = &store.facts;
     v->outcome = O_CONTINUE;
     v->score = 0;
     v->class_set = 0;
-    v->headers.len = 0;
-    v->facts.n = 0;
+    v->headers->len = 0;
+    v->facts->n = 0;
     if (!filters_want(ev)) return;
     filters_event(ev, e, s.deadline, v, session ? &s.session_trail : &tx.trail);
 }
@@ -228,9 +236,9 @@ static int refused(const struct verdict *v)
 static int modifiers_fit(const struct modifiers *m, const struct verdict *v)
 {
     static struct facts all;            /* 9 KB: copied only when there are facts */
-    if (m->headers.len + v->headers.len > sizeof m->headers.buf) {
+    if (m->headers.len + v->headers->len > sizeof m->headers.buf) {
         log_warn("header fields from the filters over %zu octets: refused", sizeof m->headers.buf);
-    } else if (v->facts.n && (all = m->facts, facts_merge(&all, &v->facts) < 0)) {
+    } else if (v->facts->n && (all = m->facts, facts_merge(&all, v->facts) < 0)) {
         log_warn("facts from the filters over %d: refused", FILTERPROTO_FACTS);
     } else {
         return 1;
@@ -242,10 +250,10 @@ static int modifiers_fit(const struct modifiers *m, const struct verdict *v)
 /* Apply the modifiers of an event that passed (they fit). */
 static void modifiers_add(struct modifiers *m, const struct verdict *v)
 {
-    memcpy(m->headers.buf + m->headers.len, v->headers.buf, v->headers.len);
-    m->headers.len += v->headers.len;
+    memcpy(m->headers.buf + m->headers.len, v->headers->buf, v->headers->len);
+    m->headers.len += v->headers->len;
     m->score += v->score;
-    facts_merge(&m->facts, &v->facts);
+    facts_merge(&m->facts, v->facts);
 }
 
 /* The event passes if no filter refused it and its modifiers fit. */
@@ -272,10 +280,16 @@ static void forwarder_lost(void)
     session_end("forwarder failed");
 }
 
+/* The forwarder's replies, one at a time: each is used (or kept in
+ * tx.upstream_refusal) before the next is read.  One for the session
+ * rather than a 16 KB local in every handler that reads one: frames
+ * stay small, and so do the stack pages a connection touches. */
+static struct smtp_reply fwd_reply;
+
 static void upstream_rset(void)
 {
-    struct smtp_reply r;
-    if (tx.upstream == 1 && forwarder_request("RSET", &r, forward_deadline()) < 0) forwarder_lost();
+    if (tx.upstream == 1 && forwarder_request("RSET", &fwd_reply, forward_deadline()) < 0)
+        forwarder_lost();
     tx.upstream = 0;
 }
 
@@ -326,7 +340,7 @@ int session_context(struct io_out *out, enum filter_event ev, const struct verdi
                     int64_t deadline)
 {
     const struct facts *scope[4] = { &s.connect_mods.facts, &s.helo_mods.facts,
-                                     &tx.tx_mods.facts, &v->facts };
+                                     &tx.tx_mods.facts, v->facts };
     struct event e;
     unsigned i, k;
     char params[TX_PARAMS_MAX];
@@ -834,20 +848,21 @@ static void reply_checked(struct smtp_reply *r)
 static void upstream_mail(const char *rcpt_line)
 {
     char line[SMTP_ADDRESS_MAX + TX_PARAMS_MAX + 16], params[TX_PARAMS_MAX];
-    struct smtp_reply r;
+    struct smtp_reply *r = &fwd_reply;
     const char *p = transaction_params_all(params);
     snprintf(line, sizeof line, "MAIL FROM:<%s>%s%s", tx.sender, p ? " " : "", p ? p : "");
     if (forwarder_send(line, forward_deadline()) < 0 ||
         forwarder_send(rcpt_line, forward_deadline()) < 0 ||
-        forwarder_reply(&r, forward_deadline()) < 0)
+        forwarder_reply(r, forward_deadline()) < 0)
         forwarder_lost();
-    reply_checked(&r);
-    upstream_seen(&r);
-    if (r.code / 100 == 2) {
+    reply_checked(r);
+    upstream_seen(r);
+    if (r->code / 100 == 2) {
         tx.upstream = 1;
         return;
     }
-    tx.upstream_refusal = r;
+    /* the reply's text only, not the whole 16 KB */
+    memcpy(&tx.upstream_refusal, r, offsetof(struct smtp_reply, text) + r->len + 1);
     tx.upstream = -1;
 }
 
@@ -862,7 +877,7 @@ static void do_rcpt(const struct smtp_command *c)
     int pe, valid;
     struct event e;
     struct verdict v;
-    struct smtp_reply r;
+    struct smtp_reply *r = &fwd_reply;
 
     /* Once the message has begun (BDAT), the envelope is closed. */
     if (!tx.in_mail || tx.bdat) { reply(503, "5.5.1", T_BAD_SEQUENCE); protocol_error(); return; }
@@ -931,15 +946,15 @@ static void do_rcpt(const struct smtp_command *c)
         upstream_mail(line);
         /* The RCPT went with MAIL: its reply (a 503 after a refused MAIL)
          * is read in any case, to keep the replies in step. */
-        if (forwarder_reply(&r, forward_deadline()) < 0) forwarder_lost();
-    } else if (tx.upstream > 0 && forwarder_request(line, &r, forward_deadline()) < 0) {
+        if (forwarder_reply(r, forward_deadline()) < 0) forwarder_lost();
+    } else if (tx.upstream > 0 && forwarder_request(line, r, forward_deadline()) < 0) {
         forwarder_lost();
     }
-    if (tx.upstream < 0) r = tx.upstream_refusal;
-    else reply_checked(&r);
-    upstream_seen(&r);
+    if (tx.upstream < 0) r = &tx.upstream_refusal;
+    else reply_checked(r);
+    upstream_seen(r);
     /* The recipient's modifiers count only once the smarthost took it. */
-    if (r.code / 100 == 2) {
+    if (r->code / 100 == 2) {
         modifiers_add(&tx.tx_mods, &v);
         tx.accepted++;
         if (!tx.class_set) {
@@ -947,9 +962,9 @@ static void do_rcpt(const struct smtp_command *c)
             tx.class_set = 1;
         }
     }
-    reply_upstream(&r);
-    transaction_record_params(addr, params, r.code);
-    if (r.code / 100 == 5) protocol_error();
+    reply_upstream(r);
+    transaction_record_params(addr, params, r->code);
+    if (r->code / 100 == 5) protocol_error();
 }
 
 /* The body, to the spool. */
@@ -1231,7 +1246,7 @@ static void data_verdict(struct verdict *v)
     }
     /* The facts of eom, for the report and the log (those of a refused
      * message too: they say why); never one dropped. */
-    if (facts_merge(&tx.tx_mods.facts, &v->facts) < 0 &&
+    if (facts_merge(&tx.tx_mods.facts, v->facts) < 0 &&
         v->outcome != O_REJECT && v->outcome != O_TEMPFAIL) {
         log_warn("facts from the filters over %d: refused", FILTERPROTO_FACTS);
         v->outcome = O_TEMPFAIL;
@@ -1242,6 +1257,7 @@ static void data_verdict(struct verdict *v)
 
 /* A quarantined message goes to the quarantine mailbox with two fields
  * on top: why, and who its recipients were (one a line).  0 or -1. */
+static int quarantine_fields(void) __attribute__((noinline));
 static int quarantine_fields(void)
 {
     char line[SMTP_ADDRESS_MAX + 8];
@@ -1288,7 +1304,7 @@ static void send_to_forwarder(const char *line, void *arg)
 
 static int envelope_apply(void)
 {
-    struct smtp_reply r;
+    struct smtp_reply *r = &fwd_reply;
     unsigned i, sent, live = 0, refused = 0;
     if (!tx.sender_changed && !tx.deleted && !tx.quarantine && !tx.added) return 0;
     for (i = 0; i < tx.nrcpts; i++) live += rcpt_live(transaction_rcpt(i));
@@ -1313,12 +1329,12 @@ static int envelope_apply(void)
     sent = transaction_replay(send_to_forwarder, 0, cfg.quarantine);
     tx.upstream = 1;
     for (i = 0; i < sent; i++) {
-        if (forwarder_reply(&r, s.deadline) < 0) forwarder_lost();
-        reply_checked(&r);
-        if (r.code / 100 != 2) {
+        if (forwarder_reply(r, s.deadline) < 0) forwarder_lost();
+        reply_checked(r);
+        if (r->code / 100 != 2) {
             if (!refused++)
                 log_warn("the smarthost refused the changed envelope: %.*s",
-                         (int)strcspn(r.text, "\n"), r.text);
+                         (int)strcspn(r->text, "\n"), r->text);
         }
     }
     if (!refused) return 0;
@@ -1332,7 +1348,7 @@ static int envelope_apply(void)
 static void data_relay(const struct verdict *v)
 {
     struct headers received;
-    struct smtp_reply r;
+    struct smtp_reply *r = &fwd_reply;
     char line[32];
     const char *eol;
     int64_t began;
@@ -1342,7 +1358,7 @@ static void data_relay(const struct verdict *v)
     /* Each scope fits, but together they must fit the forwarder too. */
     if (headers_size(&received) + headers_size(&s.connect_mods.headers) +
         headers_size(&s.helo_mods.headers) + headers_size(&tx.tx_mods.headers) +
-        headers_size(&v->headers) > HEADER_BLOCK_MAX) {
+        headers_size(v->headers) > HEADER_BLOCK_MAX) {
         log_warn("header fields for the message over %d octets: refused", HEADER_BLOCK_MAX);
         reply(451, "4.3.0", T_FILTER_FAILED);
         message_refused("tempfailed", 451);
@@ -1350,32 +1366,32 @@ static void data_relay(const struct verdict *v)
     }
     fields = send_headers(&received) + send_headers(&s.connect_mods.headers) +
              send_headers(&s.helo_mods.headers) + send_headers(&tx.tx_mods.headers) +
-             send_headers(&v->headers);
+             send_headers(v->headers);
     /* The forwarder gets what is left of the budget, less a margin, so
      * that its own timeout answers before ours. */
     snprintf(line, sizeof line, "DATA %u", deadline_seconds_left(s.deadline, 5));
     began = deadline_now();
     if (forwarder_send(line, s.deadline) < 0) forwarder_lost();
     while (fields--) {
-        if (forwarder_reply(&r, s.deadline) < 0) forwarder_lost();
-        if (r.code / 100 != 2) refused++;
+        if (forwarder_reply(r, s.deadline) < 0) forwarder_lost();
+        if (r->code / 100 != 2) refused++;
     }
-    if (forwarder_reply(&r, s.deadline) < 0) forwarder_lost();
+    if (forwarder_reply(r, s.deadline) < 0) forwarder_lost();
     if (refused) log_warn("the forwarder refused %u header field%s", refused, refused > 1 ? "s" : "");
-    reply_checked(&r);
-    upstream_seen(&r);
-    tx.upstream_code = r.code;
+    reply_checked(r);
+    upstream_seen(r);
+    tx.upstream_code = r->code;
     tx.upstream_ms = deadline_now() - began;
-    eol = strchr(r.text, '\n');
-    if (eol && eol - r.text > 4)
-        snprintf(tx.upstream_text, sizeof tx.upstream_text, "%.*s", (int)(eol - r.text - 4), r.text + 4);
-    if (r.code / 100 == 2) tx.delivered = r.code;   /* reported whatever comes */
-    reply_upstream(&r);
-    if (r.code / 100 == 2) {
+    eol = strchr(r->text, '\n');
+    if (eol && eol - r->text > 4)
+        snprintf(tx.upstream_text, sizeof tx.upstream_text, "%.*s", (int)(eol - r->text - 4), r->text + 4);
+    if (r->code / 100 == 2) tx.delivered = r->code;   /* reported whatever comes */
+    reply_upstream(r);
+    if (r->code / 100 == 2) {
         tx.upstream = 0;                 /* the transaction is over upstream */
-        transaction_done(tx.quarantine ? "quarantined" : "delivered", r.code);
+        transaction_done(tx.quarantine ? "quarantined" : "delivered", r->code);
     } else {
-        message_refused(r.code / 100 == 4 ? "tempfailed" : "rejected", r.code);
+        message_refused(r->code / 100 == 4 ? "tempfailed" : "rejected", r->code);
     }
 }
 

@@ -14,28 +14,29 @@ static unsigned capacity, max_client;
 int transaction_init(unsigned max_rcpt)
 {
     max_client = max_rcpt;
+    static struct rcpt room[RCPT_MAX_DEFAULT + 16 + RCPT_ADDED_MAX];
     capacity = max_rcpt + 16 + RCPT_ADDED_MAX;
     /* Not zeroed: an entry is written before it is read, and untouched
-     * pages cost no page fault. */
-    rcpts = malloc(capacity * sizeof *rcpts);
+     * pages cost no page fault.  Room for -r's default is static (no
+     * mapping made and unmade per connection); more is allocated. */
+    rcpts = capacity <= sizeof room / sizeof *room ? room : malloc(capacity * sizeof *rcpts);
     return rcpts ? 0 : -1;
 }
 
-/* transaction_clear leaves out exactly tx_mods' buffers: trail is next. */
-typedef char trail_after_tx_mods[offsetof(struct transaction, trail) ==
-                                 offsetof(struct transaction, tx_mods) + sizeof(struct modifiers) ? 1 : -1];
-
 void transaction_clear(void)
 {
-    /* All but the buffers of the filters' header fields and facts (17
-     * KB), of which only what their length and count cover is ever read:
-     * pages a transaction does not use stay untouched.  (tx_mods and
-     * trail are next to each other in struct transaction.) */
-    memset(&tx, 0, offsetof(struct transaction, tx_mods));
+    /* All but the text of the smarthost's refusal (16 KB) and the
+     * buffers of the filters' header fields and facts (17 KB), the last
+     * two members, of which only what their length and count cover is
+     * ever read: pages a transaction does not use stay untouched. */
+    memset(&tx, 0, offsetof(struct transaction, upstream_refusal));
+    tx.upstream_refusal.code = 0;
+    tx.upstream_refusal.lines = 0;
+    tx.upstream_refusal.len = 0;
+    tx.upstream_refusal.text[0] = 0;
     tx.tx_mods.score = 0;
     tx.tx_mods.headers.len = 0;
     tx.tx_mods.facts.n = 0;
-    memset(&tx.trail, 0, sizeof tx - offsetof(struct transaction, trail));
 }
 
 unsigned transaction_capacity(void)

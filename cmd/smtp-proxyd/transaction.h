@@ -27,11 +27,15 @@ struct rcpt {
 };
 /* Recipients filters may add beyond the client's */
 #define RCPT_ADDED_MAX 64
+/* -r's default */
+#define RCPT_MAX_DEFAULT 100
 
-/* Score, header fields and facts from the filters, per scope. */
+/* Score, header fields and facts from the filters, per scope; in this
+ * order, so that the score and the two counts are in one page (see
+ * struct headers). */
 struct modifiers {
-    long score;
     struct headers headers;
+    long score;
     struct facts facts;
 };
 
@@ -53,8 +57,6 @@ struct transaction {
     char class[FILTERPROTO_CLASS_MAX + 1];
     int class_set;
     int upstream;                       /* 0 no MAIL yet, 1 open, -1 refused */
-    struct smtp_reply upstream_refusal;
-    struct modifiers tx_mods;
     struct trail trail;
     int64_t tx_start;
     unsigned long long size;
@@ -70,6 +72,10 @@ struct transaction {
     int quarantine;
     char quarantine_reason[FILTERPROTO_TEXT_MAX + 1];
     int damaged;                        /* a change half stored: not relayed */
+    /* The big ones last, of which only what their length and count
+     * cover is read: a transaction touches the pages it uses. */
+    struct smtp_reply upstream_refusal;
+    struct modifiers tx_mods;
 };
 extern struct transaction tx;
 

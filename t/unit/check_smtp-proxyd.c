@@ -73,7 +73,13 @@ START_TEST(test_clear_is_one_assignment)
     tx.quarantine = 1;
     tx.tx_mods.score = 7;
     facts_set(&tx.tx_mods.facts, "spf", "pass");
+    tx.tx_mods.headers.len = 12;
+    smtp_reply_set(&tx.upstream_refusal, 550, "5.1.1 no");
     transaction_clear();
+    ck_assert_uint_eq(tx.tx_mods.headers.len, 0);
+    ck_assert_int_eq(tx.upstream_refusal.code, 0);
+    ck_assert_uint_eq(tx.upstream_refusal.len, 0);
+    ck_assert_str_eq(tx.upstream_refusal.text, "");
     ck_assert_int_eq(tx.in_mail, 0);
     ck_assert_uint_eq(tx.accepted, 0);
     ck_assert_int_eq(tx.quarantine, 0);
@@ -322,6 +328,41 @@ START_TEST(test_replacement_checked_like_a_client_message)
 }
 END_TEST
 
+/* The Message-ID for the log: the first field of that name in the
+ * header, any case, unfolded and without white space; none after the
+ * header or past its first 16 KB, whichever 4 KB piece it is in. */
+static const char *msgid(const char *text)
+{
+    static char id[201];
+    int fd = file_with(text);
+    message_id(fd, id, sizeof id);
+    close(fd);
+    return id;
+}
+
+START_TEST(test_message_id_for_the_log)
+{
+    char *big = malloc(20000);
+    size_t i;
+    ck_assert_str_eq(msgid("Subject: s\r\nMessage-ID: <a@b>\r\n\r\nbody\r\n"), "<a@b>");
+    ck_assert_str_eq(msgid("message-id:\r\n <folded@x>\r\n\tmore\r\nTo: t\r\n\r\n"), "<folded@x>more");
+    ck_assert_str_eq(msgid("MESSAGE-ID: <1@x>\r\nMessage-ID: <2@x>\r\n\r\n"), "<1@x>");
+    ck_assert_str_eq(msgid("Message-IDs: <no@x>\r\n\r\n"), "");
+    ck_assert_str_eq(msgid("Subject: s\r\n\r\nMessage-ID: <body@x>\r\n"), "");
+    ck_assert_str_eq(msgid("X: Message-ID: <inside@x>\r\n\r\n"), "");
+    ck_assert_str_eq(msgid("Message-ID: <at-the-end@x>"), "<at-the-end@x>");
+    ck_assert_str_eq(msgid(""), "");
+    /* across the first 4 KB piece, and none past 16 KB */
+    for (i = 0; i + 13 <= 4090; i += 13) memcpy(big + i, "X-Pad: 1234\r\n", 13);
+    strcpy(big + i, "Message-ID: <second-piece@x>\r\n\r\n");
+    ck_assert_str_eq(msgid(big), "<second-piece@x>");
+    for (i = 0; i + 13 <= 16380; i += 13) memcpy(big + i, "X-Pad: 1234\r\n", 13);
+    strcpy(big + i, "Message-ID: <too-far@x>\r\n\r\n");
+    ck_assert_str_eq(msgid(big), "");
+    free(big);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("smtp-proxyd");
@@ -339,6 +380,7 @@ int main(void)
     tcase_add_test(t, test_header_edits);
     tcase_add_test(t, test_header_too_large_to_edit);
     tcase_add_test(t, test_replacement_checked_like_a_client_message);
+    tcase_add_test(t, test_message_id_for_the_log);
     suite_add_tcase(s, t);
     r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
