@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "child.h"
@@ -42,21 +41,34 @@ static struct statustext texts[T_COUNT] = {
 
 enum state { IDLE, TRANSACTION, LOST };
 
-static struct upstream_config cfg;
+static char cmd_buf[8192], reply_buf[8192];
+static char headers[HEADER_BLOCK_MAX];
+static struct upstream up;
+
+/* What every connection writes, kept together and initialized: in the
+ * data segment, on the page the program writes at its start anyway, not
+ * on pages of their own (a page written is a page fault; bench/README). */
+static struct upstream_config cfg = {
+    .connect_timeout = 10, .reply_timeout = 120,
+    .tls_mode = TLS_OPPORTUNISTIC, .tls_program = "smtp-tls", .tell_client = 1,
+};
 static unsigned data_timeout = 480, keepalive = 30;
 static int msgfd = 3;
-static struct upstream up;
-static enum state state = IDLE;
-static unsigned rcpt_accepted;
-static int tx_utf8;             /* the transaction's MAIL had SMTPUTF8 */
-static char headers[HEADER_BLOCK_MAX];
-static size_t headers_len;
-static int header_refused;      /* a HEADER (or any line) refused: the
+static int msgfd_errno;         /* why msgfd was unusable at the start, or 0 */
+static struct connection {
+    struct io_in cmd_in;        /* smtp-proxyd's commands */
+    struct io_out reply_out;    /* our replies */
+    enum state state;
+    unsigned rcpt_accepted;
+    int tx_utf8;                /* the transaction's MAIL had SMTPUTF8 */
+    size_t headers_len;
+    int header_refused;         /* a HEADER (or any line) refused: the
                                  * DATA that follows is refused too */
-
-static struct io_in cmd_in;
-static struct io_out reply_out;
-static char cmd_buf[8192], reply_buf[8192];
+} conn = {
+    .cmd_in = { .fd = 0, .buf = cmd_buf, .size = sizeof cmd_buf, .wake = -1 },
+    .reply_out = { .fd = 1, .buf = reply_buf, .size = sizeof reply_buf },
+    .state = IDLE,
+};
 
 static int64_t reply_deadline(void)
 {
@@ -65,7 +77,7 @@ static int64_t reply_deadline(void)
 
 static void reply_text(const char *s, size_t n)
 {
-    if (io_put(&reply_out, s, n, reply_deadline()) < 0)
+    if (io_put(&conn.reply_out, s, n, reply_deadline()) < 0)
         log_fatal_sys(111, "unable to write a reply");
 }
 
@@ -89,16 +101,16 @@ static void reply_upstream(struct smtp_reply *r)
 
 static void transaction_end(void)
 {
-    state = IDLE;
-    rcpt_accepted = 0;
-    headers_len = 0;
-    header_refused = 0;
+    conn.state = IDLE;
+    conn.rcpt_accepted = 0;
+    conn.headers_len = 0;
+    conn.header_refused = 0;
 }
 
 /* The connection went away inside a transaction. */
 static void lost(void)
 {
-    if (state == TRANSACTION) state = LOST;
+    if (conn.state == TRANSACTION) conn.state = LOST;
     reply_local(451, "4.4.2", texts[T_LOST].text);
 }
 
@@ -107,7 +119,7 @@ static void protocol_error(const struct smtp_reply *r, const char *what)
     log_warn("smarthost %s gave an unexpected reply to %s: %.*s", up.peer, what,
              (int)strcspn(r->text, "\n"), r->text);
     upstream_close(&up);
-    if (state == TRANSACTION) state = LOST;
+    if (conn.state == TRANSACTION) conn.state = LOST;
     reply_local(451, "4.5.0", texts[T_PROTOCOL].text);
 }
 
@@ -120,8 +132,8 @@ static void refuse(const struct request_refusal *why)
 static void rcpt_reply(struct smtp_reply *r)
 {
     if (r->code / 100 == 3) { protocol_error(r, "RCPT"); return; }
-    if (r->code == 421) state = LOST;
-    if (r->code / 100 == 2) rcpt_accepted++;
+    if (r->code == 421) conn.state = LOST;
+    if (r->code / 100 == 2) conn.rcpt_accepted++;
     reply_upstream(r);
 }
 
@@ -132,7 +144,7 @@ static void rcpt_reply(struct smtp_reply *r)
  * is, for the main loop). */
 static int pipelined_rcpt(int utf8, char line[REQUEST_LINE_MAX])
 {
-    const char *p = io_peek(&cmd_in), *lf = memchr(p, '\n', io_buffered(&cmd_in));
+    const char *p = io_peek(&conn.cmd_in), *lf = memchr(p, '\n', io_buffered(&conn.cmd_in));
     char cmd[REQUEST_LINE_MAX + 16];
     struct smtp_command c;
     unsigned needs;
@@ -144,132 +156,152 @@ static int pipelined_rcpt(int utf8, char line[REQUEST_LINE_MAX])
     if (request_split(cmd, n, &c) || c.verb != SMTP_RCPT ||
         request_rcpt_esmtp(c.arg, c.arglen, utf8, &needs, line) || needs & ~up.ehlo.flags)
         return 0;
-    io_consume(&cmd_in, (size_t)(lf - p) + 1);
+    io_consume(&conn.cmd_in, (size_t)(lf - p) + 1);
     return 1;
 }
 
-static void do_mail(const char *arg, size_t n)
+/* MAIL to the smarthost, connected, with the RCPT after it when it can
+ * go in the same write.  Not inlined: its command lines are on the stack
+ * only now, not under the connection's calls, which go deepest. */
+static __attribute__((noinline)) void mail_send(const struct request_mail *m)
 {
-    struct request_mail m;
-    const struct request_refusal *why;
     char line[REQUEST_LINE_MAX], rcpt[REQUEST_LINE_MAX];
-    struct smtp_reply r, rr;
+    struct smtp_reply *r = &up.reply;   /* MAIL's, then the RCPT's */
     int with_rcpt;
 
-    if (state == TRANSACTION) { reply_local(503, "5.5.1", "Transaction already open"); return; }
-    state = IDLE;
-    header_refused = 0;
-    if ((why = request_mail(arg, n, &m))) { refuse(why); return; }
-    if (up.fd < 0 && upstream_connect(&up, &cfg, reply_deadline()) < 0) {
-        reply_local(451, "4.4.1", texts[T_UNAVAILABLE].text);
-        return;
-    }
-    if (m.needs & ~up.ehlo.flags) {
+    if (m->needs & ~up.ehlo.flags) {
         /* Offered to the client when the smarthost had it (the EHLO
          * cache); not now: the client tries again later, and its next
          * EHLO reply no longer offers it. */
-        unsigned lost = m.needs & ~up.ehlo.flags;
+        unsigned lost = m->needs & ~up.ehlo.flags;
         log_warn("smarthost %s does not offer %s%s%s now: MAIL refused", up.peer,
                  lost & EHLO_SMTPUTF8 ? "SMTPUTF8" : "", lost == (EHLO_SMTPUTF8 | EHLO_DSN) ? " and " : "",
                  lost & EHLO_DSN ? "DSN" : "");
         reply_local(451, "4.3.3", texts[T_LOST_EXTENSION].text);
         return;
     }
-    if (m.body[0] && strcasecmp(m.body, "7BIT") && !(up.ehlo.flags & EHLO_8BITMIME))
+    if (m->body[0] && strcasecmp(m->body, "7BIT") && !(up.ehlo.flags & EHLO_8BITMIME))
         log_warn("smarthost %s does not announce 8BITMIME: an 8-bit message goes as it is",
                  up.peer);
     /* Only the parameters this smarthost announced. */
-    request_mail_line(&m, up.ehlo.flags & EHLO_SIZE, up.ehlo.flags & EHLO_8BITMIME, line);
+    request_mail_line(m, up.ehlo.flags & EHLO_SIZE, up.ehlo.flags & EHLO_8BITMIME, line);
     /* MAIL and the RCPT after it in one write, when the smarthost takes
      * that (RFC 2920): a round trip less for each message. */
-    with_rcpt = pipelined_rcpt(m.smtputf8, rcpt);
+    with_rcpt = pipelined_rcpt(m->smtputf8, rcpt);
     if (!with_rcpt) {
-        if (upstream_command(&up, line, &r, reply_deadline()) < 0) { lost(); return; }
+        if (upstream_command(&up, line, reply_deadline()) < 0) { lost(); return; }
     } else if (upstream_send(&up, line, reply_deadline()) < 0 ||
                upstream_send(&up, rcpt, reply_deadline()) < 0 ||
-               upstream_read_reply(&up, &r, reply_deadline(), "MAIL") < 0) {
+               upstream_read_reply(&up, reply_deadline(), "MAIL") < 0) {
         lost();
         reply_local(503, "5.5.1", "Need MAIL first");      /* the RCPT's */
         return;
     }
-    if (r.code / 100 == 3) {
-        protocol_error(&r, "MAIL");
+    if (r->code / 100 == 3) {
+        protocol_error(r, "MAIL");
         if (with_rcpt) reply_local(503, "5.5.1", "Need MAIL first");
         return;
     }
-    if (r.code / 100 == 2) {
-        state = TRANSACTION;
-        rcpt_accepted = 0;
-        tx_utf8 = m.smtputf8;
+    if (r->code / 100 == 2) {
+        conn.state = TRANSACTION;
+        conn.rcpt_accepted = 0;
+        conn.tx_utf8 = m->smtputf8;
     }
-    reply_upstream(&r);
+    reply_upstream(r);
     if (!with_rcpt) return;
     /* The RCPT's reply comes in any case (a refusal after a refused
      * MAIL), unless the connection went. */
-    if (up.fd < 0 || upstream_read_reply(&up, &rr, reply_deadline(), "RCPT") < 0) {
-        if (state == TRANSACTION) lost();
+    if (up.fd < 0 || upstream_read_reply(&up, reply_deadline(), "RCPT") < 0) {
+        if (conn.state == TRANSACTION) lost();
         else reply_local(503, "5.5.1", "Need MAIL first");
         return;
     }
-    if (state != TRANSACTION) {
+    if (conn.state != TRANSACTION) {
         reply_local(503, "5.5.1", "Need MAIL first");
         return;
     }
-    rcpt_reply(&rr);
+    rcpt_reply(r);
+}
+
+static void do_mail(const char *arg, size_t n)
+{
+    struct request_mail m;
+    const struct request_refusal *why;
+
+    if (conn.state == TRANSACTION) { reply_local(503, "5.5.1", "Transaction already open"); return; }
+    conn.state = IDLE;
+    conn.header_refused = 0;
+    if ((why = request_mail(arg, n, &m))) { refuse(why); return; }
+    if (up.fd < 0 && upstream_connect(&up, &cfg, reply_deadline()) < 0) {
+        reply_local(451, "4.4.1", texts[T_UNAVAILABLE].text);
+        return;
+    }
+    mail_send(&m);
 }
 
 static void do_rcpt(const char *arg, size_t n)
 {
     char line[REQUEST_LINE_MAX];
     const struct request_refusal *why;
-    struct smtp_reply r;
     unsigned needs;
 
-    if (state == LOST) { lost(); return; }
-    if (state == IDLE) { reply_local(503, "5.5.1", "Need MAIL first"); return; }
-    if ((why = request_rcpt_esmtp(arg, n, tx_utf8, &needs, line))) { refuse(why); return; }
+    if (conn.state == LOST) { lost(); return; }
+    if (conn.state == IDLE) { reply_local(503, "5.5.1", "Need MAIL first"); return; }
+    if ((why = request_rcpt_esmtp(arg, n, conn.tx_utf8, &needs, line))) { refuse(why); return; }
     if (needs & ~up.ehlo.flags) {
         log_warn("smarthost %s does not offer DSN now: RCPT refused", up.peer);
         reply_local(451, "4.3.3", texts[T_LOST_EXTENSION].text);
         return;
     }
-    if (upstream_command(&up, line, &r, reply_deadline()) < 0) { lost(); return; }
-    rcpt_reply(&r);
+    if (upstream_command(&up, line, reply_deadline()) < 0) { lost(); return; }
+    rcpt_reply(&up.reply);
 }
 
-static void do_header(const char *arg, size_t n)
+static __attribute__((noinline)) void do_header(const char *arg, size_t n)
 {
     char field[REQUEST_FIELD_MAX];
     ssize_t d = request_header(arg, n, field);
     if (d < 0) {
-        header_refused = 1;
+        conn.header_refused = 1;
         reply_local(501, "5.5.4", "Bad header field");
         return;
     }
-    if ((size_t)d + 2 > sizeof headers - headers_len) {
-        header_refused = 1;
+    if ((size_t)d + 2 > sizeof headers - conn.headers_len) {
+        conn.header_refused = 1;
         reply_local(452, "4.3.1", "Too many header fields");
         return;
     }
-    memcpy(headers + headers_len, field, (size_t)d);
-    headers_len += (size_t)d;
-    memcpy(headers + headers_len, "\r\n", 2);
-    headers_len += 2;
+    memcpy(headers + conn.headers_len, field, (size_t)d);
+    conn.headers_len += (size_t)d;
+    memcpy(headers + conn.headers_len, "\r\n", 2);
+    conn.headers_len += 2;
     reply_local(250, "2.0.0", "Header field added");
+}
+
+/* Dot-stuffed into the smarthost's output buffer itself, with room for
+ * the worst case (2 * n + 2 octets, smtp_data.h): no copy of the message
+ * between, and no buffer of its own to touch. */
+typedef char outbuf_holds_the_headers[2 * HEADER_BLOCK_MAX + 8 <= sizeof up.outbuf ? 1 : -1];
+static int dot_put(struct smtp_dot *dot, const char *s, size_t n, int64_t deadline)
+{
+    if (up.out.size - up.out.len < 2 * n + 8 && io_flush(&up.out, deadline) < 0) return -1;
+    up.out.len += smtp_dot_feed(dot, s, n, up.out.buf + up.out.len);
+    return 0;
 }
 
 /* The header fields, then the message from its descriptor, all
  * dot-stuffed, by the deadline.  0, or -1 with the connection closed:
- * without the final dot the smarthost keeps nothing. */
-static int send_message(int64_t deadline)
+ * without the final dot the smarthost keeps nothing.  The message is read
+ * 8 KB at a time: a buffer that size lies on stack pages that the
+ * commands before have touched already, where a larger one costs a page
+ * fault for each 4 KB of the message it holds (bench/README). */
+static __attribute__((noinline)) int send_message(int64_t deadline)
 {
-    char in[32768], out[2 * sizeof in + 8];
+    char in[8192];
     struct smtp_dot dot;
     off_t off = 0;
-    size_t n;
     smtp_dot_init(&dot);
-    n = smtp_dot_feed(&dot, headers, headers_len, out);
-    if (io_put(&up.out, out, n, deadline) < 0) goto write_error;
+    if (dot_put(&dot, headers, conn.headers_len, deadline) < 0) goto write_error;
     for (;;) {
         ssize_t r = pread(msgfd, in, sizeof in, off);
         if (r < 0 && errno == EINTR) continue;
@@ -278,14 +310,15 @@ static int send_message(int64_t deadline)
             upstream_close(&up);
             return -1;
         }
-        if (r == 0) break;
         off += r;
-        n = smtp_dot_feed(&dot, in, (size_t)r, out);
-        if (io_put(&up.out, out, n, deadline) < 0) goto write_error;
+        if (dot_put(&dot, in, (size_t)r, deadline) < 0) goto write_error;
+        /* A short read of a regular file is its end: no read of 0
+         * octets to learn it. */
+        if ((size_t)r < sizeof in) break;
     }
-    n = smtp_dot_end(&dot, out);
-    if (io_put(&up.out, out, n, deadline) < 0 || io_flush(&up.out, deadline) < 0)
-        goto write_error;
+    if (up.out.size - up.out.len < 8 && io_flush(&up.out, deadline) < 0) goto write_error;
+    up.out.len += smtp_dot_end(&dot, up.out.buf + up.out.len);
+    if (io_flush(&up.out, deadline) < 0) goto write_error;
     return 0;
 write_error:
     log_warn_sys("smarthost %s: unable to send the message", up.peer);
@@ -297,8 +330,7 @@ write_error:
  * within the seconds given, and never longer than -d. */
 static void do_data(const char *arg, size_t n)
 {
-    struct smtp_reply r;
-    struct stat st;
+    struct smtp_reply *r = &up.reply;
     unsigned long seconds = data_timeout;
     int64_t deadline;
 
@@ -308,23 +340,24 @@ static void do_data(const char *arg, size_t n)
     }
     if (seconds > data_timeout) seconds = data_timeout;
     deadline = deadline_in_seconds((unsigned)seconds);
-    if (state == LOST) { lost(); return; }
-    if (state == IDLE) { reply_local(503, "5.5.1", "Need MAIL first"); return; }
-    if (!rcpt_accepted) { reply_local(503, "5.5.1", "Need RCPT first"); return; }
-    if (header_refused) {
+    if (conn.state == LOST) { lost(); return; }
+    if (conn.state == IDLE) { reply_local(503, "5.5.1", "Need MAIL first"); return; }
+    if (!conn.rcpt_accepted) { reply_local(503, "5.5.1", "Need RCPT first"); return; }
+    if (conn.header_refused) {
         /* Sent in a row with the fields: never without one of them. */
         reply_local(451, "4.3.0", texts[T_NO_MESSAGE].text);
         return;
     }
-    if (fstat(msgfd, &st) < 0) {
+    if (msgfd_errno) {
+        errno = msgfd_errno;
         log_warn_sys("no message on fd %d", msgfd);
         reply_local(451, "4.3.0", texts[T_NO_MESSAGE].text);
         return;
     }
-    if (upstream_command(&up, "DATA", &r, deadline) < 0) { lost(); return; }
-    if (r.code != 354) {
-        if (r.code / 100 == 2 || r.code / 100 == 3) { protocol_error(&r, "DATA"); return; }
-        reply_upstream(&r);
+    if (upstream_command(&up, "DATA", deadline) < 0) { lost(); return; }
+    if (r->code != 354) {
+        if (r->code / 100 == 2 || r->code / 100 == 3) { protocol_error(r, "DATA"); return; }
+        reply_upstream(r);
         return;
     }
     if (send_message(deadline) < 0) {
@@ -333,19 +366,18 @@ static void do_data(const char *arg, size_t n)
         return;
     }
     transaction_end();
-    if (upstream_read_reply(&up, &r, deadline, "end of data") < 0) {
+    if (upstream_read_reply(&up, deadline, "end of data") < 0) {
         reply_local(451, "4.4.2", texts[T_LOST].text);
         return;
     }
-    if (r.code / 100 == 3) { protocol_error(&r, "end of data"); return; }
-    reply_upstream(&r);
+    if (r->code / 100 == 3) { protocol_error(r, "end of data"); return; }
+    reply_upstream(r);
 }
 
 static void do_rset(void)
 {
-    struct smtp_reply r;
-    if (state == TRANSACTION && up.fd >= 0) {
-        if (upstream_command(&up, "RSET", &r, reply_deadline()) == 0 && r.code / 100 != 2) {
+    if (conn.state == TRANSACTION && up.fd >= 0) {
+        if (upstream_command(&up, "RSET", reply_deadline()) == 0 && up.reply.code / 100 != 2) {
             log_warn("smarthost %s refused RSET, closing", up.peer);
             upstream_close(&up);
         }
@@ -356,16 +388,15 @@ static void do_rset(void)
 
 static void do_noop(void)
 {
-    struct smtp_reply r;
     if (up.fd < 0) { reply_local(250, "2.0.0", "Ok"); return; }
-    if (upstream_command(&up, "NOOP", &r, reply_deadline()) < 0) { lost(); return; }
-    reply_upstream(&r);
+    if (upstream_command(&up, "NOOP", reply_deadline()) < 0) { lost(); return; }
+    reply_upstream(&up.reply);
 }
 
 static void finish(void)
 {
     upstream_quit(&up);
-    io_flush(&reply_out, reply_deadline());
+    io_flush(&conn.reply_out, reply_deadline());
     _exit(0);
 }
 
@@ -395,41 +426,50 @@ static void command(char *line, size_t n)
  * now (see smtp-forward(8)). */
 static void lost_while_idle(void)
 {
-    if (state != TRANSACTION) return;
-    state = LOST;
+    if (conn.state != TRANSACTION) return;
+    conn.state = LOST;
     reply_text("* lost\n", 7);
-    if (io_flush(&reply_out, reply_deadline()) < 0) log_fatal_sys(111, "unable to write a reply");
+    if (io_flush(&conn.reply_out, reply_deadline()) < 0) log_fatal_sys(111, "unable to write a reply");
 }
 
 /* Keep the smarthost session alive while waiting, and notice when it goes:
  * a smarthost that speaks unasked is closing (421) or broken. */
+static void read_commands(int64_t deadline)
+{
+    ssize_t r = io_fill(&conn.cmd_in, deadline);
+    if (r == 0) finish();
+    if (r < 0 && errno != ETIMEDOUT) log_fatal_sys(111, "unable to read commands");
+}
+
 static void idle(void)
 {
     struct pollfd p[2];
-    int timeout = -1, n = 1;
+    int timeout = -1;
+    if (up.fd < 0) {
+        /* Nothing to watch but the commands: the read waits, no poll
+         * before it. */
+        read_commands(DEADLINE_NONE);
+        return;
+    }
     p[0].fd = 0;
     p[0].events = POLLIN;
-    if (up.fd >= 0) {
-        p[1].fd = up.fd;
-        p[1].events = POLLIN;
-        n = 2;
-        if (io_buffered(&up.in)) timeout = 0;
-        else if (keepalive) {
-            int64_t left = up.last_activity + (int64_t)keepalive * 1000 - deadline_now();
-            timeout = left < 0 ? 0 : left > 0x7fffffff ? 0x7fffffff : (int)left;
-        }
+    p[1].fd = up.fd;
+    p[1].events = POLLIN;
+    if (io_buffered(&up.in)) timeout = 0;
+    else if (keepalive) {
+        int64_t left = up.last_activity + (int64_t)keepalive * 1000 - deadline_now();
+        timeout = left < 0 ? 0 : left > 0x7fffffff ? 0x7fffffff : (int)left;
     }
-    if (poll(p, (nfds_t)n, timeout) < 0) {
+    if (poll(p, 2, timeout) < 0) {
         if (errno == EINTR) return;
         log_fatal_sys(111, "unable to poll");
     }
-    if (n == 2 && (p[1].revents || io_buffered(&up.in))) {
+    if (p[1].revents || io_buffered(&up.in)) {
         upstream_unasked(&up);
         lost_while_idle();
-    } else if (n == 2 && !p[0].revents && keepalive) {
-        struct smtp_reply r;
+    } else if (!p[0].revents && keepalive) {
         if (deadline_now() - up.last_activity >= (int64_t)keepalive * 1000) {
-            if (upstream_command(&up, "NOOP", &r, reply_deadline()) < 0 || r.code != 250) {
+            if (upstream_command(&up, "NOOP", reply_deadline()) < 0 || up.reply.code != 250) {
                 if (up.fd >= 0) {
                     log_warn("smarthost %s refused NOOP, closing", up.peer);
                     upstream_close(&up);
@@ -438,11 +478,7 @@ static void idle(void)
             }
         }
     }
-    if (p[0].revents) {
-        ssize_t r = io_fill(&cmd_in, deadline_now());
-        if (r == 0) finish();
-        if (r < 0 && errno != ETIMEDOUT) log_fatal_sys(111, "unable to read commands");
-    }
+    if (p[0].revents) read_commands(deadline_now());
 }
 
 /* NOQUEUE_CHECK: 0, or 1 (check), or 2 (check, and connect). */
@@ -474,16 +510,11 @@ static unsigned seconds_option(int opt, const char *what, unsigned long max, int
     return (unsigned)v;
 }
 
-/* Can PROGRAM be run (a path, or a name in PATH)? */
-static void options(int argc, char **argv)
+/* Not inlined: its frame is gone before the first command. */
+static __attribute__((noinline)) void options(int argc, char **argv)
 {
     unsigned long v;
     int opt;
-    cfg.connect_timeout = 10;
-    cfg.reply_timeout = 120;
-    cfg.tls_mode = TLS_OPPORTUNISTIC;
-    cfg.tls_program = "smtp-tls";
-    cfg.tell_client = 1;
     opterr = 0;                 /* one line, ours */
     while ((opt = getopt(argc, argv, "+:h:c:r:d:k:m:T:a:A:n:L:X:")) != -1) {
         switch (opt) {
@@ -548,7 +579,7 @@ static void options(int argc, char **argv)
 
 /* NOQUEUE_CHECK=connect: each smarthost in turn, its EHLO reply on
  * stderr as info lines, then QUIT.  111 when one could not be reached. */
-static int check_connect(void)
+static __attribute__((noinline)) int check_connect(void)
 {
     int i, bad = 0;
     up.keep_ehlo = 1;
@@ -600,34 +631,36 @@ int main(int argc, char **argv)
         _exit(problems ? 100 : unreachable);
     }
     if (checking) _exit(0);
-    /* The message is ours to read (pread), not smtp-tls's to inherit. */
-    fcntl(msgfd, F_SETFD, FD_CLOEXEC);
-    io_in_init(&cmd_in, 0, cmd_buf, sizeof cmd_buf);
-    io_out_init(&reply_out, 1, reply_buf, sizeof reply_buf);
+    /* The message is ours to read (pread), not smtp-tls's to inherit;
+     * and a descriptor that is not open now never will be: DATA is
+     * refused without a look at it each time. */
+    if (fcntl(msgfd, F_SETFD, FD_CLOEXEC) < 0) msgfd_errno = errno;
     if (!isatty(1)) io_nonblock(1);
     for (;;) {
-        char line[sizeof cmd_buf];
-        const char *lf = memchr(io_peek(&cmd_in), '\n', io_buffered(&cmd_in));
+        const char *lf = memchr(io_peek(&conn.cmd_in), '\n', io_buffered(&conn.cmd_in));
         if (!lf) {
-            if (io_buffered(&cmd_in) == sizeof cmd_buf) {
+            if (io_buffered(&conn.cmd_in) == sizeof cmd_buf) {
                 /* Never two commands out of one line; and since it may
                  * have been a HEADER, no DATA until the next MAIL. */
-                io_consume(&cmd_in, io_buffered(&cmd_in));
+                io_consume(&conn.cmd_in, io_buffered(&conn.cmd_in));
                 if (!skipping) reply_local(500, "5.5.2", "Line too long");
                 skipping = 1;
-                header_refused = 1;
+                conn.header_refused = 1;
                 continue;
             }
-            if (io_flush(&reply_out, reply_deadline()) < 0)
+            if (io_flush(&conn.reply_out, reply_deadline()) < 0)
                 log_fatal_sys(111, "unable to write a reply");
             idle();
             continue;
         }
         {
-            size_t n = (size_t)(lf - io_peek(&cmd_in));
-            memcpy(line, io_peek(&cmd_in), n);
+            /* The line is used where it lies, its LF made a NUL: taken
+             * from the buffer, it stays there while command() runs, as
+             * only idle() reads more.  No copy, no 8 KB on the stack. */
+            char *line = cmd_buf + (io_peek(&conn.cmd_in) - cmd_buf);
+            size_t n = (size_t)(lf - line);
             line[n] = 0;
-            io_consume(&cmd_in, n + 1);
+            io_consume(&conn.cmd_in, n + 1);
             if (!skipping) command(line, n);
             skipping = 0;
         }

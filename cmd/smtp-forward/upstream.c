@@ -39,9 +39,9 @@ void upstream_close(struct upstream *u)
     u->tls_pid = -1;
 }
 
-int upstream_read_reply(struct upstream *u, struct smtp_reply *r, int64_t deadline,
-                        const char *what)
+int upstream_read_reply(struct upstream *u, int64_t deadline, const char *what)
 {
+    struct smtp_reply *r = &u->reply;
     int e = smtp_reply_read(&u->in, r, 1, deadline);
     if (e == SMTP_REPLY_OK) {
         u->last_activity = deadline_now();
@@ -87,22 +87,21 @@ int upstream_send(struct upstream *u, const char *line, int64_t deadline)
     return 0;
 }
 
-int upstream_command(struct upstream *u, const char *line, struct smtp_reply *r,
-                     int64_t deadline)
+int upstream_command(struct upstream *u, const char *line, int64_t deadline)
 {
     char verb[16];
     if (upstream_send(u, line, deadline) < 0) return -1;
     verb_of(line, verb);
-    return upstream_read_reply(u, r, deadline, verb);
+    return upstream_read_reply(u, deadline, verb);
 }
 
 void upstream_unasked(struct upstream *u)
 {
-    struct smtp_reply r;
-    int e = smtp_reply_read(&u->in, &r, 1, deadline_in_seconds(5));
+    struct smtp_reply *r = &u->reply;
+    int e = smtp_reply_read(&u->in, r, 1, deadline_in_seconds(5));
     if (e == SMTP_REPLY_OK)
         log_warn("smarthost %s spoke unasked, closing: %.*s", u->peer,
-                 (int)strcspn(r.text, "\n"), r.text);
+                 (int)strcspn(r->text, "\n"), r->text);
     else if (e == SMTP_REPLY_EOF)
         log_warn("smarthost %s closed the connection", u->peer);
     else
@@ -146,26 +145,26 @@ static void parse_capabilities(struct upstream *u, const struct smtp_reply *r)
  * connection closed. */
 static int hello_as(struct upstream *u, const char *name, int64_t deadline)
 {
-    struct smtp_reply r;
+    struct smtp_reply *r = &u->reply;
     char line[512];
     snprintf(line, sizeof line, "EHLO %s", name);
     /* A 421 closed the connection: the next smarthost, not this one. */
-    if (upstream_command(u, line, &r, deadline) < 0 || u->fd < 0) return -1;
-    if (r.code / 100 == 2) {
-        parse_capabilities(u, &r);
+    if (upstream_command(u, line, deadline) < 0 || u->fd < 0) return -1;
+    if (r->code / 100 == 2) {
+        parse_capabilities(u, r);
         return 0;
     }
-    if (r.code / 100 == 5 && u->fd >= 0) {
+    if (r->code / 100 == 5 && u->fd >= 0) {
         snprintf(line, sizeof line, "HELO %s", name);
-        if (upstream_command(u, line, &r, deadline) < 0 || u->fd < 0) return -1;
+        if (upstream_command(u, line, deadline) < 0 || u->fd < 0) return -1;
         u->caps = u->xclient = u->xforward = 0;
         u->ehlo.flags = 0;
         u->ehlo.size = 0;
-        keep_reply(u, &r);
-        if (r.code / 100 == 2) return 0;
+        keep_reply(u, r);
+        if (r->code / 100 == 2) return 0;
     }
     log_warn("smarthost %s refused EHLO and HELO: %.*s", u->peer,
-             (int)strcspn(r.text, "\n"), r.text);
+             (int)strcspn(r->text, "\n"), r->text);
     upstream_close(u);
     return -1;
 }
@@ -182,14 +181,14 @@ static int hello(struct upstream *u, const struct upstream_config *cfg, int64_t 
 static int starttls(struct upstream *u, const struct upstream_config *cfg, const char *host,
                     int64_t deadline)
 {
-    struct smtp_reply r;
+    struct smtp_reply *r = &u->reply;
     char *argv[TLSPIPE_ARGV_MAX], secs[24];
     struct tlspipe_args a = { 0 };
     int plain, opportunistic = cfg->tls_mode == TLS_OPPORTUNISTIC;
-    if (upstream_command(u, "STARTTLS", &r, deadline) < 0 || u->fd < 0) return -1;
-    if (r.code != 220) {
-        log_warn("smarthost %s refused STARTTLS: %.*s%s", u->peer, (int)strcspn(r.text, "\n"),
-                 r.text, opportunistic ? "; going on without TLS" : "");
+    if (upstream_command(u, "STARTTLS", deadline) < 0 || u->fd < 0) return -1;
+    if (r->code != 220) {
+        log_warn("smarthost %s refused STARTTLS: %.*s%s", u->peer, (int)strcspn(r->text, "\n"),
+                 r->text, opportunistic ? "; going on without TLS" : "");
         if (opportunistic) return 0;
         upstream_close(u);
         return -1;
@@ -229,7 +228,7 @@ static int starttls(struct upstream *u, const struct upstream_config *cfg, const
  * is logged and the session goes on without.  0, or -1 (closed). */
 static int tell_client(struct upstream *u, const struct upstream_config *cfg, int64_t deadline)
 {
-    struct smtp_reply r;
+    struct smtp_reply *r = &u->reply;
     char line[CLIENT_LINE_MAX];
     const char *verb = "XCLIENT", *helo = cfg->client.helo;
     int expect = 220;
@@ -240,8 +239,8 @@ static int tell_client(struct upstream *u, const struct upstream_config *cfg, in
         if (!(u->caps & CAP_XFORWARD) || !client_command(line, verb, u->xforward, &cfg->client))
             return 0;
     }
-    if (upstream_command(u, line, &r, deadline) < 0 || u->fd < 0) return -1;
-    if (r.code == expect) {
+    if (upstream_command(u, line, deadline) < 0 || u->fd < 0) return -1;
+    if (r->code == expect) {
         if (expect == 250) return 0;
         /* The smarthost takes the name of the EHLO that follows as the
          * client's HELO name (Postfix does): the client's own, when it is
@@ -249,12 +248,12 @@ static int tell_client(struct upstream *u, const struct upstream_config *cfg, in
         if (!helo || strlen(helo) > 255 || !smtp_domain_valid(helo, strlen(helo))) helo = cfg->helo;
         return hello_as(u, helo, deadline);
     }
-    if (r.code / 100 == 4 || r.code / 100 == 5) {
-        log_warn("smarthost %s refused %s: %.*s", u->peer, verb, (int)strcspn(r.text, "\n"), r.text);
+    if (r->code / 100 == 4 || r->code / 100 == 5) {
+        log_warn("smarthost %s refused %s: %.*s", u->peer, verb, (int)strcspn(r->text, "\n"), r->text);
         return 0;
     }
     log_warn("smarthost %s gave an unexpected reply to %s: %.*s", u->peer, verb,
-             (int)strcspn(r.text, "\n"), r.text);
+             (int)strcspn(r->text, "\n"), r->text);
     upstream_close(u);
     return -1;
 }
@@ -264,16 +263,15 @@ static int tell_client(struct upstream *u, const struct upstream_config *cfg, in
 static int greet(struct upstream *u, const struct upstream_config *cfg, const char *host,
                  int tls, int64_t deadline)
 {
-    struct smtp_reply r;
-    if (upstream_read_reply(u, &r, deadline, "connect") < 0) return -1;
-    if (r.code != 220) {
+    struct smtp_reply *r = &u->reply;
+    if (upstream_read_reply(u, deadline, "connect") < 0) return -1;
+    if (r->code != 220) {
         log_warn("smarthost %s refused the connection: %.*s", u->peer,
-                 (int)strcspn(r.text, "\n"), r.text);
+                 (int)strcspn(r->text, "\n"), r->text);
         upstream_close(u);
         return -1;
     }
     if (hello(u, cfg, deadline) < 0) return -1;
-    u->tls.version[0] = 0;
     if (cfg->tls_mode != TLS_OFF && tls) {
         if (u->caps & CAP_STARTTLS) {
             int t = starttls(u, cfg, host, deadline);
@@ -391,10 +389,10 @@ int upstream_connect(struct upstream *u, const struct upstream_config *cfg, int6
 
 void upstream_quit(struct upstream *u)
 {
-    struct smtp_reply r;
+    struct smtp_reply *r = &u->reply;
     if (u->fd < 0) return;
     if (io_puts(&u->out, "QUIT\r\n", deadline_in_seconds(5)) == 0)
-        smtp_reply_read(&u->in, &r, 1, deadline_in_seconds(5));
+        smtp_reply_read(&u->in, r, 1, deadline_in_seconds(5));
     /* A clean end: smtp-tls sends close_notify when its plaintext side
      * closes, and exits; a moment for that, no more. */
     close(u->fd);

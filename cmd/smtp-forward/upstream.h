@@ -17,22 +17,30 @@
 #define CAP_XCLIENT   16u
 #define CAP_XFORWARD  32u
 
+/* Laid out by what a connection writes: the small fields, the reply
+ * read last and the two buffers' first octets, near each other; the EHLO
+ * reply of the check mode, written only there, last.  A page touched is a
+ * page fault (bench/README, "The gap, item by item"). */
 struct upstream {
     int fd;                     /* -1 when not connected */
     pid_t tls_pid;              /* smtp-tls, after STARTTLS; fd is then its plaintext */
-    struct tls_info tls;
     unsigned caps;
     struct ehlo_caps ehlo;      /* what the last EHLO reply offered */
     unsigned xclient, xforward; /* the attributes each lists (client.h) */
     int64_t last_activity;      /* for keep-alive */
-    char peer[80];              /* "address port", for the log */
     int keep_ehlo;              /* check mode: keep the EHLO reply, whole */
-    char ehlo_reply[SMTP_REPLY_MAX];
-    size_t ehlo_len;
+    char peer[80];              /* "address port", for the log */
     struct io_in in;
     struct io_out out;
+    /* The smarthost's last reply, one at a time (each is used before the
+     * next command is sent): one for the session, not a 16 KB local in
+     * every function that reads one. */
+    struct smtp_reply reply;
     char inbuf[8192];
     char outbuf[65536];
+    struct tls_info tls;        /* smtp-tls's status (why it failed) */
+    char ehlo_reply[SMTP_REPLY_MAX];
+    size_t ehlo_len;
 };
 
 enum tls_mode { TLS_OFF, TLS_OPPORTUNISTIC, TLS_REQUIRED, TLS_VERIFY };
@@ -61,13 +69,11 @@ int upstream_connect_one(struct upstream *u, const struct upstream_config *cfg, 
                          int64_t deadline);
 /* The last EHLO reply, as the smarthost gave it (LF line ends). */
 const char *upstream_ehlo_reply(const struct upstream *u, size_t *n);
-/* Send a command line (CRLF added) and read the reply.  Returns 0, or -1
- * when the connection is no longer usable (it is then closed and why is
- * logged); a 421 reply also closes it, but returns 0. */
-int upstream_command(struct upstream *u, const char *line, struct smtp_reply *r,
-                     int64_t deadline);
-int upstream_read_reply(struct upstream *u, struct smtp_reply *r, int64_t deadline,
-                        const char *what);
+/* Send a command line (CRLF added) and read the reply into u->reply.
+ * Returns 0, or -1 when the connection is no longer usable (it is then
+ * closed and why is logged); a 421 reply also closes it, but returns 0. */
+int upstream_command(struct upstream *u, const char *line, int64_t deadline);
+int upstream_read_reply(struct upstream *u, int64_t deadline, const char *what);
 /* Several commands in one write (RFC 2920, when the smarthost offers
  * PIPELINING): each line is only buffered here (CRLF added); the replies
  * are then read in order with upstream_read_reply, whose first read
