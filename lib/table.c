@@ -1,42 +1,34 @@
 #include <cdb.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include "table.h"
 
 int table_open(struct table *t, const char *path)
 {
-    struct cdb *db = malloc(sizeof *db);
     int e;
     t->path = path;
-    t->db = db;
-    if (!db) return -1;
+    t->opened = 0;
     t->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (t->fd < 0) goto fail;
-    if (cdb_init(db, t->fd) < 0) {
+    if (t->fd < 0) return -1;
+    if (cdb_init(&t->db, t->fd) < 0) {
         e = errno ? errno : EINVAL;
         close(t->fd);
+        t->fd = -1;
         errno = e;
-        goto fail;
+        return -1;
     }
+    t->opened = 1;
     return 0;
-fail:
-    e = errno;
-    free(db);
-    t->db = 0;
-    t->fd = -1;
-    errno = e;
-    return -1;
 }
 
 int table_get(struct table *t, const char *key, size_t klen, char *value, size_t size)
 {
-    struct cdb *db = t->db;
+    struct cdb *db = &t->db;
     unsigned len, n;
     int r;
-    if (!db || klen > 0xffffffffu) return 0;
+    if (!t->opened || klen > 0xffffffffu) return 0;
     r = cdb_find(db, key, (unsigned)klen);
     if (r <= 0) return r;
     len = cdb_datalen(db);
@@ -48,11 +40,10 @@ int table_get(struct table *t, const char *key, size_t klen, char *value, size_t
 
 void table_close(struct table *t)
 {
-    if (t->db) {
-        cdb_free(t->db);
-        free(t->db);
+    if (t->opened) {
+        cdb_free(&t->db);
         close(t->fd);
     }
-    t->db = 0;
+    t->opened = 0;
     t->fd = -1;
 }

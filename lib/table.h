@@ -4,12 +4,14 @@
 #ifndef NOQUEUE_TABLE_H
 #define NOQUEUE_TABLE_H
 
+#include <cdb.h>
 #include <stddef.h>
 
 struct table {
+    int opened;                 /* 0 in a zeroed struct: closed */
     int fd;
     const char *path;
-    void *db;                   /* struct cdb, kept out of this header */
+    struct cdb db;              /* here, not allocated: no malloc per connection */
 };
 
 /* 0, or -1 with errno (the caller names the file in its error). */

@@ -76,8 +76,8 @@ struct change {
 };
 struct changes {
     unsigned n;
+    size_t len;                         /* next to n: both are set at every event */
     struct change c[FILTERPROTO_MODIFIERS_V2];
-    size_t len;
     char arena[65536];
 };
 

@@ -80,9 +80,9 @@ static struct {
     int tls;                            /* after a successful STARTTLS */
     char conn[LOG_CONN_ID_MAX + 1];     /* conn= of the log, and NOQUEUE_CONN */
     pid_t tls_pid;
-    struct tls_info tls_info;
     struct verdict refusal;             /* of the tls event, for the next command */
     int refusal_pending;
+    int ending;                         /* session_finish has begun */
 
     struct spool scratch;               /* fd 4 of version 2 filters */
     /* What the last EHLO reply offered, from the smarthost's (the EHLO
@@ -94,6 +94,7 @@ static struct {
     int bdat_refused;                   /* since a chunk was refused, until another command */
 
     /* The big ones last: a connection touches the pages it uses. */
+    struct tls_info tls_info;           /* 3 KB */
     struct modifiers connect_mods;      /* from connect: for every message */
     struct modifiers helo_mods;         /* from the last HELO/EHLO */
     char inbuf[65536];
@@ -108,7 +109,7 @@ static void report(const char *outcome, int code);
 static void eom_line(struct event *e);
 static char **oneshot_environment(void);
 static struct event *eom_event;         /* while the eom chain runs */
-static char ehlo_cache[4096];           /* NOQUEUE_EHLO_CACHE: ehlo_cache_path */
+static const char *ehlo_cache;          /* NOQUEUE_EHLO_CACHE: ehlo_cache_path */
 
 /* --- replies ------------------------------------------------------------ */
 
@@ -503,9 +504,8 @@ static void session_finish(const char *reason, int status) __attribute__((noretu
 static void session_finish(const char *reason, int status)
 {
     struct log_line l;
-    static int ending;
     int64_t deadline = deadline_in_seconds(5);
-    if (ending++) _exit(111);           /* a write error while ending */
+    if (s.ending++) _exit(111);           /* a write error while ending */
     io_flush(&s.out, deadline);
     /* Whatever ended the session: a message the smarthost took is
      * reported (a duplicate detector records it), then logged. */
@@ -612,7 +612,7 @@ static void do_helo(const struct smtp_command *c, int esmtp)
      * EHLO after STARTTLS offers the same); PIPELINING and CHUNKING are
      * ours (the body is spooled however it comes). */
     if (!s.cache_read) {
-        ehlo_cache_read(ehlo_cache[0] ? ehlo_cache : 0, &s.cached);
+        ehlo_cache_read(ehlo_cache, &s.cached);
         s.cache_read = 1;
     }
     s.offered = s.cached;
@@ -1224,7 +1224,7 @@ static void eom_line(struct event *e)
 
 static void data_verdict(struct verdict *v)
 {
-    static struct event e;
+    struct event e;
     long t, score;
     eom_line(&e);
     filters_set_oneshot_env(oneshot_environment());
@@ -1771,7 +1771,7 @@ static void session_start(void)
 static void ehlo_cache_path(void)
 {
     uint64_t h = 0xcbf29ce484222325ULL;         /* FNV-1a */
-    char **a;
+    char path[4096], **a;
     for (a = cfg.forward_argv; *a; a++) {
         const char *p;
         for (p = *a; ; p++) {
@@ -1779,12 +1779,12 @@ static void ehlo_cache_path(void)
             if (!*p) break;
         }
     }
-    if ((size_t)snprintf(ehlo_cache, sizeof ehlo_cache, "%s/noqueue-ehlo.%016llx", cfg.spool_dir,
-                         (unsigned long long)h) >= sizeof ehlo_cache ||
-        setenv("NOQUEUE_EHLO_CACHE", ehlo_cache, 1) < 0) {
+    if ((size_t)snprintf(path, sizeof path, "%s/noqueue-ehlo.%016llx", cfg.spool_dir,
+                         (unsigned long long)h) >= sizeof path ||
+        setenv("NOQUEUE_EHLO_CACHE", path, 1) < 0)
         log_warn("unable to name the EHLO cache: the defaults are offered");
-        ehlo_cache[0] = 0;
-    }
+    else
+        ehlo_cache = getenv("NOQUEUE_EHLO_CACHE");     /* setenv's copy */
 }
 
 void session_run(void)

@@ -2,6 +2,7 @@
  * as smtp-envcheck looks them up, the errors with their reasons, and the
  * atomic writing of the cdb (a bad source leaves the old table alone). */
 #include <check.h>
+#include <fcntl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -275,6 +276,23 @@ static int compile(enum table_kind kind)
     return table_compile(kind, source, target, why, sizeof why);
 }
 
+/* A table never opened (a zeroed struct) finds nothing and closes
+ * nothing: fd 0 stays open; one that failed to open is the same. */
+START_TEST(test_unopened_table)
+{
+    struct table t;
+    char value[8];
+    memset(&t, 0, sizeof t);
+    ck_assert_int_eq(table_get(&t, "a", 1, value, sizeof value), 0);
+    table_close(&t);
+    ck_assert_int_ge(fcntl(0, F_GETFD), 0);
+    ck_assert_int_eq(table_open(&t, "/nonexistent/table.cdb"), -1);
+    ck_assert_int_eq(table_get(&t, "a", 1, value, sizeof value), 0);
+    table_close(&t);
+    ck_assert_int_ge(fcntl(0, F_GETFD), 0);
+}
+END_TEST
+
 START_TEST(test_compile_clients)
 {
     write_source("# ours\n10.0.0.0/8 relay\n192.0.2.0/24 deny Go away\n192.0.2.25 allow\n"
@@ -429,6 +447,7 @@ static Suite *table_suite(void)
     tcase_add_test(files, test_compile_unwritable_directory);
     tcase_add_test(files, test_compile_keeps_the_mode_of_the_old_table);
     tcase_add_test(files, test_compile_replaces_by_rename);
+    tcase_add_test(files, test_unopened_table);
     suite_add_tcase(s, files);
     return s;
 }
