@@ -391,6 +391,50 @@ static size_t dot_all(const char *in, size_t n, char *out)
                   "dot(%s): got %.*s", #lit, (int)o_, out_); \
 } while (0)
 
+/* A CR or an LF at every position of the eight-byte words the scan
+ * looks at, in a run of bytes that differ from them in a bit or two
+ * (0x0c, 0x0e, 0x8d, 0x8a, ...) and with a CR further on: found where it
+ * is, in both directions (a bare one is flagged when received, made CRLF
+ * when sent). */
+static size_t ordinary_run(char *p, size_t n)
+{
+    static const char fill[] = "a\x0c\x0e\x8d\x8a\x0b\x09\x2e\xff";
+    size_t k;
+    for (k = 0; k < n; k++) p[k] = fill[k % 9];
+    return n;
+}
+
+START_TEST(test_cr_and_lf_found_at_every_offset)
+{
+    char in[80], expect[80], out[200];
+    size_t pos, n, o, e, bare;
+    struct undone r;
+    struct smtp_dot d;
+    for (pos = 0; pos < 40; pos++)
+        for (bare = 0; bare < 2; bare++) {
+            /* pos ordinary bytes, a bare LF (or CR), 11 more, CRLF, the end */
+            n = ordinary_run(in, pos);
+            in[n++] = bare ? '\r' : '\n';
+            n += ordinary_run(in + n, 11);
+            memcpy(in + n, "\r\n.\r\n", 5);
+            undot_all(&r, in, n + 5);
+            ck_assert(r.u.done);
+            ck_assert_uint_eq(r.outlen, n + 2);
+            ck_assert_mem_eq(r.out, in, n + 2);
+            ck_assert_msg(r.u.flags & SMTP_DATA_BARE_EOL, "the bare %s after %zu bytes not seen",
+                          bare ? "CR" : "LF", pos);
+            smtp_dot_init(&d);
+            o = smtp_dot_feed(&d, in, n + 2, out);
+            e = ordinary_run(expect, pos);
+            memcpy(expect + e, "\r\n", 2);
+            e += 2 + ordinary_run(expect + e + 2, 11);
+            memcpy(expect + e, "\r\n", 2);
+            ck_assert_uint_eq(o, e + 2);
+            ck_assert_mem_eq(out, expect, o);
+        }
+}
+END_TEST
+
 START_TEST(test_dot_leading_dots_doubled)
 {
     DOT_EQ("a\r\n.b\r\n..\r\nc.d\r\n", "a\r\n..b\r\n...\r\nc.d\r\n.\r\n");
@@ -563,6 +607,7 @@ static Suite *data_suite(void)
     tcase_add_test(tc, test_dot_crlf_split_across_feeds);
     tcase_add_test(tc, test_dot_output_never_holds_bare_eol);
     tcase_add_test(tc, test_round_trip_undot_of_dot_is_identity);
+    tcase_add_test(tc, test_cr_and_lf_found_at_every_offset);
     suite_add_tcase(s, tc);
     return s;
 }
