@@ -65,6 +65,15 @@ rm -f "$T"/host/*
 proxy_pipe "$T/in" { "$F/act" eom header X-Test 'checked+2C+20fine' } --
 grep -q '^X-Test: checked, fine' "$T"/host/msg.* || fail "header not added"
 ok "header modifier: X-Test added to the relayed message"
+# A long chain (more than smtp-proxyd's static room for seven): each of
+# nine filters adds its field, in the chain's order.
+rm -f "$T"/host/*
+set --
+for k in 1 2 3 4 5 6 7 8 9; do set -- "$@" { "$F/act" eom header X-Chain "$k" }; done
+proxy_pipe "$T/in" "$@" --
+[ "$(grep -h '^X-Chain: ' "$T"/host/msg.* | tr -d '\r' | cut -d' ' -f2 | tr -d '\n')" = 123456789 ] ||
+  fail "nine filters: not nine fields in order"
+ok "a chain of nine filters: each one's field, in order"
 proxy_pipe "$T/in" -S 5 { "$F/act" eom score 7 } --
 grep -q '^550 5.7.1 Message rejected' "$T/out" || { cat "$T/out"; fail "score 7 >= 5 not rejected"; }
 proxy_pipe "$T/in" -S 10 { "$F/act" eom score 7 } --

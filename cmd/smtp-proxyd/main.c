@@ -290,9 +290,14 @@ static void options(int argc, char **argv)
     i = optind;
     /* getopt took a "--" right after the options: no filters. */
     if (!(i > 1 && !strcmp(argv[i - 1], "--"))) {
+        /* Room for a usual chain is static: zeroed bss costs no page
+         * until used, where calloc would clear (touch) every page of it
+         * and start malloc for nothing else. */
+        static struct filter room[8];
         for (n = 0, opt = i; opt < argc && strcmp(argv[opt], "--"); opt++)
             if (!strcmp(argv[opt], "{")) n++;
-        cfg.filters = calloc((size_t)n + 1, sizeof *cfg.filters);
+        cfg.filters = (size_t)n + 1 <= sizeof room / sizeof *room ? room
+                    : calloc((size_t)n + 1, sizeof *cfg.filters);
         if (!cfg.filters) log_fatal(111, "out of memory");
         while (i < argc && strcmp(argv[i], "--")) {
             if (strcmp(argv[i], "{")) usage("expected { or --");
