@@ -74,9 +74,6 @@ static struct rule *rule_for(struct config *c, enum rule_kind kind, const char *
     return r;
 }
 
-/* What is not reported by default is only tagged: the reader saw all of
- * the message anyway (an unclosed boundary), or it is common in honest
- * mail (8-bit octets in headers, from mailers that do not encode). */
 /* Not first[]: each rule is zeroed when taken. */
 static void config_clear(struct config *c)
 {
@@ -85,6 +82,9 @@ static void config_clear(struct config *c)
     c->room = BODYCHECK_FIRST_RULES;
 }
 
+/* What is not reported by default is only tagged: the reader saw all of
+ * the message anyway (an unclosed boundary), or it is common in honest
+ * mail (8-bit octets in headers, from mailers that do not encode). */
 void config_init(struct config *c)
 {
     int m;

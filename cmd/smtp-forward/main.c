@@ -310,11 +310,12 @@ static __attribute__((noinline)) int send_message(int64_t deadline)
             upstream_close(&up);
             return -1;
         }
+        /* Only a read of 0 octets is the end: a short one is not, on
+         * every file system (FUSE with direct_io, some network ones),
+         * and a message cut there would still get its final dot. */
+        if (!r) break;
         off += r;
         if (dot_put(&dot, in, (size_t)r, deadline) < 0) goto write_error;
-        /* A short read of a regular file is its end: no read of 0
-         * octets to learn it. */
-        if ((size_t)r < sizeof in) break;
     }
     if (up.out.size - up.out.len < 8 && io_flush(&up.out, deadline) < 0) goto write_error;
     up.out.len += smtp_dot_end(&dot, up.out.buf + up.out.len);
@@ -432,8 +433,6 @@ static void lost_while_idle(void)
     if (io_flush(&conn.reply_out, reply_deadline()) < 0) log_fatal_sys(111, "unable to write a reply");
 }
 
-/* Keep the smarthost session alive while waiting, and notice when it goes:
- * a smarthost that speaks unasked is closing (421) or broken. */
 static void read_commands(int64_t deadline)
 {
     ssize_t r = io_fill(&conn.cmd_in, deadline);
@@ -441,6 +440,8 @@ static void read_commands(int64_t deadline)
     if (r < 0 && errno != ETIMEDOUT) log_fatal_sys(111, "unable to read commands");
 }
 
+/* Keep the smarthost session alive while waiting, and notice when it goes:
+ * a smarthost that speaks unasked is closing (421) or broken. */
 static void idle(void)
 {
     struct pollfd p[2];
