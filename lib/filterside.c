@@ -10,39 +10,6 @@
 
 #define ABSENT ((size_t)-1)
 
-/* io_getline without the copy: the line (LF included) where it is in the
- * input buffer, valid until the next read.  The same results and bound:
- * a line of more than FILTERPROTO_LINE_MAX - 1 octets is IO_TOOLONG. */
-static ssize_t getline_inplace(struct io_in *in, char **line)
-{
-    size_t scanned = 0, max = FILTERPROTO_LINE_MAX - 1;
-    for (;;) {
-        size_t have = io_buffered(in), limit = have < max ? have : max;
-        const char *p = io_peek(in), *lf = memchr(p + scanned, '\n', limit - scanned);
-        if (lf) {
-            size_t n = (size_t)(lf - p) + 1;
-            *line = in->buf + in->start;
-            io_consume(in, n);
-            return (ssize_t)n;
-        }
-        scanned = limit;
-        if (limit == max) {
-            io_consume(in, limit);
-            return IO_TOOLONG;
-        }
-        /* Make room at the front so that a whole line fits. */
-        if (in->start && in->size - in->start <= max) {
-            memmove(in->buf, in->buf + in->start, have);
-            in->start = 0;
-            in->end = have;
-        }
-        switch (io_fill(in, DEADLINE_NONE)) {
-        case 0: in->start = in->end; return IO_EOF;
-        case -1: return IO_ERROR;
-        }
-    }
-}
-
 int filterside_start_version(struct filter_side *fs, unsigned events, int version)
 {
     ssize_t n;
@@ -58,7 +25,7 @@ int filterside_start_version(struct filter_side *fs, unsigned events, int versio
     io_in_init(&fs->in, 0, fs->inbuf, sizeof fs->inbuf);
     io_out_init(&fs->out, 1, fs->outbuf, sizeof fs->outbuf);
     fs->in.flush = &fs->out;
-    n = getline_inplace(&fs->in, &line);
+    n = io_getline_at(&fs->in, &line, FILTERPROTO_LINE_MAX - 1, DEADLINE_NONE);
     if (n != 9 || memcmp(line, "filter 1\n", 9)) return -1;
     if (version != 1 && version != 2) return -1;
     memcpy(hello, "filter 1", 9);
@@ -209,7 +176,7 @@ int filterside_next(struct filter_side *fs, struct filter_request *r)
     context_clear(&fs->ctx);
     for (;;) {
         char *line, *p, *end;
-        ssize_t n = getline_inplace(&fs->in, &line);
+        ssize_t n = io_getline_at(&fs->in, &line, FILTERPROTO_LINE_MAX - 1, DEADLINE_NONE);
         size_t w;
         int k;
         if (n == IO_EOF) return 0;

@@ -134,27 +134,26 @@ ssize_t io_fill(struct io_in *in, int64_t deadline)
     }
 }
 
-ssize_t io_getline(struct io_in *in, char *line, size_t size, int64_t deadline)
+ssize_t io_getline_at(struct io_in *in, char **line, size_t max, int64_t deadline)
 {
     size_t scanned = 0;
     for (;;) {
         size_t have = in->end - in->start;
-        size_t limit = have < size - 1 ? have : size - 1;
+        size_t limit = have < max ? have : max;
         const char *lf = memchr(in->buf + in->start + scanned, '\n', limit - scanned);
         if (lf) {
             size_t n = (size_t)(lf - (in->buf + in->start)) + 1;
-            memcpy(line, in->buf + in->start, n);
-            line[n] = 0;
+            *line = in->buf + in->start;
             in->start += n;
             return (ssize_t)n;
         }
         scanned = limit;
-        if (limit == size - 1) {
+        if (limit == max) {
             in->start += limit;
             return IO_TOOLONG;
         }
-        /* Make room at the front so a line of size-1 bytes fits. */
-        if (in->start && in->size - in->start < size) {
+        /* Make room at the front so a line of max bytes fits. */
+        if (in->start && in->size - in->start <= max) {
             memmove(in->buf, in->buf + in->start, have);
             in->start = 0;
             in->end = have;
@@ -164,6 +163,17 @@ ssize_t io_getline(struct io_in *in, char *line, size_t size, int64_t deadline)
         case -1: return IO_ERROR;
         }
     }
+}
+
+ssize_t io_getline(struct io_in *in, char *line, size_t size, int64_t deadline)
+{
+    char *p;
+    ssize_t n = io_getline_at(in, &p, size - 1, deadline);
+    if (n > 0) {
+        memcpy(line, p, (size_t)n);
+        line[n] = 0;
+    }
+    return n;
 }
 
 int io_skipline(struct io_in *in, int64_t deadline)

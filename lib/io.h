@@ -47,6 +47,10 @@ static inline void io_consume(struct io_in *in, size_t n) { in->start += n; }
  * Returns its length, IO_EOF (a partial last line is dropped), IO_ERROR or
  * IO_TOOLONG (the first size-1 bytes were consumed; see io_skipline). */
 ssize_t io_getline(struct io_in *in, char *line, size_t size, int64_t deadline);
+/* The same without the copy: *line points at the line (LF included, not
+ * NUL terminated) where it lies in the buffer, valid until the next read
+ * of in; max (the longest line, LF included) less than the buffer's size. */
+ssize_t io_getline_at(struct io_in *in, char **line, size_t max, int64_t deadline);
 /* Discard up to and including the next LF: 1 done, 0 EOF, -1 error. */
 int io_skipline(struct io_in *in, int64_t deadline);
 

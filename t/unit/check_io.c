@@ -132,6 +132,27 @@ START_TEST(test_getline_line_across_reads_with_small_buffer)
 }
 END_TEST
 
+/* In place: the line where it lies in the buffer (moved to its front
+ * when it would not fit), the same bound and results as io_getline. */
+START_TEST(test_getline_at_in_place)
+{
+    int p[2];
+    char buf[8], *line;
+    struct io_in in;
+    PIPE_WITH(p, "ab\ncdefg\nhijklmnop\nq", 1);
+    io_in_init(&in, p[0], buf, sizeof buf);
+    ck_assert_int_eq(io_getline_at(&in, &line, 7, SOON()), 3);
+    ck_assert_ptr_eq(line, buf);
+    ck_assert_mem_eq(line, "ab\n", 3);
+    ck_assert_int_eq(io_getline_at(&in, &line, 7, SOON()), 6);
+    ck_assert(line >= buf && line + 6 <= buf + sizeof buf);
+    ck_assert_mem_eq(line, "cdefg\n", 6);
+    ck_assert_int_eq(io_getline_at(&in, &line, 7, SOON()), IO_TOOLONG);
+    ck_assert_int_eq(io_skipline(&in, SOON()), 1);
+    ck_assert_int_eq(io_getline_at(&in, &line, 7, SOON()), IO_EOF);
+}
+END_TEST
+
 START_TEST(test_getline_partial_last_line_is_eof)
 {
     int p[2];
@@ -353,6 +374,7 @@ static Suite *io_suite(void)
     tcase_add_test(tc, test_getline_too_long_never_splits_into_two_lines);
     tcase_add_test(tc, test_getline_too_long_across_reads_with_small_buffer);
     tcase_add_test(tc, test_getline_line_across_reads_with_small_buffer);
+    tcase_add_test(tc, test_getline_at_in_place);
     tcase_add_test(tc, test_getline_partial_last_line_is_eof);
     tcase_add_test(tc, test_getline_deadline_is_etimedout);
     tcase_add_test(tc, test_getline_deadline_with_partial_line);
