@@ -9,8 +9,11 @@ command -v dnsmasq > /dev/null 2>&1 || skip "dnsmasq is not installed (Debian: d
 # address=, txt-record=, mx-host=, ptr-record=, server=/zone/ip#port) on
 # 127.0.0.1 $DNS_PORT.  Names not written are NXDOMAIN.
 dns_start() {
-  DNS_PORT=$(free_port)
-  cat > "$T/dnsmasq.conf" <<EOT
+  # free_port finds a free TCP port; dnsmasq takes UDP too, where a
+  # client's ephemeral port may be: another port when it is taken.
+  for _try in 1 2 3 4 5; do
+    DNS_PORT=$(free_port)
+    cat > "$T/dnsmasq.conf" <<EOT
 port=$DNS_PORT
 listen-address=127.0.0.1
 bind-interfaces
@@ -24,12 +27,19 @@ log-queries
 log-facility=$T/dnsmasq.log
 user=$(id -un)
 EOT
-  cat "$T/zone" >> "$T/dnsmasq.conf"
-  dnsmasq --test -C "$T/dnsmasq.conf" > "$T/dnsmasq.test" 2>&1 || { cat "$T/dnsmasq.test"; fail "dnsmasq config"; }
-  dnsmasq -k -C "$T/dnsmasq.conf" 2>> "$T/dnsmasq.err" &
-  DNS_PID=$!
-  PIDS="$PIDS $DNS_PID"
-  wait_for "grep -q 'started' '$T/dnsmasq.log' 2>/dev/null" 10 || { cat "$T/dnsmasq.err"; fail "dnsmasq did not start"; }
+    cat "$T/zone" >> "$T/dnsmasq.conf"
+    dnsmasq --test -C "$T/dnsmasq.conf" > "$T/dnsmasq.test" 2>&1 || { cat "$T/dnsmasq.test"; fail "dnsmasq config"; }
+    : > "$T/dnsmasq.err"
+    : > "$T/dnsmasq.log"
+    dnsmasq -k -C "$T/dnsmasq.conf" 2>> "$T/dnsmasq.err" &
+    DNS_PID=$!
+    PIDS="$PIDS $DNS_PID"
+    wait_for "grep -q 'started' '$T/dnsmasq.log' || grep -q 'Address already in use' '$T/dnsmasq.err'" 10
+    grep -q 'Address already in use' "$T/dnsmasq.err" || break
+    wait "$DNS_PID" 2>/dev/null
+  done
+  grep -q 'started' "$T/dnsmasq.log" && ! grep -q 'Address already in use' "$T/dnsmasq.err" && return 0
+  cat "$T/dnsmasq.err"; fail "dnsmasq did not start"
 }
 
 # silent_start: a UDP socket on 127.0.0.1 $SILENT_PORT that reads every
